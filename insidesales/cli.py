@@ -1,0 +1,44 @@
+"""The `insidesales` command: our own commands plus every Django management command."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+OWN_COMMANDS = {
+    "serve": "run the web server (ASGI) on 127.0.0.1:8000; --with-worker also runs the background worker",
+    "worker": "run the background task worker",
+    "demo": "migrate, load the demo organization if missing, print demo logins; --serve then serves",
+    "migrate": "create or update the database tables",
+    "createadmin": "create an organization administrator",
+    "seed": "bulk-generate realistic data for benchmarks (--leads N)",
+}
+
+
+def usage() -> str:
+    lines = ["usage: insidesales <command> [options]", "", "Commands:"]
+    lines += [f"  {name:<12} {text}" for name, text in OWN_COMMANDS.items()]
+    lines += [
+        "",
+        "Any Django management command also works (e.g. `insidesales shell`, `insidesales check`).",
+        "`insidesales <command> --help` shows a command's options.",
+        "Settings come from the environment: DATABASE_URL, SECRET_KEY, ALLOWED_HOSTS, REDIS_URL, EMAIL_*.",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = list(sys.argv if argv is None else argv)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "insidesales.settings")
+    if len(argv) < 2 or argv[1] in ("-h", "--help", "help"):
+        print(usage())
+        return
+    if argv[1] == "worker":
+        argv[1] = "db_worker"
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["insidesales", *argv[1:]])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,55 @@
+"""`insidesales serve`: uvicorn serving the ASGI app, optionally with the task worker beside it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Serve the app over HTTP (ASGI, uvicorn); --with-worker also runs the background worker."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "1")))
+        parser.add_argument(
+            "--with-worker", action="store_true", help="also start the background task worker"
+        )
+        parser.add_argument("--reload", action="store_true")
+
+    def handle(self, *args, host, port, workers, with_worker, reload, **options):
+        import uvicorn
+        from django.conf import settings
+
+        if settings.PRODUCTION:
+            call_command("collectstatic", interactive=False, verbosity=0)
+        worker = None
+        if with_worker:
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "insidesales.cli", "worker"], env=os.environ.copy()
+            )
+            self.stdout.write(f"worker started (pid {worker.pid})")
+        try:
+            uvicorn.run(
+                "insidesales.asgi:application",
+                host=host,
+                port=port,
+                workers=workers if not reload else 1,
+                reload=reload,
+                log_level="info",
+                proxy_headers=True,
+                lifespan="off",
+            )
+        finally:
+            if worker is not None and worker.poll() is None:
+                worker.send_signal(signal.SIGTERM)
+                try:
+                    worker.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    worker.kill()

@@ -1,0 +1,174 @@
+"""Every read of records, scoped to the acting membership through `orgs.visibility`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
+
+from insidesales.core.errors import ValidationError
+from insidesales.core.pagination import Page, paginate
+from insidesales.crm.filters import MODEL_FILTERSETS, apply_search
+from insidesales.crm.models import (
+    Activity,
+    Company,
+    Contact,
+    CustomField,
+    Deal,
+    Lead,
+    Pipeline,
+    SavedView,
+    Stage,
+    Tag,
+    Task,
+)
+from insidesales.crm.services.activities import RECORD_FIELD, _task_scope
+from insidesales.crm.services.common import get_visible
+from insidesales.crm.services.config import saved_view_scope
+from insidesales.orgs.models import Membership
+from insidesales.orgs.visibility import visible_records
+
+LIST_RELATED = {
+    Lead: ("owner",),
+    Contact: ("owner", "company"),
+    Company: ("owner",),
+    Deal: ("owner", "company", "stage"),
+}
+
+
+def record_queryset(*, membership: Membership, model: type) -> QuerySet:
+    return visible_records(model.objects.all(), membership)
+
+
+def record_list(
+    *,
+    membership: Membership,
+    model: type,
+    filters: dict[str, Any] | None = None,
+    sort: str = "",
+    cursor: str | None = None,
+    limit: int = 50,
+    with_tags: bool = True,
+) -> Page:
+    """A page of visible records matching cleaned filters, in keyset order (no counts, no offsets)."""
+    filterset = MODEL_FILTERSETS[model]
+    sort = sort or filterset.default_sort
+    if sort.lstrip("-") not in filterset.sorts:
+        raise ValidationError(fields={"sort": ["Unknown sort."]})
+    queryset = filterset.apply(record_queryset(membership=membership, model=model), filters or {}, membership)
+    queryset = queryset.select_related(*LIST_RELATED[model])
+    if with_tags:
+        queryset = queryset.prefetch_related(
+            Prefetch("tags", queryset=Tag.objects.only("id", "name", "color"))
+        )
+    return paginate(queryset, order=sort, cursor=cursor, limit=limit)
+
+
+def record_get(*, membership: Membership, model: type, record_id: Any):
+    """One visible record, with what its detail page shows; NotFound when out of scope."""
+    record = get_visible(model, membership, record_id)
+    related = [
+        r for r in ("owner", "team", "agency", "company", "contact", "stage", "pipeline") if hasattr(model, r)
+    ]
+    return model.objects.select_related(*related).prefetch_related("tags").get(pk=record.pk)
+
+
+def timeline(*, membership: Membership, record: Any, cursor: str | None = None, limit: int = 25) -> Page:
+    """The record's activities, newest first. `record` must come from a scoped selector."""
+    queryset = Activity.objects.select_related("actor").filter(**{RECORD_FIELD[type(record)]: record})
+    return paginate(queryset, order="-occurred_at", cursor=cursor, limit=limit)
+
+
+def global_search(*, membership: Membership, text: str, limit: int = 8) -> dict[str, list[Any]]:
+    """Leads, contacts, companies and deals matching a name, email, company or phone in any format."""
+    results: dict[str, list[Any]] = {}
+    for key, model, fields in (
+        ("leads", Lead, ("name_key", "name_rev_key", "company_key")),
+        ("contacts", Contact, ("name_key", "name_rev_key")),
+        ("companies", Company, ("name_key",)),
+        ("deals", Deal, ("name_key",)),
+    ):
+        queryset = apply_search(record_queryset(membership=membership, model=model), text, membership, fields)
+        if "@" in text and model in (Company, Deal):
+            results[key] = []
+            continue
+        results[key] = list(
+            queryset.select_related(*LIST_RELATED[model]).order_by("-last_activity_at", "-id")[:limit]
+        )
+    return results
+
+
+def task_list(
+    *,
+    membership: Membership,
+    assignee_id: int | None = None,
+    open_only: bool = True,
+    due_before: dt.datetime | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Page:
+    queryset = _task_scope(membership).select_related("assignee", "lead", "contact", "company", "deal")
+    if assignee_id is not None:
+        queryset = queryset.filter(assignee_id=assignee_id)
+    if open_only:
+        queryset = queryset.filter(completed_at__isnull=True)
+    if due_before is not None:
+        queryset = queryset.filter(due_at__lt=due_before)
+    return (
+        paginate(queryset, order="due_at", cursor=cursor, limit=limit)
+        if due_before
+        else paginate(queryset.exclude(due_at__isnull=True), order="due_at", cursor=cursor, limit=limit)
+    )
+
+
+def tasks_today(*, membership: Membership) -> list[Task]:
+    """My open tasks due by the end of today in my time zone, overdue first."""
+    now = timezone.localtime()
+    end_of_day = now.replace(hour=23, minute=59, second=59, microsecond=999999)
+    return list(
+        _task_scope(membership)
+        .select_related("lead", "contact", "company", "deal")
+        .filter(assignee_id=membership.user_id, completed_at__isnull=True, due_at__lte=end_of_day)
+        .order_by("due_at", "id")[:200]
+    )
+
+
+def record_tasks(*, membership: Membership, record: Any) -> list[Task]:
+    return list(
+        Task.objects.select_related("assignee")
+        .filter(**{RECORD_FIELD[type(record)]: record})
+        .order_by("completed_at", "due_at", "id")[:100]
+    )
+
+
+def tag_list(*, membership: Membership) -> QuerySet[Tag]:
+    return Tag.objects.filter(organization_id=membership.organization_id).order_by("name")
+
+
+def custom_field_list(*, membership: Membership, record_type: str | None = None) -> QuerySet[CustomField]:
+    qs = CustomField.objects.filter(organization_id=membership.organization_id)
+    return qs.filter(record_type=record_type) if record_type else qs
+
+
+def pipeline_list(*, membership: Membership) -> QuerySet[Pipeline]:
+    return (
+        Pipeline.objects.filter(organization_id=membership.organization_id)
+        .prefetch_related(Prefetch("stages", queryset=Stage.objects.order_by("position", "id")))
+        .order_by("-is_default", "name")
+    )
+
+
+def saved_view_list(*, membership: Membership, record_type: str | None = None) -> QuerySet[SavedView]:
+    qs = saved_view_scope(membership).select_related("team", "owner")
+    return qs.filter(record_type=record_type) if record_type else qs
+
+
+def saved_view_get(*, membership: Membership, view_id: Any) -> SavedView:
+    from insidesales.core.errors import NotFound
+
+    view = saved_view_scope(membership).filter(pk=view_id).first() if str(view_id).isdigit() else None
+    if view is None:
+        raise NotFound()
+    return view

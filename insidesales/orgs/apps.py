@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class OrgsConfig(AppConfig):
+    name = "insidesales.orgs"
+    label = "orgs"
+    verbose_name = "Organizations and access"

@@ -1,0 +1,5 @@
+"""Template context: the current membership, so templates can show role-aware navigation."""
+
+
+def membership(request):
+    return {"membership": getattr(request, "membership", None)}

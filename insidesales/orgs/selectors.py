@@ -1,0 +1,55 @@
+"""Reads for organizations and people, scoped to the acting membership."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from insidesales.core.errors import PermissionDenied
+from insidesales.orgs.models import Agency, ApiKey, AuditLog, Membership, Role, Team, User
+from insidesales.orgs.visibility import visible_user_ids
+
+
+def member_list(*, membership: Membership) -> QuerySet[Membership]:
+    """Colleagues this member may pick as owners/assignees and see work of."""
+    qs = Membership.objects.select_related("user", "team", "agency").filter(
+        organization_id=membership.organization_id, is_active=True
+    )
+    if membership.role == Role.AGENCY_REP:
+        return qs.filter(agency_id=membership.agency_id)
+    ids = visible_user_ids(membership)
+    if ids is not None and membership.role != Role.MANAGER:
+        # Reps may see every colleague's name (to hand over work) but not agency staff.
+        qs = qs.filter(agency__isnull=True)
+    return qs.order_by("user__full_name", "user__email")
+
+
+def assignable_users(*, membership: Membership) -> QuerySet[User]:
+    ids = member_list(membership=membership).values_list("user_id", flat=True)
+    return User.objects.filter(pk__in=ids).order_by("full_name", "email")
+
+
+def team_list(*, membership: Membership) -> QuerySet[Team]:
+    return Team.objects.filter(organization_id=membership.organization_id).order_by("name")
+
+
+def agency_list(*, membership: Membership) -> QuerySet[Agency]:
+    qs = Agency.objects.filter(organization_id=membership.organization_id).order_by("name")
+    if membership.role == Role.AGENCY_REP:
+        return qs.filter(pk=membership.agency_id)
+    return qs
+
+
+def api_key_list(*, membership: Membership) -> QuerySet[ApiKey]:
+    return ApiKey.objects.filter(user=membership.user, organization_id=membership.organization_id).order_by(
+        "-created_at"
+    )
+
+
+def audit_log_list(*, membership: Membership) -> QuerySet[AuditLog]:
+    if membership.role != Role.ADMIN:
+        raise PermissionDenied("Only administrators can read the audit log.")
+    return (
+        AuditLog.objects.select_related("actor")
+        .filter(organization_id=membership.organization_id)
+        .order_by("-created_at", "-id")
+    )

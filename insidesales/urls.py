@@ -1,0 +1,10 @@
+"""URL configuration: the web UI, the REST API under /api/v1/, and the Django admin back office."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("", include("insidesales.orgs.urls")),
+    path("", include("insidesales.crm.urls")),
+]
