@@ -108,7 +108,5 @@ def country_time_zone(country: str) -> str:
     if not code:
         return ""
     example = phonenumbers.example_number(country)
-    zones = (
-        [z for z in phone_timezone.time_zones_for_number(example) if z != "Etc/Unknown"] if example else []
-    )
+    zones = [z for z in phone_timezone.time_zones_for_number(example) if z != "Etc/Unknown"] if example else []
     return zones[0] if zones else ""

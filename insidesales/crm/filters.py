@@ -54,9 +54,7 @@ class FilterSet:
         """Turn query parameters (a QueryDict or dict) into typed filters; unknown values become errors."""
         cleaned: dict[str, Any] = {}
         getlist = (
-            raw.getlist
-            if hasattr(raw, "getlist")
-            else (lambda k: raw[k] if isinstance(raw.get(k), list) else [raw[k]])
+            raw.getlist if hasattr(raw, "getlist") else (lambda k: raw[k] if isinstance(raw.get(k), list) else [raw[k]])
         )
         for key in list(raw.keys()):
             values = [v for v in getlist(key) if v not in (None, "")]
@@ -264,9 +262,7 @@ DEAL_FILTERS = FilterSet(
     filters=[
         Filter("pipeline", gettext_lazy("Pipeline"), "id", "pipeline_id"),
         Filter("stage", gettext_lazy("Stage"), "id", "stage_id"),
-        Filter(
-            "stage_kind", gettext_lazy("Open / won / lost"), "choice", "stage__kind", tuple(StageKind.choices)
-        ),
+        Filter("stage_kind", gettext_lazy("Open / won / lost"), "choice", "stage__kind", tuple(StageKind.choices)),
         Filter("company", gettext_lazy("Company"), "id", "company_id"),
         *COMMON_FILTERS,
     ],

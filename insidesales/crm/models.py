@@ -83,15 +83,9 @@ class Company(AssignableRecord):
         verbose_name_plural = _("companies")
         indexes = [
             models.Index(fields=["organization", "-last_activity_at", "-id"], name="company_org_activity"),
-            models.Index(
-                fields=["organization", "owner", "-last_activity_at", "-id"], name="company_owner_activity"
-            ),
-            models.Index(
-                fields=["organization", "agency", "-last_activity_at", "-id"], name="company_agency_activity"
-            ),
-            models.Index(
-                fields=["organization", "team", "-last_activity_at", "-id"], name="company_team_activity"
-            ),
+            models.Index(fields=["organization", "owner", "-last_activity_at", "-id"], name="company_owner_activity"),
+            models.Index(fields=["organization", "agency", "-last_activity_at", "-id"], name="company_agency_activity"),
+            models.Index(fields=["organization", "team", "-last_activity_at", "-id"], name="company_team_activity"),
             key_index("company_name_key", "organization", "name_key"),
             models.Index(fields=["organization", "domain"], name="company_domain"),
             models.Index(fields=["organization", "phone"], name="company_phone"),
@@ -129,15 +123,9 @@ class Contact(AssignableRecord):
         verbose_name_plural = _("contacts")
         indexes = [
             models.Index(fields=["organization", "-last_activity_at", "-id"], name="contact_org_activity"),
-            models.Index(
-                fields=["organization", "owner", "-last_activity_at", "-id"], name="contact_owner_activity"
-            ),
-            models.Index(
-                fields=["organization", "agency", "-last_activity_at", "-id"], name="contact_agency_activity"
-            ),
-            models.Index(
-                fields=["organization", "team", "-last_activity_at", "-id"], name="contact_team_activity"
-            ),
+            models.Index(fields=["organization", "owner", "-last_activity_at", "-id"], name="contact_owner_activity"),
+            models.Index(fields=["organization", "agency", "-last_activity_at", "-id"], name="contact_agency_activity"),
+            models.Index(fields=["organization", "team", "-last_activity_at", "-id"], name="contact_team_activity"),
             key_index("contact_name_key", "organization", "name_key"),
             key_index("contact_name_rev_key", "organization", "name_rev_key"),
             key_index("contact_email", "organization", "email"),
@@ -192,24 +180,16 @@ class Lead(AssignableRecord):
     phone_raw = models.CharField(_("phone as entered"), max_length=64, blank=True)
     country = models.CharField(_("country"), max_length=2, blank=True)
     time_zone = models.CharField(_("time zone"), max_length=64, blank=True)
-    source = models.CharField(
-        _("source"), max_length=20, choices=LeadSource.choices, default=LeadSource.OTHER
-    )
+    source = models.CharField(_("source"), max_length=20, choices=LeadSource.choices, default=LeadSource.OTHER)
     status = models.CharField(_("status"), max_length=20, choices=LeadStatus.choices, default=LeadStatus.NEW)
     disqualify_reason = models.CharField(
         _("disqualification reason"), max_length=20, choices=DisqualifyReason.choices, blank=True
     )
     notes = models.TextField(_("notes"), blank=True)
     converted_at = models.DateTimeField(_("converted at"), null=True, blank=True)
-    converted_contact = models.ForeignKey(
-        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    converted_company = models.ForeignKey(
-        Company, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    converted_deal = models.ForeignKey(
-        "Deal", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    converted_contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    converted_company = models.ForeignKey(Company, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    converted_deal = models.ForeignKey("Deal", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     name_key = models.CharField(max_length=255, editable=False, default="")
     name_rev_key = models.CharField(max_length=255, editable=False, default="")
     company_key = models.CharField(max_length=255, editable=False, default="")
@@ -220,19 +200,13 @@ class Lead(AssignableRecord):
         verbose_name_plural = _("leads")
         indexes = [
             models.Index(fields=["organization", "-last_activity_at", "-id"], name="lead_org_activity"),
-            models.Index(
-                fields=["organization", "status", "-last_activity_at", "-id"], name="lead_status_activity"
-            ),
+            models.Index(fields=["organization", "status", "-last_activity_at", "-id"], name="lead_status_activity"),
             models.Index(
                 fields=["organization", "owner", "status", "-last_activity_at", "-id"],
                 name="lead_owner_activity",
             ),
-            models.Index(
-                fields=["organization", "agency", "-last_activity_at", "-id"], name="lead_agency_activity"
-            ),
-            models.Index(
-                fields=["organization", "team", "-last_activity_at", "-id"], name="lead_team_activity"
-            ),
+            models.Index(fields=["organization", "agency", "-last_activity_at", "-id"], name="lead_agency_activity"),
+            models.Index(fields=["organization", "team", "-last_activity_at", "-id"], name="lead_team_activity"),
             key_index("lead_name_key", "organization", "name_key"),
             key_index("lead_name_rev_key", "organization", "name_rev_key"),
             key_index("lead_company_key", "organization", "company_key"),
@@ -311,9 +285,7 @@ class Deal(AssignableRecord):
         related_name="deals",
         verbose_name=_("contact"),
     )
-    pipeline = models.ForeignKey(
-        Pipeline, on_delete=models.PROTECT, related_name="deals", verbose_name=_("pipeline")
-    )
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.PROTECT, related_name="deals", verbose_name=_("pipeline"))
     stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="deals", verbose_name=_("stage"))
     amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2, default=Decimal("0"))
     currency = models.CharField(_("currency"), max_length=3, default="USD")
@@ -328,18 +300,10 @@ class Deal(AssignableRecord):
         verbose_name_plural = _("deals")
         indexes = [
             models.Index(fields=["organization", "-last_activity_at", "-id"], name="deal_org_activity"),
-            models.Index(
-                fields=["organization", "owner", "-last_activity_at", "-id"], name="deal_owner_activity"
-            ),
-            models.Index(
-                fields=["organization", "agency", "-last_activity_at", "-id"], name="deal_agency_activity"
-            ),
-            models.Index(
-                fields=["organization", "team", "-last_activity_at", "-id"], name="deal_team_activity"
-            ),
-            models.Index(
-                fields=["organization", "stage", "-last_activity_at", "-id"], name="deal_stage_activity"
-            ),
+            models.Index(fields=["organization", "owner", "-last_activity_at", "-id"], name="deal_owner_activity"),
+            models.Index(fields=["organization", "agency", "-last_activity_at", "-id"], name="deal_agency_activity"),
+            models.Index(fields=["organization", "team", "-last_activity_at", "-id"], name="deal_team_activity"),
+            models.Index(fields=["organization", "stage", "-last_activity_at", "-id"], name="deal_stage_activity"),
             key_index("deal_name_key", "organization", "name_key"),
         ]
 
@@ -371,12 +335,8 @@ class Activity(models.Model):
     body = models.TextField(_("text"), blank=True)
     data = models.JSONField(default=dict, blank=True)
     lead = models.ForeignKey(Lead, null=True, blank=True, on_delete=models.CASCADE, related_name="activities")
-    contact = models.ForeignKey(
-        Contact, null=True, blank=True, on_delete=models.CASCADE, related_name="activities"
-    )
-    company = models.ForeignKey(
-        Company, null=True, blank=True, on_delete=models.CASCADE, related_name="activities"
-    )
+    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.CASCADE, related_name="activities")
+    company = models.ForeignKey(Company, null=True, blank=True, on_delete=models.CASCADE, related_name="activities")
     deal = models.ForeignKey(Deal, null=True, blank=True, on_delete=models.CASCADE, related_name="activities")
 
     class Meta:
@@ -401,30 +361,20 @@ class Task(OrganizationScopedModel):
     due_at = models.DateTimeField(_("due"), null=True, blank=True)
     remind_at = models.DateTimeField(_("remind at"), null=True, blank=True)
     reminded_at = models.DateTimeField(null=True, blank=True, editable=False)
-    assignee = models.ForeignKey(
-        USER, on_delete=models.CASCADE, related_name="tasks", verbose_name=_("assignee")
-    )
+    assignee = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="tasks", verbose_name=_("assignee"))
     created_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
     lead = models.ForeignKey(Lead, null=True, blank=True, on_delete=models.CASCADE, related_name="tasks")
-    contact = models.ForeignKey(
-        Contact, null=True, blank=True, on_delete=models.CASCADE, related_name="tasks"
-    )
-    company = models.ForeignKey(
-        Company, null=True, blank=True, on_delete=models.CASCADE, related_name="tasks"
-    )
+    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.CASCADE, related_name="tasks")
+    company = models.ForeignKey(Company, null=True, blank=True, on_delete=models.CASCADE, related_name="tasks")
     deal = models.ForeignKey(Deal, null=True, blank=True, on_delete=models.CASCADE, related_name="tasks")
 
     class Meta:
         verbose_name = _("task")
         verbose_name_plural = _("tasks")
         indexes = [
-            models.Index(
-                fields=["organization", "assignee", "completed_at", "due_at"], name="task_assignee_due"
-            ),
-            models.Index(
-                fields=["remind_at"], name="task_remind", condition=models.Q(reminded_at__isnull=True)
-            ),
+            models.Index(fields=["organization", "assignee", "completed_at", "due_at"], name="task_assignee_due"),
+            models.Index(fields=["remind_at"], name="task_remind", condition=models.Q(reminded_at__isnull=True)),
         ]
 
     def __str__(self) -> str:
@@ -462,9 +412,7 @@ class CustomField(OrganizationScopedModel):
         verbose_name_plural = _("custom fields")
         ordering = ["record_type", "position", "id"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["organization", "record_type", "key"], name="customfield_unique_key"
-            )
+            models.UniqueConstraint(fields=["organization", "record_type", "key"], name="customfield_unique_key")
         ]
 
     def __str__(self) -> str:

@@ -60,18 +60,14 @@ def record_list(
     queryset = filterset.apply(record_queryset(membership=membership, model=model), filters or {}, membership)
     queryset = queryset.select_related(*LIST_RELATED[model])
     if with_tags:
-        queryset = queryset.prefetch_related(
-            Prefetch("tags", queryset=Tag.objects.only("id", "name", "color"))
-        )
+        queryset = queryset.prefetch_related(Prefetch("tags", queryset=Tag.objects.only("id", "name", "color")))
     return paginate(queryset, order=sort, cursor=cursor, limit=limit)
 
 
 def record_get(*, membership: Membership, model: type, record_id: Any):
     """One visible record, with what its detail page shows; NotFound when out of scope."""
     record = get_visible(model, membership, record_id)
-    related = [
-        r for r in ("owner", "team", "agency", "company", "contact", "stage", "pipeline") if hasattr(model, r)
-    ]
+    related = [r for r in ("owner", "team", "agency", "company", "contact", "stage", "pipeline") if hasattr(model, r)]
     return model.objects.select_related(*related).prefetch_related("tags").get(pk=record.pk)
 
 
@@ -94,9 +90,7 @@ def global_search(*, membership: Membership, text: str, limit: int = 8) -> dict[
         if "@" in text and model in (Company, Deal):
             results[key] = []
             continue
-        results[key] = list(
-            queryset.select_related(*LIST_RELATED[model]).order_by("-last_activity_at", "-id")[:limit]
-        )
+        results[key] = list(queryset.select_related(*LIST_RELATED[model]).order_by("-last_activity_at", "-id")[:limit])
     return results
 
 

@@ -9,9 +9,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-TIMEZONE_CHOICES = [
-    (name, name) for name in sorted(zoneinfo.available_timezones()) if "/" in name or name == "UTC"
-]
+TIMEZONE_CHOICES = [(name, name) for name in sorted(zoneinfo.available_timezones()) if "/" in name or name == "UTC"]
 
 
 class UserManager(BaseUserManager["User"]):
@@ -97,9 +95,7 @@ class Team(models.Model):
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="teams")
     name = models.CharField(_("name"), max_length=200)
-    managers = models.ManyToManyField(
-        User, blank=True, related_name="managed_teams", verbose_name=_("managers")
-    )
+    managers = models.ManyToManyField(User, blank=True, related_name="managed_teams", verbose_name=_("managers"))
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -146,9 +142,7 @@ class Membership(models.Model):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.INSIDE_REP)
     team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="members")
-    agency = models.ForeignKey(
-        Agency, null=True, blank=True, on_delete=models.CASCADE, related_name="members"
-    )
+    agency = models.ForeignKey(Agency, null=True, blank=True, on_delete=models.CASCADE, related_name="members")
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -65,12 +65,8 @@ def require_admin(membership: Membership) -> None:
 
 
 @transaction.atomic
-def organization_create(
-    *, name: str, slug: str, default_region: str = "US", time_zone: str = "UTC"
-) -> Organization:
-    organization = Organization.objects.create(
-        name=name, slug=slug, default_region=default_region, time_zone=time_zone
-    )
+def organization_create(*, name: str, slug: str, default_region: str = "US", time_zone: str = "UTC") -> Organization:
+    organization = Organization.objects.create(name=name, slug=slug, default_region=default_region, time_zone=time_zone)
     from insidesales.crm.services import pipeline_create_default
 
     pipeline_create_default(organization=organization)
@@ -95,12 +91,8 @@ def member_add(
         raise ValidationError(fields={"agency": ["An agency rep needs an agency."]})
     user = User.objects.filter(email=email).first()
     if user is None:
-        user = User.objects.create_user(
-            email=email, password=password, full_name=full_name, language=language
-        )
-    membership = Membership.objects.create(
-        organization=organization, user=user, role=role, team=team, agency=agency
-    )
+        user = User.objects.create_user(email=email, password=password, full_name=full_name, language=language)
+    membership = Membership.objects.create(organization=organization, user=user, role=role, team=team, agency=agency)
     audit_record(
         organization_id=organization.pk,
         actor=actor,
@@ -161,9 +153,7 @@ def api_key_create(*, membership: Membership, name: str) -> tuple[ApiKey, str]:
 
 @transaction.atomic
 def api_key_revoke(*, membership: Membership, key_id: int) -> ApiKey:
-    key = ApiKey.objects.filter(
-        pk=key_id, user=membership.user, organization_id=membership.organization_id
-    ).first()
+    key = ApiKey.objects.filter(pk=key_id, user=membership.user, organization_id=membership.organization_id).first()
     if key is None:
         raise NotFound()
     if key.revoked_at is None:

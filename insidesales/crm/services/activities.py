@@ -88,9 +88,7 @@ def task_get(*, membership: Membership, task_id: int) -> Task:
     return task
 
 
-def _resolve_assignee(
-    membership: Membership, assignee_id: int | None, errors: dict[str, list[str]]
-) -> User | None:
+def _resolve_assignee(membership: Membership, assignee_id: int | None, errors: dict[str, list[str]]) -> User | None:
     if assignee_id in (None, "", membership.user_id):
         return membership.user
     ids = visible_user_ids(membership)
@@ -149,9 +147,7 @@ def task_create(
             subject=task.title,
             data={"task_id": task.pk, "event": "created", "due_at": due_at.isoformat() if due_at else None},
         )
-    audit_record(
-        organization_id=membership.organization_id, actor=membership.user, action="task.create", instance=task
-    )
+    audit_record(organization_id=membership.organization_id, actor=membership.user, action="task.create", instance=task)
     return task
 
 

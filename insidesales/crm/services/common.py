@@ -136,9 +136,7 @@ def coerce_custom_value(definition: CustomField, raw: Any) -> Any:
         raise ValueError(_("Enter yes or no."))
     if kind == CustomFieldType.CHOICE:
         if str(raw) not in [str(c) for c in definition.choices]:
-            raise ValueError(
-                _("Choose one of: %(choices)s") % {"choices": ", ".join(map(str, definition.choices))}
-            )
+            raise ValueError(_("Choose one of: %(choices)s") % {"choices": ", ".join(map(str, definition.choices))})
         return str(raw)
     raise ValueError(_("Unsupported field type."))
 

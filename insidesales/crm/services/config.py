@@ -208,9 +208,7 @@ def saved_view_save(
         if view is None:
             raise NotFound()
     else:
-        view = SavedView(
-            organization_id=membership.organization_id, owner=membership.user, record_type=record_type
-        )
+        view = SavedView(organization_id=membership.organization_id, owner=membership.user, record_type=record_type)
     view.name, view.filters, view.columns, view.sort, view.team_id = (
         name,
         clean_filters,
@@ -256,9 +254,7 @@ def _bulk_targets(membership: Membership, model: type, ids: list[Any]) -> list[i
         raise ValidationError(fields={"ids": [_("Select at least one record.")]})
     if len(clean) > BULK_LIMIT:
         raise ValidationError(fields={"ids": [_("At most %(n)d records at once.") % {"n": BULK_LIMIT}]})
-    visible = set(
-        visible_records(model.objects.all(), membership).filter(pk__in=clean).values_list("pk", flat=True)
-    )
+    visible = set(visible_records(model.objects.all(), membership).filter(pk__in=clean).values_list("pk", flat=True))
     if visible != set(clean):
         raise NotFound()
     return clean
@@ -277,9 +273,7 @@ def records_bulk_assign(
 
 
 @transaction.atomic
-def records_bulk_tag(
-    *, membership: Membership, model: type, ids: list[Any], tag_id: int, remove: bool = False
-) -> int:
+def records_bulk_tag(*, membership: Membership, model: type, ids: list[Any], tag_id: int, remove: bool = False) -> int:
     targets = _bulk_targets(membership, model, ids)
     tag = _valid_tags(membership, [tag_id])[0]
     through = model.tags.through
@@ -287,12 +281,8 @@ def records_bulk_tag(
     if remove:
         through.objects.filter(**{f"{fk}__in": targets, "tag_id": tag.pk}).delete()
     else:
-        existing = set(
-            through.objects.filter(**{f"{fk}__in": targets, "tag_id": tag.pk}).values_list(fk, flat=True)
-        )
-        through.objects.bulk_create(
-            [through(**{fk: pk, "tag_id": tag.pk}) for pk in targets if pk not in existing]
-        )
+        existing = set(through.objects.filter(**{f"{fk}__in": targets, "tag_id": tag.pk}).values_list(fk, flat=True))
+        through.objects.bulk_create([through(**{fk: pk, "tag_id": tag.pk}) for pk in targets if pk not in existing])
     audit_record(
         organization_id=membership.organization_id,
         actor=membership.user,

@@ -148,9 +148,7 @@ def lead_update(*, membership: Membership, lead_id: int, data: dict[str, Any]) -
     """Change a lead's details. Status changes go through the named verbs, never through here."""
     lead = get_visible(Lead, membership, lead_id, for_update=True)
     if "status" in data:
-        raise ValidationError(
-            fields={"status": [_("Use qualify, disqualify or convert to change the status.")]}
-        )
+        raise ValidationError(fields={"status": [_("Use qualify, disqualify or convert to change the status.")]})
     before = snapshot(lead)
     _apply_lead_fields(lead, data, membership, creating=False)
     lead.save()
@@ -238,9 +236,7 @@ def lead_assign(
     return _assign_record(membership, lead, owner_id=owner_id, agency_id=agency_id)
 
 
-def _assign_record(
-    membership: Membership, record: Any, *, owner_id: int | None, agency_id: int | None
-) -> Any:
+def _assign_record(membership: Membership, record: Any, *, owner_id: int | None, agency_id: int | None) -> Any:
     errors: dict[str, list[str]] = {}
     before = snapshot(record, ["owner_id", "team_id", "agency_id"])
     is_manager = membership.role in (Role.ADMIN, Role.MANAGER)
@@ -251,9 +247,7 @@ def _assign_record(
     elif agency_id is not None and owner_id is None:
         if not is_manager:
             raise PermissionDenied(_("Only managers can assign to an agency."))
-        agency = Agency.objects.filter(
-            organization_id=membership.organization_id, pk=agency_id, is_active=True
-        ).first()
+        agency = Agency.objects.filter(organization_id=membership.organization_id, pk=agency_id, is_active=True).first()
         if agency is None:
             raise ValidationError(fields={"agency": [_("Unknown or inactive agency.")]})
         record.owner, record.team, record.agency = None, None, agency
@@ -358,9 +352,7 @@ def lead_convert(
     """Turn a lead into a contact at a company (merging into existing ones that match) and optionally a deal."""
     lead = get_visible(Lead, membership, lead_id, for_update=True)
     if lead.status in (LeadStatus.CONVERTED, LeadStatus.DISQUALIFIED):
-        raise Conflict(
-            _("A %(status)s lead cannot be converted.") % {"status": LeadStatus(lead.status).label}
-        )
+        raise Conflict(_("A %(status)s lead cannot be converted.") % {"status": LeadStatus(lead.status).label})
     owner_fields = {
         "owner_id": lead.owner_id or membership.user_id,
         "team_id": lead.team_id,
@@ -405,14 +397,10 @@ def lead_convert(
     deal = None
     if create_deal:
         pipeline = Pipeline.objects.filter(organization_id=lead.organization_id)
-        pipeline = (
-            pipeline.filter(pk=pipeline_id) if pipeline_id else pipeline.order_by("-is_default", "id")
-        ).first()
+        pipeline = (pipeline.filter(pk=pipeline_id) if pipeline_id else pipeline.order_by("-is_default", "id")).first()
         if pipeline is None:
             raise ValidationError(fields={"pipeline": [_("Unknown pipeline.")]})
-        stage = (
-            Stage.objects.filter(pipeline=pipeline, kind=StageKind.OPEN).order_by("position", "id").first()
-        )
+        stage = Stage.objects.filter(pipeline=pipeline, kind=StageKind.OPEN).order_by("position", "id").first()
         if stage is None:
             raise ValidationError(fields={"pipeline": [_("This pipeline has no open stage.")]})
         name = (deal_name or "").strip() or (company.name if company else str(contact))

@@ -47,13 +47,7 @@ def _apply(model: type, record: Any, data: dict[str, Any], membership: Membershi
         if name in data and data[name] is not None:
             value = str(data[name]).strip()
             if name == "domain":
-                value = (
-                    value.lower()
-                    .removeprefix("http://")
-                    .removeprefix("https://")
-                    .removeprefix("www.")
-                    .strip("/")
-                )
+                value = value.lower().removeprefix("http://").removeprefix("https://").removeprefix("www.").strip("/")
             if len(value) > limit:
                 errors.setdefault(name, []).append(_("At most %(n)d characters.") % {"n": limit})
             setattr(record, name, value[:limit])
@@ -103,9 +97,7 @@ def _apply(model: type, record: Any, data: dict[str, Any], membership: Membershi
 def _visible_or_error(model: type, membership: Membership, pk: Any, field: str, errors: dict[str, list[str]]):
     if pk in (None, ""):
         return None
-    found = (
-        visible_records(model.objects.all(), membership).filter(pk=pk).first() if str(pk).isdigit() else None
-    )
+    found = visible_records(model.objects.all(), membership).filter(pk=pk).first() if str(pk).isdigit() else None
     if found is None:
         errors.setdefault(field, []).append(_("Unknown record."))
     return found
@@ -152,9 +144,7 @@ def _apply_deal(
         stage_id = data.get("stage_id")
         stages = Stage.objects.filter(pipeline=pipeline)
         stage = (
-            stages.filter(pk=stage_id)
-            if stage_id
-            else stages.filter(kind=StageKind.OPEN).order_by("position")
+            stages.filter(pk=stage_id) if stage_id else stages.filter(kind=StageKind.OPEN).order_by("position")
         ).first()
         if stage is None:
             errors.setdefault("stage", []).append(_("Unknown stage."))
@@ -252,11 +242,7 @@ def record_delete(*, membership: Membership, model: type, record_id: int) -> Non
 def deal_move_stage(*, membership: Membership, deal_id: int, stage_id: int, lost_reason: str = "") -> Deal:
     """Move a deal to a stage of its pipeline; won/lost stages close it, open stages reopen it."""
     deal = get_visible(Deal, membership, deal_id, for_update=True)
-    stage = (
-        Stage.objects.filter(pipeline_id=deal.pipeline_id, pk=stage_id).first()
-        if str(stage_id).isdigit()
-        else None
-    )
+    stage = Stage.objects.filter(pipeline_id=deal.pipeline_id, pk=stage_id).first() if str(stage_id).isdigit() else None
     if stage is None:
         raise ValidationError(fields={"stage": [_("Choose a stage of this deal's pipeline.")]})
     if stage.pk == deal.stage_id:
@@ -296,9 +282,7 @@ def _stage_of_kind(deal: Deal, kind: str) -> Stage:
 @transaction.atomic
 def deal_mark_won(*, membership: Membership, deal_id: int) -> Deal:
     deal = get_visible(Deal, membership, deal_id)
-    return deal_move_stage(
-        membership=membership, deal_id=deal.pk, stage_id=_stage_of_kind(deal, StageKind.WON).pk
-    )
+    return deal_move_stage(membership=membership, deal_id=deal.pk, stage_id=_stage_of_kind(deal, StageKind.WON).pk)
 
 
 @transaction.atomic

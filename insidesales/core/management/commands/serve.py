@@ -18,9 +18,7 @@ class Command(BaseCommand):
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
         parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "1")))
-        parser.add_argument(
-            "--with-worker", action="store_true", help="also start the background task worker"
-        )
+        parser.add_argument("--with-worker", action="store_true", help="also start the background task worker")
         parser.add_argument("--reload", action="store_true")
 
     def handle(self, *args, host, port, workers, with_worker, reload, **options):
@@ -31,9 +29,7 @@ class Command(BaseCommand):
             call_command("collectstatic", interactive=False, verbosity=0)
         worker = None
         if with_worker:
-            worker = subprocess.Popen(
-                [sys.executable, "-m", "insidesales.cli", "worker"], env=os.environ.copy()
-            )
+            worker = subprocess.Popen([sys.executable, "-m", "insidesales.cli", "worker"], env=os.environ.copy())
             self.stdout.write(f"worker started (pid {worker.pid})")
         try:
             uvicorn.run(
