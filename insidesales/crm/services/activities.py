@@ -148,6 +148,7 @@ def task_create(
             data={"task_id": task.pk, "event": "created", "due_at": due_at.isoformat() if due_at else None},
         )
     audit_record(organization_id=membership.organization_id, actor=membership.user, action="task.create", instance=task)
+    _schedule_reminder(task)
     return task
 
 
@@ -172,6 +173,8 @@ def task_update(*, membership: Membership, task_id: int, **fields: Any) -> Task:
             task.assignee = assignee
     raise_if(errors)
     task.save()
+    if "remind_at" in fields:
+        _schedule_reminder(task)
     audit_record(
         organization_id=membership.organization_id,
         actor=membership.user,
@@ -221,31 +224,43 @@ def task_delete(*, membership: Membership, task_id: int) -> None:
     task.delete()
 
 
-def task_send_due_reminders(*, now: dt.datetime | None = None) -> int:
-    """Email assignees whose reminders are due; each reminder goes once. Run by the worker."""
+def _schedule_reminder(task: Task) -> None:
+    """Enqueue the reminder to run at `remind_at`, after the transaction commits."""
+    if task.remind_at is None or task.completed_at is not None:
+        return
+    from insidesales.crm.tasks import send_task_reminder
+
+    task_id, when = task.pk, task.remind_at
+    transaction.on_commit(lambda: send_task_reminder.using(run_after=when).enqueue(task_id))
+
+
+def task_send_reminder(*, task_id: int, now: dt.datetime | None = None) -> bool:
+    """Send one task's reminder if it is due and not yet sent; claiming the row makes it exactly-once."""
     from django.core.mail import send_mail
     from django.utils import translation
 
     now = now or timezone.now()
-    sent = 0
-    due = Task.objects.select_related("assignee").filter(
-        remind_at__lte=now, reminded_at__isnull=True, completed_at__isnull=True
+    task = Task.objects.select_related("assignee").filter(pk=task_id).first()
+    if task is None or task.completed_at is not None or task.remind_at is None or task.remind_at > now:
+        return False
+    claimed = Task.objects.filter(pk=task.pk, reminded_at__isnull=True, remind_at=task.remind_at).update(
+        reminded_at=now
     )
-    for task in due[:500]:
-        claimed = Task.objects.filter(pk=task.pk, reminded_at__isnull=True).update(reminded_at=now)
-        if not claimed:
-            continue
-        with translation.override(task.assignee.language or "en"):
-            send_mail(
-                subject=_("Reminder: %(title)s") % {"title": task.title},
-                message=_("Task “%(title)s” is due %(due)s.")
-                % {
-                    "title": task.title,
-                    "due": task.due_at.isoformat(" ", "minutes") if task.due_at else _("soon"),
-                },
-                from_email=None,
-                recipient_list=[task.assignee.email],
-                fail_silently=True,
-            )
-        sent += 1
-    return sent
+    if not claimed:
+        return False
+    with translation.override(task.assignee.language or "en"):
+        due = timezone.localtime(task.due_at).strftime("%Y-%m-%d %H:%M") if task.due_at else _("soon")
+        send_mail(
+            subject=_("Reminder: %(title)s") % {"title": task.title},
+            message=_("Task “%(title)s” is due %(due)s.") % {"title": task.title, "due": due},
+            from_email=None,
+            recipient_list=[task.assignee.email],
+        )
+    return True
+
+
+def task_send_due_reminders(*, now: dt.datetime | None = None) -> int:
+    """Send every due, unsent reminder (catch-up after downtime). Returns how many were sent."""
+    now = now or timezone.now()
+    due = Task.objects.filter(remind_at__lte=now, reminded_at__isnull=True, completed_at__isnull=True)
+    return sum(task_send_reminder(task_id=pk, now=now) for pk in due.values_list("pk", flat=True)[:500])
