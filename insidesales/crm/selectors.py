@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
@@ -119,7 +120,12 @@ def task_list(
 
 def tasks_today(*, membership: Membership) -> list[Task]:
     """My open tasks due by the end of today in my time zone, overdue first."""
-    now = timezone.localtime()
+    # The user's own zone, not whatever zone the request activated: API-key requests activate none.
+    try:
+        zone = zoneinfo.ZoneInfo(membership.user.time_zone or "UTC")
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        zone = dt.UTC
+    now = timezone.localtime(timezone=zone)
     end_of_day = now.replace(hour=23, minute=59, second=59, microsecond=999999)
     return list(
         _task_scope(membership)
@@ -166,3 +172,40 @@ def saved_view_get(*, membership: Membership, view_id: Any) -> SavedView:
     if view is None:
         raise NotFound()
     return view
+
+
+def home_counts(*, membership: Membership) -> dict[str, int]:
+    """Cheap counts for the home page: my open leads and deals, my overdue tasks (each an indexed filter)."""
+    from insidesales.crm.models import LeadStatus, StageKind
+
+    me = membership.user_id
+    return {
+        "open_leads": record_queryset(membership=membership, model=Lead)
+        .filter(owner_id=me, status__in=[LeadStatus.NEW, LeadStatus.WORKING])
+        .count(),
+        "open_deals": record_queryset(membership=membership, model=Deal)
+        .filter(owner_id=me, stage__kind=StageKind.OPEN)
+        .count(),
+        "overdue_tasks": _task_scope(membership)
+        .filter(assignee_id=me, completed_at__isnull=True, due_at__lt=timezone.now())
+        .count(),
+    }
+
+
+def lead_convert_preview(*, membership: Membership, lead: Lead) -> dict[str, Any]:
+    """What `lead_convert` would do for this lead: the company and contact it merges into, or creates."""
+    from insidesales.crm.services.leads import FREE_MAIL_DOMAINS, _match_company, _match_contact
+
+    domain = lead.email.split("@", 1)[1] if "@" in lead.email else ""
+    wants_company = bool(lead.company_name or (domain and domain not in FREE_MAIL_DOMAINS))
+    company = _match_company(membership, lead) if wants_company else None
+    contact = _match_contact(membership, lead)
+    company_name = company.name if company else (lead.company_name or domain if wants_company else "")
+    return {
+        "company": company,
+        "company_name": company_name,
+        "creates_company": wants_company and company is None,
+        "contact": contact,
+        "creates_contact": contact is None,
+        "deal_name": company_name or (str(contact) if contact else lead.full_name or str(lead)),
+    }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from insidesales.core.errors import PermissionDenied
 from insidesales.orgs.models import Agency, ApiKey, AuditLog, Membership, Role, Team, User
@@ -45,11 +45,22 @@ def api_key_list(*, membership: Membership) -> QuerySet[ApiKey]:
     )
 
 
-def audit_log_list(*, membership: Membership) -> QuerySet[AuditLog]:
+def audit_log_list(*, membership: Membership, action: str = "", object_type: str = "") -> QuerySet[AuditLog]:
+    """The organization's audit log, newest first; `action` matches as a prefix ("lead." = every lead action)."""
     if membership.role != Role.ADMIN:
         raise PermissionDenied("Only administrators can read the audit log.")
-    return (
+    qs = (
         AuditLog.objects.select_related("actor")
         .filter(organization_id=membership.organization_id)
         .order_by("-created_at", "-id")
     )
+    if action:
+        qs = qs.filter(action__startswith=action)
+    if object_type:
+        qs = qs.filter(object_type=object_type)
+    return qs
+
+
+def agency_list_with_member_counts(*, membership: Membership) -> QuerySet[Agency]:
+    """Agencies with `member_count` (active memberships), for the admins' agencies page."""
+    return agency_list(membership=membership).annotate(member_count=Count("members", filter=Q(members__is_active=True)))

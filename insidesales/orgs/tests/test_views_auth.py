@@ -1,0 +1,149 @@
+"""Signing in by email, throttling, signing out and resetting a forgotten password."""
+
+from __future__ import annotations
+
+import re
+from unittest import mock
+
+import pytest
+from django.conf import settings
+from django.core import mail
+from django.test import override_settings
+
+from insidesales.orgs.tests.conftest import ACME_PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+def signed_in_user_id(client):
+    return client.session.get("_auth_user_id")
+
+
+def test_login_by_email_signs_in_and_applies_the_users_language(client, acme_rep):
+    acme_rep.user.language = "ru"
+    acme_rep.user.save(update_fields=["language"])
+
+    response = client.post("/login/", {"email": "ROB@acme.test", "password": ACME_PASSWORD})
+
+    assert response.status_code == 302
+    assert response["Location"] == "/"
+    assert signed_in_user_id(client) == str(acme_rep.user.pk)
+    assert response.cookies[settings.LANGUAGE_COOKIE_NAME].value == "ru"
+
+
+def test_login_follows_a_safe_next_url_only(client, acme_rep):
+    response = client.post("/login/?next=/settings/", {"email": "rob@acme.test", "password": ACME_PASSWORD})
+    assert response["Location"] == "/settings/"
+
+    client.logout()
+    response = client.post(
+        "/login/", {"email": "rob@acme.test", "password": ACME_PASSWORD, "next": "https://evil.example/"}
+    )
+    assert response["Location"] == "/"
+
+
+def test_wrong_password_is_refused_with_a_form_error(client, acme_rep):
+    response = client.post("/login/", {"email": "rob@acme.test", "password": "wrong-password-1"})
+
+    assert response.status_code == 200
+    assert "Please enter a correct email and password" in response.content.decode()
+    assert signed_in_user_id(client) is None
+
+
+@override_settings(LOGIN_THROTTLE_PER_ACCOUNT=3)
+def test_login_is_throttled_after_repeated_failures_without_checking_the_password(client, acme_rep):
+    for _ in range(3):
+        client.post("/login/", {"email": "rob@acme.test", "password": "wrong-password-1"})
+
+    with mock.patch("insidesales.orgs.forms.authenticate") as authenticate:
+        response = client.post("/login/", {"email": "rob@acme.test", "password": ACME_PASSWORD})
+
+    authenticate.assert_not_called()
+    assert response.status_code == 200
+    assert "Too many failed attempts, try again in 15 minutes" in response.content.decode()
+    assert signed_in_user_id(client) is None
+
+
+@override_settings(LOGIN_THROTTLE_PER_ACCOUNT=3)
+def test_a_successful_login_clears_the_failure_count(client, acme_rep):
+    for _ in range(2):
+        client.post("/login/", {"email": "rob@acme.test", "password": "wrong-password-1"})
+    client.post("/login/", {"email": "rob@acme.test", "password": ACME_PASSWORD})
+    client.logout()
+    for _ in range(2):
+        client.post("/login/", {"email": "rob@acme.test", "password": "wrong-password-1"})
+
+    response = client.post("/login/", {"email": "rob@acme.test", "password": ACME_PASSWORD})
+
+    assert response.status_code == 302
+
+
+def test_user_of_a_switched_off_agency_cannot_sign_in(client, acme_agency_rep, acme_agency):
+    acme_agency.is_active = False
+    acme_agency.save()
+
+    response = client.post("/login/", {"email": "amy@callco.test", "password": ACME_PASSWORD})
+
+    assert response.status_code == 200
+    assert signed_in_user_id(client) is None
+
+
+def test_anonymous_visitor_is_sent_to_the_login_page(client, acme):
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/")
+
+
+def test_login_page_renders_in_the_layout(client, acme):
+    response = client.get("/login/")
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert 'name="email"' in content and 'name="password"' in content
+    assert "htmx" in content  # htmx is served from our own static files
+
+
+def test_logout_is_post_only_and_signs_out(client_for, acme_rep):
+    client = client_for(acme_rep)
+
+    assert client.get("/logout/").status_code == 405
+    assert signed_in_user_id(client) == str(acme_rep.user.pk)
+
+    response = client.post("/logout/")
+
+    assert response.status_code == 302
+    assert response["Location"] == "/login/"
+    assert signed_in_user_id(client) is None
+    assert client.get("/")["Location"].startswith("/login/")
+
+
+def test_password_reset_mails_a_link_that_sets_a_new_password(client, acme_rep):
+    response = client.post("/password-reset/", {"email": "rob@acme.test"})
+
+    assert response.status_code == 302
+    assert response["Location"] == "/password-reset/sent/"
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert message.to == ["rob@acme.test"]
+    assert "Reset your Inside Sales password" in message.subject
+    link = re.search(r"http://testserver(/password-reset/[^/\s]+/[^/\s]+/)", message.body).group(1)
+
+    response = client.get(link)  # Django swaps the token into the session and redirects
+    assert response.status_code == 302
+    form_url = response["Location"]
+    new_password = "a-brand-new-secret-42"
+    response = client.post(form_url, {"new_password1": new_password, "new_password2": new_password})
+    assert response.status_code == 302
+    assert response["Location"] == "/password-reset/complete/"
+
+    response = client.post("/login/", {"email": "rob@acme.test", "password": new_password})
+    assert response.status_code == 302
+    assert client.get(link).status_code == 200  # the used link now says it is invalid
+    assert "invalid" in client.get(link).content.decode()
+
+
+def test_password_reset_for_an_unknown_email_looks_the_same_and_sends_nothing(client, acme):
+    response = client.post("/password-reset/", {"email": "nobody@acme.test"})
+
+    assert response.status_code == 302
+    assert response["Location"] == "/password-reset/sent/"
+    assert mail.outbox == []
