@@ -26,6 +26,14 @@ from insidesales.crm.models import (
 from insidesales.orgs.models import Membership
 
 
+def _id(value: Any) -> int:
+    """A database id; beyond 64 bits the drivers refuse it, so it is an invalid value, not a crash."""
+    number = int(str(value))
+    if abs(number) >= 2**63:
+        raise ValueError(value)
+    return number
+
+
 @dataclass(frozen=True)
 class Filter:
     name: str
@@ -80,9 +88,9 @@ class FilterSet:
             value = str(values[0])
             if value in ("me", "none"):
                 return value
-            return int(value)
+            return _id(value)
         if spec.kind == "id":
-            return int(values[0])
+            return _id(values[0])
         if spec.kind == "multichoice":
             allowed = {c[0] for c in spec.choices}
             items = [str(v) for raw in values for v in str(raw).split(",") if v]
@@ -264,6 +272,7 @@ DEAL_FILTERS = FilterSet(
         Filter("stage", gettext_lazy("Stage"), "id", "stage_id"),
         Filter("stage_kind", gettext_lazy("Open / won / lost"), "choice", "stage__kind", tuple(StageKind.choices)),
         Filter("company", gettext_lazy("Company"), "id", "company_id"),
+        Filter("contact", gettext_lazy("Contact"), "id", "contact_id"),
         *COMMON_FILTERS,
     ],
     sorts={**COMMON_SORTS, "amount": gettext_lazy("Amount")},

@@ -15,7 +15,7 @@ from insidesales.orgs.models import Membership, Role, User
 from insidesales.orgs.services import audit_record, diff, snapshot
 from insidesales.orgs.visibility import visible_user_ids
 
-from .common import get_visible, raise_if
+from .common import get_visible, parse_id, raise_if
 
 RECORD_FIELD = {Lead: "lead", Contact: "contact", Company: "company", Deal: "deal"}
 
@@ -92,7 +92,11 @@ def _resolve_assignee(membership: Membership, assignee_id: int | None, errors: d
     if assignee_id in (None, "", membership.user_id):
         return membership.user
     ids = visible_user_ids(membership)
-    if membership.role not in (Role.ADMIN, Role.MANAGER) or (ids is not None and int(assignee_id) not in ids):
+    assignee_id = parse_id(assignee_id)
+    if assignee_id is None:
+        errors.setdefault("assignee", []).append(_("Unknown user."))
+        return None
+    if membership.role not in (Role.ADMIN, Role.MANAGER) or (ids is not None and assignee_id not in ids):
         errors.setdefault("assignee", []).append(_("You can only assign tasks to yourself or your team."))
         return None
     member = (

@@ -167,6 +167,17 @@ def resolve_owner(
     return target.user, target.team, target.agency, True
 
 
+def parse_id(value: Any) -> int | None:
+    """An id typed or sent by a client, or None when it cannot be one (so lookups never crash on it)."""
+    if isinstance(value, bool):
+        return None
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        return None
+    return number if 0 < number < 2**63 else None
+
+
 def get_visible(model: type, membership: Membership, pk: Any, *, for_update: bool = False):
     """The record if this member can see it, else NotFound — missing and out of scope look alike."""
     try:

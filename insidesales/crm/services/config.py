@@ -20,11 +20,14 @@ from insidesales.crm.models import (
     StageKind,
     Tag,
 )
-from insidesales.orgs.models import Membership, Organization, Role
+from insidesales.orgs.models import Membership, Organization, Role, Team
 from insidesales.orgs.services import audit_record, require_admin
 from insidesales.orgs.visibility import managed_team_ids, visible_records
 
 from .common import raise_if
+
+# Ids beyond a 64-bit integer cannot exist; the database drivers refuse them outright.
+MAX_ID = 2**63
 
 DEFAULT_STAGES = [
     ("Discovery", StageKind.OPEN, 10),
@@ -88,7 +91,13 @@ def pipeline_create(*, membership: Membership, name: str, stages: list[dict[str,
 
 
 def _valid_tags(membership: Membership, tag_ids: list[Any]) -> list[Tag]:
-    ids = [int(t) for t in tag_ids if str(t).isdigit()]
+    # A malformed id is an unknown tag, not one to skip silently (that would clear the record's tags).
+    try:
+        ids = [int(str(t)) for t in tag_ids]
+    except ValueError as exc:
+        raise ValidationError(fields={"tags": [_("Unknown tag.")]}) from exc
+    if any(abs(i) >= MAX_ID for i in ids):
+        raise ValidationError(fields={"tags": [_("Unknown tag.")]})
     tags = list(Tag.objects.filter(organization_id=membership.organization_id, pk__in=ids))
     if len(tags) != len(set(ids)):
         raise ValidationError(fields={"tags": [_("Unknown tag.")]})
@@ -200,6 +209,9 @@ def saved_view_save(
     if team_id and int(team_id) not in (set(managed_team_ids(membership)) | {membership.team_id}):
         if membership.role != Role.ADMIN:
             errors.setdefault("team", []).append(_("You can share only with your own team."))
+        elif not Team.objects.filter(organization_id=membership.organization_id, pk=team_id).exists():
+            # Admins may share with any team — of their own organization only.
+            errors.setdefault("team", []).append(_("Unknown team."))
     raise_if(errors)
     if view_id:
         view = SavedView.objects.filter(
@@ -249,7 +261,13 @@ BULK_LIMIT = 1000
 
 def _bulk_targets(membership: Membership, model: type, ids: list[Any]) -> list[int]:
     """Only ids the member can see; any id outside scope makes the whole request a 404 (nothing changes)."""
-    clean = sorted({int(i) for i in ids if str(i).isdigit()})
+    try:
+        clean = sorted({int(str(i)) for i in ids})
+    except ValueError as exc:
+        # An id that is not an id cannot be a visible record: refuse the whole request, never skip it.
+        raise NotFound() from exc
+    if any(abs(i) >= MAX_ID for i in clean):
+        raise NotFound()
     if not clean:
         raise ValidationError(fields={"ids": [_("Select at least one record.")]})
     if len(clean) > BULK_LIMIT:

@@ -38,6 +38,7 @@ from .common import (
     fill_time_zone,
     get_visible,
     name_keys,
+    parse_id,
     raise_if,
     resolve_owner,
 )
@@ -397,7 +398,9 @@ def lead_convert(
     deal = None
     if create_deal:
         pipeline = Pipeline.objects.filter(organization_id=lead.organization_id)
-        pipeline = (pipeline.filter(pk=pipeline_id) if pipeline_id else pipeline.order_by("-is_default", "id")).first()
+        pipeline = (
+            pipeline.filter(pk=parse_id(pipeline_id)) if pipeline_id else pipeline.order_by("-is_default", "id")
+        ).first()
         if pipeline is None:
             raise ValidationError(fields={"pipeline": [_("Unknown pipeline.")]})
         stage = Stage.objects.filter(pipeline=pipeline, kind=StageKind.OPEN).order_by("position", "id").first()

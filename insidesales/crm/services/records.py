@@ -27,6 +27,7 @@ from .common import (
     fill_time_zone,
     get_visible,
     name_keys,
+    parse_id,
     raise_if,
     resolve_owner,
 )
@@ -135,7 +136,7 @@ def _apply_deal(
         pipelines = Pipeline.objects.filter(organization_id=membership.organization_id)
         pipeline_id = data.get("pipeline_id")
         pipeline = (
-            pipelines.filter(pk=pipeline_id) if pipeline_id else pipelines.order_by("-is_default", "id")
+            pipelines.filter(pk=parse_id(pipeline_id)) if pipeline_id else pipelines.order_by("-is_default", "id")
         ).first()
         if pipeline is None:
             errors.setdefault("pipeline", []).append(_("Unknown pipeline."))
@@ -144,7 +145,9 @@ def _apply_deal(
         stage_id = data.get("stage_id")
         stages = Stage.objects.filter(pipeline=pipeline)
         stage = (
-            stages.filter(pk=stage_id) if stage_id else stages.filter(kind=StageKind.OPEN).order_by("position")
+            stages.filter(pk=parse_id(stage_id))
+            if stage_id
+            else stages.filter(kind=StageKind.OPEN).order_by("position")
         ).first()
         if stage is None:
             errors.setdefault("stage", []).append(_("Unknown stage."))

@@ -1,0 +1,126 @@
+"""Global search: by email, by phone typed any way, by name from either end, by company; never out of scope."""
+
+from __future__ import annotations
+
+import pytest
+
+from insidesales.core.testing import factories as f
+from insidesales.core.testing.world import MEMBERS
+from insidesales.crm import selectors, services
+from insidesales.crm.models import Company, Contact, Deal, Lead
+
+pytestmark = pytest.mark.django_db
+_MODEL = {"leads": Lead, "contacts": Contact, "companies": Company, "deals": Deal}
+
+
+def _search(membership, text):
+    results = selectors.global_search(membership=membership, text=text)
+    return {kind: [r.pk for r in records] for kind, records in results.items()}
+
+
+@pytest.mark.parametrize("text", ["lead.rep1@rep1-prospects.test", "  LEAD.Rep1@Rep1-Prospects.TEST ", "lead.rep1@"])
+def test_finds_a_lead_by_email(world, text):
+    assert _search(world.admin, text) == {"leads": [world.lead_rep1.pk], "contacts": [], "companies": [], "deals": []}
+
+
+def test_finds_a_contact_by_email(world):
+    assert _search(world.admin, "contact.rep2@rep2-industries.test")["contacts"] == [world.contact_rep2.pk]
+
+
+# lead_rep1's phone is +1 415 555-0140, contact_rep1's +1 415 555-0120, company_rep1's +1 415 555-0100.
+@pytest.mark.parametrize("text", ["(415) 555-0140", "415.555.0140", "+1 415 555 0140", "4155550140", "1-415-555-0140"])
+def test_finds_by_phone_typed_in_another_format(world, text):
+    found = _search(world.admin, text)
+    assert found["leads"] == [world.lead_rep1.pk]
+    assert found["contacts"] == []
+
+
+def test_finds_contacts_and_companies_by_phone(world):
+    assert _search(world.admin, "415 555 0120")["contacts"] == [world.contact_rep1.pk]
+    assert _search(world.admin, "415 555 0100")["companies"] == [world.company_rep1.pk]
+
+
+def test_finds_a_russian_number_typed_the_russian_way(db):
+    admin = f.AdminMembershipFactory(organization=f.OrganizationFactory(default_region="RU"))
+    lead = services.lead_create(membership=admin, data={"last_name": "Иванов", "phone": "+7 916 123-45-67"})
+    for text in ("8 (916) 123-45-67", "89161234567", "+79161234567", "916 123 45 67"):
+        assert _search(admin, text)["leads"] == [lead.pk], text
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "slot"),
+    [
+        ("Lead Rep1", "leads", "rep1"),
+        ("lead rep1le", "leads", "rep1"),
+        ("Rep1lead", "leads", "rep1"),  # last name first
+        ("rep1lead le", "leads", "rep1"),
+        ("Rep2 Prosp", "leads", "rep2"),  # the lead's company
+        ("Contact Agencyxc", "contacts", "agency_x"),
+        ("agencyxcontact", "contacts", "agency_x"),
+        ("Field Indus", "companies", "field"),
+        ("Unassigned De", "deals", "unassigned"),
+    ],
+)
+def test_finds_by_name_prefix_from_either_end(world, text, kind, slot):
+    found = _search(world.admin, text)
+    assert found[kind] == [world.slots[slot].record(_MODEL[kind]).pk]
+
+
+def test_cyrillic_names_with_yo_and_case(world):
+    lead = services.lead_create(
+        membership=world.rep1, data={"first_name": "Пётр", "last_name": "Ёлкин", "company_name": "Ёжик и Ко"}
+    )
+    for text in ("петр", "ПЁТР ЁЛК", "елкин п", "Ёлкин Пётр", "ежик и", "Ёжик"):
+        assert _search(world.rep1, text)["leads"] == [lead.pk], text
+    assert _search(world.rep1, "етр")["leads"] == []  # prefix, not substring
+
+
+def test_wildcards_in_the_query_are_literal(world):
+    underscore = services.lead_create(membership=world.rep1, data={"last_name": "a_b"})
+    services.lead_create(membership=world.rep1, data={"last_name": "axb"})
+    star = services.lead_create(membership=world.rep1, data={"last_name": "c*d"})
+    services.lead_create(membership=world.rep1, data={"last_name": "cxd"})
+    assert _search(world.rep1, "a_")["leads"] == [underscore.pk]
+    assert _search(world.rep1, "c*")["leads"] == [star.pk]
+    for text in ("%", "[", "?", "\\", "'", '"'):
+        assert _search(world.rep1, text)["leads"] == []
+
+
+@pytest.mark.parametrize("member", MEMBERS)
+def test_search_never_finds_records_out_of_scope(world, member):
+    membership = world.members[member]
+    for slot in sorted(world.hidden_slots(member)):
+        records = world.slots[slot]
+        for text in (
+            records.lead.email,
+            records.contact.email,
+            records.lead.phone,
+            "415 555 " + records.lead.phone[-4:],
+        ):
+            assert _search(membership, text) == {"leads": [], "contacts": [], "companies": [], "deals": []}, (
+                slot,
+                text,
+            )
+        word = slot.replace("_", "").capitalize()
+        found = _search(membership, word)
+        assert found == {"leads": [], "contacts": [], "companies": [], "deals": []}, (slot, word)
+
+
+@pytest.mark.parametrize("member", MEMBERS)
+def test_search_finds_what_is_in_scope(world, member):
+    membership = world.members[member]
+    for slot in world.visible_slots(member):
+        records = world.slots[slot]
+        assert _search(membership, records.lead.email)["leads"] == [records.lead.pk]
+        assert _search(membership, records.contact.phone)["contacts"] == [records.contact.pk]
+
+
+def test_an_email_query_does_not_look_for_companies_or_deals(world):
+    assert _search(world.admin, "rep1@")["companies"] == []
+    assert _search(world.admin, "rep1@")["deals"] == []
+
+
+def test_results_are_capped(world):
+    for i in range(12):
+        f.LeadFactory(owned_by=world.rep1, first_name="Many", last_name=f"Same{i}")
+    assert len(selectors.global_search(membership=world.rep1, text="many", limit=8)["leads"]) == 8
