@@ -118,6 +118,14 @@ def task_list(
     )
 
 
+def task_list_undated(*, membership: Membership, assignee_id: int | None = None, limit: int = 100) -> list[Task]:
+    """Open tasks without a due date (shown apart from the dated list, newest first)."""
+    queryset = _task_scope(membership).select_related("assignee", "lead", "contact", "company", "deal")
+    if assignee_id is not None:
+        queryset = queryset.filter(assignee_id=assignee_id)
+    return list(queryset.filter(completed_at__isnull=True, due_at__isnull=True).order_by("-created_at", "-id")[:limit])
+
+
 def tasks_today(*, membership: Membership) -> list[Task]:
     """My open tasks due by the end of today in my time zone, overdue first."""
     # The user's own zone, not whatever zone the request activated: API-key requests activate none.

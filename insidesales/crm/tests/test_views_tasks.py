@@ -96,3 +96,18 @@ def test_someone_elses_task_is_404(ui, ui_login):
     assert client.post(f"/tasks/{other.pk}/complete/").status_code == 404
     other.refresh_from_db()
     assert other.completed_at is None
+
+
+def test_task_without_due_date_is_listed_apart(client, django_user_model):
+    from insidesales.crm import services
+    from insidesales.orgs.models import Role
+    from insidesales.orgs.services import member_add, organization_create
+
+    org = organization_create(name="Undated", slug="undated")
+    rep = member_add(actor=None, organization=org, email="undated@example.com", role=Role.INSIDE_REP, password="x" * 12)
+    services.task_create(membership=rep, title="Call back someday")
+    client.force_login(rep.user)
+    response = client.get("/tasks/")
+    assert response.status_code == 200
+    assert "Call back someday" in response.content.decode()
+    assert "No due date" in response.content.decode()

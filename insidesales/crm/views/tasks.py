@@ -38,6 +38,7 @@ def task_list(request: HttpRequest) -> HttpResponse:
     query = f"assignee={assignee_id}&" if assignee_id != membership.user_id else ""
     context = {
         "page": page,
+        "undated": [] if cursor else selectors.task_list_undated(membership=membership, assignee_id=assignee_id),
         "now": timezone.now(),
         "users": users,
         "assignee_id": assignee_id,
