@@ -3,8 +3,11 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from insidesales.api.api import api
+
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
     path("", include("insidesales.orgs.urls")),
     path("", include("insidesales.crm.urls")),
 ]

@@ -1,0 +1,1 @@
+"""One router per resource; `insidesales.api.api` mounts them."""
