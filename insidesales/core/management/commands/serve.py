@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import signal
 import subprocess
@@ -9,6 +10,15 @@ import sys
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
 
 
 class Command(BaseCommand):
@@ -31,6 +41,19 @@ class Command(BaseCommand):
         if with_worker:
             worker = subprocess.Popen([sys.executable, "-m", "insidesales.cli", "worker"], env=os.environ.copy())
             self.stdout.write(f"worker started (pid {worker.pid})")
+            # uvicorn re-raises SIGTERM/SIGINT after its graceful shutdown, which skips `finally`
+            # blocks; atexit and an explicit SIGTERM handler make sure the worker goes down with us.
+            atexit.register(_stop, worker)
+            previous = signal.getsignal(signal.SIGTERM)
+
+            def on_term(signum, frame):
+                _stop(worker)
+                if callable(previous):
+                    previous(signum, frame)
+                else:
+                    raise SystemExit(143)
+
+            signal.signal(signal.SIGTERM, on_term)
         try:
             uvicorn.run(
                 "insidesales.asgi:application",
@@ -43,9 +66,5 @@ class Command(BaseCommand):
                 lifespan="off",
             )
         finally:
-            if worker is not None and worker.poll() is None:
-                worker.send_signal(signal.SIGTERM)
-                try:
-                    worker.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    worker.kill()
+            if worker is not None:
+                _stop(worker)
