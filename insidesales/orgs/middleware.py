@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import zoneinfo
 
+from django.contrib import messages
 from django.contrib.auth import logout
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from insidesales.orgs.auth import active_membership
 
@@ -23,6 +25,11 @@ class MembershipMiddleware:
             membership = active_membership(user, request.session.get("organization_id"))
             if membership is None and not user.is_superuser:
                 logout(request)
+                messages.warning(
+                    request,
+                    _("Your access has ended: your organization or agency was switched off."),
+                    fail_silently=True,
+                )
             request.membership = membership
             try:
                 timezone.activate(zoneinfo.ZoneInfo(user.time_zone or "UTC"))
