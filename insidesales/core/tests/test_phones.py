@@ -1,0 +1,96 @@
+"""Phone numbers: what people type becomes E.164 with a country and time zone; records keep what was typed."""
+
+from __future__ import annotations
+
+import pytest
+
+from insidesales.core.phones import (
+    country_time_zone,
+    format_phone,
+    looks_like_phone,
+    parse_phone,
+    search_candidates,
+)
+from insidesales.core.text import normalize_email, search_key
+
+
+@pytest.mark.parametrize(
+    ("raw", "region", "e164", "country", "time_zone"),
+    [
+        ("+7 916 123-45-67", "RU", "+79161234567", "RU", "Europe/Moscow"),
+        ("8 (916) 1234567", "RU", "+79161234567", "RU", "Europe/Moscow"),
+        ("+7 916 123-45-67", "US", "+79161234567", "RU", "Europe/Moscow"),
+        ("(343) 123-45-67", "RU", "+73431234567", "RU", "Asia/Yekaterinburg"),
+        ("(415) 555-0100", "US", "+14155550100", "US", "America/Los_Angeles"),
+        ("415.555.0100", "US", "+14155550100", "US", "America/Los_Angeles"),
+        ("+44 20 7946 0958", "US", "+442079460958", "GB", "Europe/London"),
+    ],
+)
+def test_parse_phone_gives_e164_country_and_zone(raw, region, e164, country, time_zone):
+    parsed = parse_phone(raw, region)
+    assert parsed is not None
+    assert (parsed.e164, parsed.country, parsed.time_zone) == (e164, country, time_zone)
+
+
+@pytest.mark.parametrize("raw", ["", "   ", "call me", "12", "+1 23", "1234"])
+def test_not_a_phone_is_none(raw):
+    assert parse_phone(raw, "US") is None
+
+
+def test_national_number_depends_on_the_region():
+    assert parse_phone("8 (916) 1234567", "RU").e164 == "+79161234567"
+    # The same digits read in the US are not a Russian number.
+    us = parse_phone("8 (916) 1234567", "US")
+    assert us is None or us.e164 != "+79161234567"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("+7 (916) 123-45-67", True), ("415 555 0100", True), ("Ivan", False), ("12-34", False), ("ivan@x.ru", False)],
+)
+def test_looks_like_phone(text, expected):
+    assert looks_like_phone(text) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "region", "expected"),
+    [
+        ("8 916 123 45 67", "RU", "+79161234567"),
+        ("9161234567", "US", "+79161234567"),  # a Russian mobile typed without a prefix, searched in a US org
+        ("79161234567", "US", "+79161234567"),
+        ("(415) 555-0100", "RU", "+14155550100"),
+        ("+1 415 555 0100", "RU", "+14155550100"),
+    ],
+)
+def test_search_candidates_cover_other_formats(text, region, expected):
+    assert expected in search_candidates(text, region)
+
+
+def test_format_phone_is_national_at_home_and_international_abroad():
+    assert format_phone("+14155550100", "US") == "(415) 555-0100"
+    assert format_phone("+79161234567", "US") == "+7 916 123-45-67"
+    assert format_phone("+79161234567", "RU") == "8 (916) 123-45-67"
+    assert format_phone("", "US") == ""
+    assert format_phone("garbage", "US") == "garbage"
+
+
+@pytest.mark.parametrize(
+    ("country", "zone"), [("RU", "Europe/Moscow"), ("US", "America/New_York"), ("ru", "Europe/Moscow"), ("", "")]
+)
+def test_country_time_zone(country, zone):
+    assert country_time_zone(country) == zone
+
+
+def test_country_time_zone_for_a_country_not_in_the_table():
+    assert country_time_zone("JP") == "Asia/Tokyo"
+
+
+def test_search_key_folds_case_accents_yo_and_spaces():
+    assert search_key("  Ёлкина ", "АННА") == "елкина анна"
+    assert search_key("ＡＣＭＥ", "Inc") == "acme inc"  # NFKC: full-width letters
+    assert search_key("", "Smith") == "smith"
+
+
+def test_normalize_email():
+    assert normalize_email("  Jane.Doe@Example.COM ") == "jane.doe@example.com"
+    assert normalize_email(None) == ""
