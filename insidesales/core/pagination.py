@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import F, QuerySet
+from django.utils.translation import gettext as _
 
 from insidesales.core.errors import ValidationError
 
@@ -33,22 +35,29 @@ def _encode(values: list[Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+def _invalid_cursor() -> ValidationError:
+    return ValidationError(_("Invalid cursor."), fields={"cursor": [_("Invalid cursor.")]})
+
+
 def _decode(cursor: str) -> list[Any]:
+    # Cursors come from clients: anything malformed is a 422, never a server error.
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         values = json.loads(raw)
         if not isinstance(values, list):
             raise ValueError
-    except (ValueError, TypeError) as exc:
-        raise ValidationError("Invalid cursor.", fields={"cursor": ["Invalid cursor."]}) from exc
-    out = []
-    for v in values:
-        if isinstance(v, dict) and "dt" in v:
-            out.append(dt.datetime.fromisoformat(v["dt"]))
-        elif isinstance(v, dict) and "dec" in v:
-            out.append(Decimal(v["dec"]))
-        else:
-            out.append(v)
+        out = []
+        for v in values:
+            if isinstance(v, dict) and set(v) == {"dt"}:
+                out.append(dt.datetime.fromisoformat(v["dt"]))
+            elif isinstance(v, dict) and set(v) == {"dec"}:
+                out.append(Decimal(v["dec"]))
+            elif isinstance(v, (dict, list)):
+                raise ValueError
+            else:
+                out.append(v)
+    except (ValueError, TypeError, ArithmeticError) as exc:
+        raise _invalid_cursor() from exc
     return out
 
 
@@ -62,10 +71,10 @@ def paginate(queryset: QuerySet, *, order: str, cursor: str | None, limit: int =
     if cursor:
         values = _decode(cursor)
         if len(values) != 2:
-            raise ValidationError("Invalid cursor.", fields={"cursor": ["Invalid cursor."]})
+            raise _invalid_cursor()
         value, last_id = values
-        if not isinstance(last_id, int):
-            raise ValidationError("Invalid cursor.", fields={"cursor": ["Invalid cursor."]})
+        if not _fits(queryset.model._meta.pk, last_id) or not _fits(queryset.model._meta.get_field(field), value):
+            raise _invalid_cursor()
         queryset = _after(queryset, field=field, value=value, last_id=last_id, descending=descending)
     rows = list(queryset[: limit + 1])
     next_cursor = None
@@ -74,6 +83,29 @@ def paginate(queryset: QuerySet, *, order: str, cursor: str | None, limit: int =
         last = rows[-1]
         next_cursor = _encode([getattr(last, field), last.pk])
     return Page(items=rows, next_cursor=next_cursor)
+
+
+BIGINT = 2**63
+
+
+def _fits(model_field: Any, value: Any) -> bool:
+    """Whether a cursor value has the type of the sort column, so the database is never handed nonsense."""
+    if value is None:
+        return model_field.null
+    kind = model_field.get_internal_type()
+    if kind == "DateTimeField":
+        return isinstance(value, dt.datetime) and value.tzinfo is not None
+    if kind == "DecimalField":
+        return isinstance(value, Decimal) and value.is_finite() and abs(value) < Decimal(10) ** model_field.max_digits
+    if kind in ("AutoField", "BigAutoField", "IntegerField", "BigIntegerField", "PositiveIntegerField"):
+        return isinstance(value, int) and not isinstance(value, bool) and -BIGINT <= value < BIGINT
+    if kind in ("CharField", "TextField", "SlugField", "EmailField"):
+        return isinstance(value, str)
+    try:
+        model_field.to_python(value)
+    except (DjangoValidationError, TypeError, ValueError, ArithmeticError):
+        return False
+    return True
 
 
 def _after(queryset: QuerySet, *, field: str, value: Any, last_id: int, descending: bool) -> QuerySet:

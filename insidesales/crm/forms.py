@@ -13,9 +13,11 @@ from django import forms
 from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from insidesales.core.errors import ValidationError
 from insidesales.core.phones import format_phone
+from insidesales.core.widgets import use_fast_widgets
 from insidesales.crm import selectors
 from insidesales.crm.models import CustomFieldType, DisqualifyReason, LeadSource, LeadStatus
 from insidesales.orgs.models import TIMEZONE_CHOICES, Membership, Role
@@ -57,7 +59,7 @@ def user_choices(users: list) -> list[tuple[str, str]]:
 def assignee_choices(membership: Membership, users: list, agencies: list, *, unassigned: bool = True) -> list:
     """Targets for assigning records: "user:<id>", "agency:<id>" (managers), "none" (the pool)."""
     if not can_assign_to_others(membership):
-        return [(f"user:{membership.user_id}", _("Me"))]
+        return [(f"user:{membership.user_id}", pgettext_lazy("assign to", "Me"))]
     choices: list[Any] = [(f"user:{u.pk}", str(u)) for u in users]
     active = [a for a in agencies if a.is_active]
     if active:
@@ -160,10 +162,10 @@ class RecordForm(forms.Form):
         if name in ("company", "contact"):
             return forms.ChoiceField(label=label, required=False, choices=self._record_choices(name))
         if name == "pipeline":
-            pipelines = [(str(p.pk), p.name) for p in self._pipelines()]
+            pipelines = [(str(p.pk), str(p)) for p in self._pipelines()]
             return forms.ChoiceField(label=label, required=False, choices=pipelines)
         if name == "stage":
-            groups = [(p.name, [(str(s.pk), s.name) for s in p.stages.all()]) for p in self._pipelines()]
+            groups = [(str(p), [(str(s.pk), str(s)) for s in p.stages.all()]) for p in self._pipelines()]
             return forms.ChoiceField(label=label, required=False, choices=[("", _("First open stage")), *groups])
         attrs: dict[str, str] = {}
         if name == "email":
@@ -272,6 +274,7 @@ class FilterForm(forms.Form):
             if key not in self.fields
             for v in (value if isinstance(value, list) else [value])
         ]
+        use_fast_widgets(self)  # the owner select lists every assignable user
 
     @staticmethod
     def _filter_field(spec: Any, options: Any, managers: bool) -> forms.Field | None:
@@ -300,7 +303,7 @@ class FilterForm(forms.Form):
             "pipeline": options.pipelines if len(options.pipelines) > 1 else [],
         }
         if spec.name == "stage":
-            groups = [(p.name, [(str(s.pk), s.name) for s in p.stages.all()]) for p in options.pipelines]
+            groups = [(str(p), [(str(s.pk), str(s)) for s in p.stages.all()]) for p in options.pipelines]
             return forms.ChoiceField(label=spec.label, required=False, choices=[any_choice, *groups])
         items = lookups.get(spec.name)
         if not items:
@@ -342,10 +345,11 @@ class BulkActionForm(forms.Form):
             self.fields["reason"] = forms.ChoiceField(
                 label=_("Reason"), required=False, choices=[("", "—"), *DisqualifyReason.choices]
             )
+        use_fast_widgets(self)  # the assign-to select lists every assignable user
 
 
 class SaveViewForm(forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=100)
+    name = forms.CharField(label=pgettext_lazy("name of a thing", "Name"), max_length=100)
     team = forms.ChoiceField(label=_("Share with"), required=False)
 
     def __init__(self, *args: Any, teams: list, **kwargs: Any) -> None:
@@ -369,6 +373,7 @@ class AssignForm(forms.Form):
     def __init__(self, *args: Any, choices: list, **kwargs: Any) -> None:
         super().__init__(*args, auto_id="assign_%s", **kwargs)
         self.fields["target"].choices = choices
+        use_fast_widgets(self)
 
 
 class DisqualifyForm(forms.Form):
@@ -379,12 +384,15 @@ class DisqualifyForm(forms.Form):
 class ConvertForm(forms.Form):
     create_deal = forms.BooleanField(label=_("Create a deal"), required=False, initial=True)
     deal_name = forms.CharField(label=_("Deal name"), required=False, max_length=255)
-    amount = forms.DecimalField(label=_("Amount"), required=False, min_value=0, max_digits=14, decimal_places=2)
+    # localize: a Russian user types "1500,50".
+    amount = forms.DecimalField(
+        label=_("Amount"), required=False, min_value=0, max_digits=14, decimal_places=2, localize=True
+    )
     pipeline = forms.ChoiceField(label=_("Pipeline"), required=False)
 
     def __init__(self, *args: Any, pipelines: list, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["pipeline"].choices = [(str(p.pk), p.name) for p in pipelines]
+        self.fields["pipeline"].choices = [(str(p.pk), str(p)) for p in pipelines]
         if len(pipelines) < 2:
             del self.fields["pipeline"]
 
@@ -395,7 +403,7 @@ class StageForm(forms.Form):
 
     def __init__(self, *args: Any, stages: list, **kwargs: Any) -> None:
         super().__init__(*args, auto_id="stage_%s", **kwargs)
-        self.fields["stage"].choices = [(str(s.pk), s.name) for s in stages]
+        self.fields["stage"].choices = [(str(s.pk), str(s)) for s in stages]
 
 
 class TaskForm(forms.Form):
@@ -419,6 +427,7 @@ class TaskForm(forms.Form):
             del self.fields["assignee"]
         for field in self.fields.values():
             field.widget.attrs.setdefault("class", "crm-input")
+        use_fast_widgets(self)
 
     def to_service_data(self) -> dict[str, Any]:
         data = dict(self.cleaned_data)

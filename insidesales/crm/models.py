@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from insidesales.core.models import OrganizationScopedModel
 
@@ -223,6 +224,24 @@ class Lead(AssignableRecord):
         return f"{self.first_name} {self.last_name}".strip()
 
 
+# The names the default pipeline is created with (crm.services.config.DEFAULT_STAGES). They are the
+# product's words, so they are shown in the reader's language until an admin renames them.
+BUILT_IN_NAMES = {
+    "Sales": pgettext_lazy("default pipeline", "Sales"),
+    "Discovery": pgettext_lazy("default stage", "Discovery"),
+    "Demo": pgettext_lazy("default stage", "Demo"),
+    "Proposal": pgettext_lazy("default stage", "Proposal"),
+    "Negotiation": pgettext_lazy("default stage", "Negotiation"),
+    "Won": pgettext_lazy("default stage", "Won"),
+    "Lost": pgettext_lazy("default stage", "Lost"),
+}
+
+
+def built_in_name(name: str) -> str:
+    """A pipeline or stage name for display: translated if it is a default one, else as the admin wrote it."""
+    return str(BUILT_IN_NAMES.get(name, name))
+
+
 class Pipeline(OrganizationScopedModel):
     """A sequence of deal stages; an organization may run several (new business, renewals...)."""
 
@@ -235,7 +254,7 @@ class Pipeline(OrganizationScopedModel):
         constraints = [models.UniqueConstraint(fields=["organization", "name"], name="pipeline_unique_name")]
 
     def __str__(self) -> str:
-        return self.name
+        return built_in_name(self.name)
 
 
 class StageKind(models.TextChoices):
@@ -262,7 +281,7 @@ class Stage(OrganizationScopedModel):
         ]
 
     def __str__(self) -> str:
-        return self.name
+        return built_in_name(self.name)
 
 
 class Deal(AssignableRecord):
@@ -314,7 +333,7 @@ class Deal(AssignableRecord):
 class ActivityKind(models.TextChoices):
     NOTE = "note", _("Note")
     CALL = "call", _("Call")
-    EMAIL = "email", _("Email")
+    EMAIL = "email", pgettext_lazy("activity kind", "Email")  # a message sent or received, not an address
     MEETING = "meeting", _("Meeting")
     TASK = "task", _("Task")
     STATUS_CHANGE = "status_change", _("Status change")

@@ -8,7 +8,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext_lazy
 
 from insidesales.orgs.models import TIMEZONE_CHOICES, User
 from insidesales.orgs.services import login_is_throttled, login_record_failure, login_record_success
@@ -77,7 +77,7 @@ class PreferencesForm(forms.Form):
 
 class ApiKeyCreateForm(forms.Form):
     name = forms.CharField(
-        label=_("Name"),
+        label=pgettext_lazy("name of a thing", "Name"),
         max_length=100,
         widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": _("e.g. website form")}),
     )

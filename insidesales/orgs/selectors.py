@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import Count, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from insidesales.core.errors import PermissionDenied
 from insidesales.orgs.models import Agency, ApiKey, AuditLog, Membership, Role, Team, User
@@ -48,7 +49,7 @@ def api_key_list(*, membership: Membership) -> QuerySet[ApiKey]:
 def audit_log_list(*, membership: Membership, action: str = "", object_type: str = "") -> QuerySet[AuditLog]:
     """The organization's audit log, newest first; `action` matches as a prefix ("lead." = every lead action)."""
     if membership.role != Role.ADMIN:
-        raise PermissionDenied("Only administrators can read the audit log.")
+        raise PermissionDenied(_("Only administrators can read the audit log."))
     qs = (
         AuditLog.objects.select_related("actor")
         .filter(organization_id=membership.organization_id)

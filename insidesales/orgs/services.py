@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from typing import Any
 
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Model
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from insidesales.core.errors import NotFound, PermissionDenied, ValidationError
 from insidesales.orgs.models import Agency, ApiKey, AuditLog, Membership, Organization, Role, Team, User
@@ -61,7 +63,7 @@ def audit_record(
 
 def require_admin(membership: Membership) -> None:
     if membership.role != Role.ADMIN:
-        raise PermissionDenied("Only administrators can do this.")
+        raise PermissionDenied(_("Only administrators can do this."))
 
 
 @transaction.atomic
@@ -88,7 +90,7 @@ def member_add(
 ) -> Membership:
     email = email.strip().lower()
     if role == Role.AGENCY_REP and agency is None:
-        raise ValidationError(fields={"agency": ["An agency rep needs an agency."]})
+        raise ValidationError(fields={"agency": [_("An agency rep needs an agency.")]})
     user = User.objects.filter(email=email).first()
     if user is None:
         user = User.objects.create_user(email=email, password=password, full_name=full_name, language=language)
@@ -132,7 +134,7 @@ def api_key_create(*, membership: Membership, name: str) -> tuple[ApiKey, str]:
     """Create a key; returns the row and the full secret, which is never stored or shown again."""
     name = (name or "").strip()
     if not name:
-        raise ValidationError(fields={"name": ["Give the key a name."]})
+        raise ValidationError(fields={"name": [_("Give the key a name.")]})
     prefix = secrets.token_hex(6)
     secret = f"{API_KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
     key = ApiKey.objects.create(
@@ -190,8 +192,13 @@ def api_key_authenticate(secret: str) -> ApiKey | None:
 
 
 def _throttle_keys(email: str, ip: str) -> tuple[str, str]:
+    from django.conf import settings
+
+    # Counters live in fixed windows named by number: some cache backends (the database one) reset a key's
+    # expiry to the default on `incr`, so the expiry alone cannot be trusted to end the window.
+    window = int(time.time() // max(1, settings.LOGIN_THROTTLE_WINDOW))
     digest = hashlib.sha256(f"{email.lower()}|{ip}".encode()).hexdigest()[:32]
-    return f"login-fail:acct:{digest}", f"login-fail:ip:{ip}"
+    return f"login-fail:acct:{digest}:{window}", f"login-fail:ip:{ip}:{window}"
 
 
 def login_is_throttled(*, email: str, ip: str) -> bool:
@@ -212,6 +219,7 @@ def login_record_failure(*, email: str, ip: str) -> None:
             cache.incr(key)
         except ValueError:
             cache.set(key, 1, settings.LOGIN_THROTTLE_WINDOW)
+        cache.touch(key, settings.LOGIN_THROTTLE_WINDOW)
 
 
 def login_record_success(*, email: str, ip: str) -> None:
@@ -223,7 +231,7 @@ def user_update_preferences(*, user: User, language: str | None = None, time_zon
     before = snapshot(user, ["language", "time_zone"])
     if language is not None:
         if language not in ("en", "ru"):
-            raise ValidationError(fields={"language": ["Unknown language."]})
+            raise ValidationError(fields={"language": [_("Unknown language.")]})
         user.language = language
     if time_zone is not None:
         import zoneinfo
@@ -231,7 +239,7 @@ def user_update_preferences(*, user: User, language: str | None = None, time_zon
         try:
             zoneinfo.ZoneInfo(time_zone)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValidationError(fields={"time_zone": ["Unknown time zone."]}) from exc
+            raise ValidationError(fields={"time_zone": [_("Unknown time zone.")]}) from exc
         user.time_zone = time_zone
     user.save(update_fields=["language", "time_zone"])
     changes = diff(before, snapshot(user, ["language", "time_zone"]))

@@ -186,7 +186,7 @@ def _search_row(record_type: str, record: Any, region: str) -> dict[str, Any]:
         row["details"] = [record.domain, record.city]
     elif record_type == "deal":
         row["details"] = [record.company.name if record.company else ""]
-        row["status"], row["status_label"] = record.stage.kind, record.stage.name
+        row["status"], row["status_label"] = record.stage.kind, str(record.stage)
     row["details"] = [detail for detail in row["details"] if detail]
     row["owner"] = record.owner
     return row

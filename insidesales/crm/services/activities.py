@@ -175,6 +175,8 @@ def task_update(*, membership: Membership, task_id: int, **fields: Any) -> Task:
         assignee = _resolve_assignee(membership, fields["assignee_id"], errors)
         if assignee:
             task.assignee = assignee
+    if task.remind_at and task.due_at and task.remind_at > task.due_at:
+        errors.setdefault("remind_at", []).append(_("The reminder must come before the due time."))
     raise_if(errors)
     task.save()
     if "remind_at" in fields:
@@ -240,8 +242,11 @@ def _schedule_reminder(task: Task) -> None:
 
 def task_send_reminder(*, task_id: int, now: dt.datetime | None = None) -> bool:
     """Send one task's reminder if it is due and not yet sent; claiming the row makes it exactly-once."""
+    import zoneinfo
+
     from django.core.mail import send_mail
     from django.utils import translation
+    from django.utils.formats import date_format
 
     now = now or timezone.now()
     task = Task.objects.select_related("assignee").filter(pk=task_id).first()
@@ -253,7 +258,12 @@ def task_send_reminder(*, task_id: int, now: dt.datetime | None = None) -> bool:
     if not claimed:
         return False
     with translation.override(task.assignee.language or "en"):
-        due = timezone.localtime(task.due_at).strftime("%Y-%m-%d %H:%M") if task.due_at else _("soon")
+        # The due time as the assignee reads dates: their locale's format, in their time zone.
+        try:
+            zone = zoneinfo.ZoneInfo(task.assignee.time_zone or "UTC")
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            zone = zoneinfo.ZoneInfo("UTC")
+        due = date_format(timezone.localtime(task.due_at, zone), "SHORT_DATETIME_FORMAT") if task.due_at else _("soon")
         send_mail(
             subject=_("Reminder: %(title)s") % {"title": task.title},
             message=_("Task “%(title)s” is due %(due)s.") % {"title": task.title, "due": due},

@@ -33,5 +33,5 @@ def deal_stage(request: HttpRequest, pk: int) -> HttpResponse:
     except (ValidationError, Conflict) as exc:
         messages.error(request, error_text(exc))
     else:
-        messages.success(request, _("Deal moved to %(stage)s.") % {"stage": deal.stage.name})
+        messages.success(request, _("Deal moved to %(stage)s.") % {"stage": deal.stage})
     return redirect("deal_detail", pk)

@@ -1,0 +1,101 @@
+"""API keys: the secret is shown once and only its hash is stored; revoked keys and inactive users fail."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+import pytest
+from django.utils import timezone
+
+from insidesales.core.errors import ValidationError
+from insidesales.orgs.models import ApiKey, AuditLog
+from insidesales.orgs.selectors import api_key_list
+from insidesales.orgs.services import API_KEY_PREFIX, api_key_authenticate, api_key_create, api_key_revoke
+
+pytestmark = pytest.mark.django_db
+
+
+def test_create_returns_the_secret_once_and_stores_only_its_hash(world):
+    key, secret = api_key_create(membership=world.rep1, name=" CI pipeline ")
+    assert secret.startswith(API_KEY_PREFIX + key.prefix + "_")
+    assert len(secret) > 40
+    stored = ApiKey.objects.get(pk=key.pk)
+    assert stored.name == "CI pipeline"
+    assert stored.key_hash == hashlib.sha256(secret.encode()).hexdigest()
+    # The secret appears nowhere in the database row.
+    assert secret not in repr(ApiKey.objects.filter(pk=key.pk).values().get())
+    assert secret not in str(AuditLog.objects.filter(action="api_key.create").values().get())
+    assert (stored.user, stored.organization_id) == (world.rep1.user, world.org.pk)
+
+
+def test_each_key_is_different(world):
+    secrets = {api_key_create(membership=world.rep1, name=f"k{i}")[1] for i in range(5)}
+    assert len(secrets) == 5
+
+
+def test_a_key_needs_a_name(world):
+    with pytest.raises(ValidationError) as exc:
+        api_key_create(membership=world.rep1, name="   ")
+    assert "name" in exc.value.fields
+    assert not ApiKey.objects.exists()
+
+
+def test_authenticate_finds_the_live_key_and_records_use(world):
+    key, secret = api_key_create(membership=world.rep1, name="CI")
+    found = api_key_authenticate(secret)
+    assert found == key and found.user == world.rep1.user
+    assert ApiKey.objects.get(pk=key.pk).last_used_at is not None
+
+
+def test_last_use_is_written_at_most_once_a_minute(world, django_assert_num_queries):
+    key, secret = api_key_create(membership=world.rep1, name="CI")
+    api_key_authenticate(secret)
+    with django_assert_num_queries(1):  # the lookup only, no update
+        api_key_authenticate(secret)
+    ApiKey.objects.filter(pk=key.pk).update(last_used_at=timezone.now() - dt.timedelta(minutes=5))
+    api_key_authenticate(secret)
+    assert timezone.now() - ApiKey.objects.get(pk=key.pk).last_used_at < dt.timedelta(seconds=5)
+
+
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda s: s[:-1] + ("A" if s[-1] != "A" else "B"),  # right prefix, wrong secret
+        lambda s: s.removeprefix(API_KEY_PREFIX),
+        lambda s: "",
+        lambda s: API_KEY_PREFIX,
+        lambda s: API_KEY_PREFIX + "_",
+        lambda s: "Bearer " + s,
+        lambda s: s + "x",
+        lambda s: API_KEY_PREFIX + "000000000000_" + s.split("_", 2)[2],  # someone else's prefix
+    ],
+)
+def test_wrong_secrets_do_not_authenticate(world, mangle):
+    _, secret = api_key_create(membership=world.rep1, name="CI")
+    assert api_key_authenticate(mangle(secret)) is None
+
+
+def test_revoked_key_no_longer_authenticates(world):
+    key, secret = api_key_create(membership=world.rep1, name="CI")
+    revoked = api_key_revoke(membership=world.rep1, key_id=key.pk)
+    assert revoked.revoked_at is not None
+    assert api_key_authenticate(secret) is None
+    assert AuditLog.objects.filter(action="api_key.revoke", object_id=key.pk).count() == 1
+    # Revoking again changes nothing and writes no second row.
+    api_key_revoke(membership=world.rep1, key_id=key.pk)
+    assert AuditLog.objects.filter(action="api_key.revoke", object_id=key.pk).count() == 1
+
+
+def test_key_of_an_inactive_user_does_not_authenticate(world):
+    _, secret = api_key_create(membership=world.rep1, name="CI")
+    world.rep1.user.is_active = False
+    world.rep1.user.save()
+    assert api_key_authenticate(secret) is None
+
+
+def test_keys_are_listed_only_to_their_owner(world):
+    mine, _ = api_key_create(membership=world.rep1, name="mine")
+    api_key_create(membership=world.rep2, name="theirs")
+    assert list(api_key_list(membership=world.rep1)) == [mine]
+    assert list(api_key_list(membership=world.admin)) == []
