@@ -34,7 +34,24 @@ CHECKS = [
 
 
 @pytest.fixture
-def schemathesis_key(db) -> str:
+def schemathesis_connection(db):
+    """Keep the test's database connection across requests, as Django's test client does.
+
+    The raw WSGI application closes "old" connections when a request ends; on PostgreSQL that would close
+    the connection holding the test transaction.
+    """
+    from django.core import signals
+    from django.db import close_old_connections
+
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def schemathesis_key(schemathesis_connection) -> str:
     """An administrator's key in a world with records of every kind, so ids often hit something."""
     world = build_world()
     return api_key_create(membership=world.admin, name="schemathesis")[1]

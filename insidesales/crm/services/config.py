@@ -24,7 +24,7 @@ from insidesales.orgs.models import Membership, Organization, Role, Team
 from insidesales.orgs.services import audit_record, require_admin
 from insidesales.orgs.visibility import managed_team_ids, visible_records
 
-from .common import raise_if
+from .common import parse_id, raise_if
 
 # Ids beyond a 64-bit integer cannot exist; the database drivers refuse them outright.
 MAX_ID = 2**63
@@ -206,7 +206,9 @@ def saved_view_save(
     columns = [c for c in columns if c in filterset.columns]
     if sort and sort.lstrip("-") not in filterset.sorts:
         errors.setdefault("sort", []).append(_("Unknown sort."))
-    if team_id and int(team_id) not in (set(managed_team_ids(membership)) | {membership.team_id}):
+    if team_id and parse_id(team_id) is None:
+        errors.setdefault("team", []).append(_("Unknown team."))
+    elif team_id and int(team_id) not in (set(managed_team_ids(membership)) | {membership.team_id}):
         if membership.role != Role.ADMIN:
             errors.setdefault("team", []).append(_("You can share only with your own team."))
         elif not Team.objects.filter(organization_id=membership.organization_id, pk=team_id).exists():
@@ -215,7 +217,7 @@ def saved_view_save(
     raise_if(errors)
     if view_id:
         view = SavedView.objects.filter(
-            organization_id=membership.organization_id, owner=membership.user, pk=view_id
+            organization_id=membership.organization_id, owner=membership.user, pk=parse_id(view_id)
         ).first()
         if view is None:
             raise NotFound()

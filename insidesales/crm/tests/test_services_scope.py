@@ -250,3 +250,41 @@ def test_timeline_and_record_tasks_are_reached_only_through_a_visible_record(wor
     record = selectors.record_get(membership=world.rep1, model=Lead, record_id=world.lead_rep1.pk)
     page = selectors.timeline(membership=world.rep1, record=record)
     assert [a.lead_id for a in page.items] == [record.pk]
+
+
+@pytest.mark.parametrize("team_id", ["abc", 10**30, -1])
+def test_saved_view_with_a_malformed_team_is_a_validation_error(world, team_id):
+    from insidesales.core.errors import ValidationError
+
+    before = db_state()
+    for member in ("admin", "rep1"):
+        with pytest.raises(ValidationError) as exc:
+            services.saved_view_save(
+                membership=world.members[member],
+                record_type="lead",
+                name="V",
+                filters={},
+                columns=[],
+                sort="",
+                team_id=team_id,
+            )
+        assert "team" in exc.value.fields
+    assert db_state() == before
+
+
+def test_saved_view_shared_with_another_organizations_team_is_refused(world):
+    from insidesales.core.errors import ValidationError
+
+    other_team = f.TeamFactory(organization=world.org_b)
+    with pytest.raises(ValidationError):
+        services.saved_view_save(
+            membership=world.admin, record_type="lead", name="V", filters={}, columns=[], sort="", team_id=other_team.pk
+        )
+
+
+@pytest.mark.parametrize("view_id", ["abc", 10**30])
+def test_saved_view_with_a_malformed_id_is_not_found(world, view_id):
+    with pytest.raises(NotFound):
+        services.saved_view_save(
+            membership=world.rep1, record_type="lead", name="V", filters={}, columns=[], sort="", view_id=view_id
+        )

@@ -165,3 +165,15 @@ def test_malformed_assignee_is_a_validation_error(world, member, assignee_id):
         services.task_create(membership=world.members[member], title="X", assignee_id=assignee_id)
     assert "assignee" in exc.value.fields
     assert db_state() == before
+
+
+def test_update_keeps_the_reminder_before_the_due_time(world):
+    now = timezone.now()
+    task = services.task_create(membership=world.rep1, title="X", due_at=now + dt.timedelta(hours=1))
+    before = db_state()
+    with pytest.raises(ValidationError) as exc:
+        services.task_update(membership=world.rep1, task_id=task.pk, remind_at=now + dt.timedelta(hours=2))
+    assert "remind_at" in exc.value.fields
+    with pytest.raises(ValidationError):
+        services.task_update(membership=world.rep1, task_id=task.pk, due_at=now - dt.timedelta(days=1), remind_at=now)
+    assert db_state() == before

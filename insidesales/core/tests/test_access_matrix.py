@@ -1,0 +1,402 @@
+"""Every route and API operation that takes an object id, for every role, against objects out of scope: 404.
+
+The routes come from the URL configuration and the operations from the served OpenAPI document, so a new
+route is covered the day it is added — and if its id does not map to an object type listed below, the
+mapping test fails and forces a decision. A refused request must look exactly like one for an id that does
+not exist, and must change nothing in the database. Lists, search and bulk endpoints must not leak either.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from html import escape
+from typing import Any
+from urllib.parse import quote, quote_plus
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from insidesales.core.testing import factories as f
+from insidesales.core.testing.world import MEMBERS, VISIBLE_TASK_SLOTS, World, db_state
+from insidesales.crm.models import Company, Contact, Deal, Lead, Stage, StageKind
+from insidesales.orgs.services import api_key_create
+
+pytestmark = pytest.mark.django_db
+
+API_PREFIX = "/api/v1/"
+MISSING_ID = 987654321
+# Where a route's id points, by the route's path. A new kind of object needs a line here (and targets below).
+OBJECT_TYPES: list[tuple[str, str]] = [
+    (r"^(api/v1/)?leads/", "lead"),
+    (r"^(api/v1/)?contacts/", "contact"),
+    (r"^(api/v1/)?companies/", "company"),
+    (r"^(api/v1/)?deals/", "deal"),
+    (r"^(api/v1/)?tasks/", "task"),
+    (r"^views/|^api/v1/saved-views/", "saved_view"),
+    (r"^settings/api-keys/|^api/v1/api-keys/", "api_key"),
+    (r"^agencies/", "agency"),
+]
+# Routes whose kwargs are not object ids, and why they are safe.
+NOT_OBJECT_IDS = {
+    "password-reset/<uidb64>/<token>/": "a signed one-time token that Django's own view checks",
+}
+RECORD_MODELS = {"lead": Lead, "contact": Contact, "company": Company, "deal": Deal}
+# Out-of-scope examples by kind of boundary; each member is tried against the first hidden slot of each.
+BOUNDARIES = (
+    ("org_b", "rep1"),  # another organization
+    ("rep2", "rep1", "manager"),  # another team / another rep
+    ("agency_x", "agency_y", "agency_off"),  # an agency's records
+    ("unassigned",),  # the pool (hidden from reps here, and always from agencies and field reps)
+    ("field",),  # a field rep's accounts
+)
+
+
+def _walk(patterns, prefix: str = ""):
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            yield from _walk(pattern.url_patterns, prefix + str(pattern.pattern))
+        elif isinstance(pattern, URLPattern):
+            yield prefix + str(pattern.pattern), pattern
+
+
+def _routes_with_kwargs() -> list[str]:
+    routes = []
+    for route, pattern in _walk(get_resolver().url_patterns):
+        if route.startswith("admin/"):
+            continue  # Django's back office: staff only, outside the product's visibility rules
+        if getattr(pattern.pattern, "converters", None) or pattern.pattern.regex.groupindex:
+            routes.append(route)
+    return sorted(set(routes))
+
+
+def object_type(path: str) -> str | None:
+    path = path.lstrip("/")
+    return next((kind for regex, kind in OBJECT_TYPES if re.search(regex, path)), None)
+
+
+UI_ID_ROUTES = [r for r in _routes_with_kwargs() if not r.startswith("api/") and r not in NOT_OBJECT_IDS]
+
+
+def _api_schema() -> dict[str, Any]:
+    from insidesales.api.api import api
+
+    return api.get_openapi_schema(path_prefix=API_PREFIX)
+
+
+def _operations(schema: dict[str, Any]) -> list[tuple[str, str]]:
+    return sorted(
+        (method.upper(), path)
+        for path, item in schema["paths"].items()
+        for method in item
+        if method in ("get", "post", "put", "patch", "delete")
+    )
+
+
+API_ID_OPERATIONS = [(m, p) for m, p in _operations(_api_schema()) if "{" in p]
+
+
+def test_every_route_with_an_id_is_mapped_to_an_object_type():
+    unmapped = [r for r in _routes_with_kwargs() if r not in NOT_OBJECT_IDS and object_type(r) is None]
+    assert unmapped == [], f"Map these routes in OBJECT_TYPES (or NOT_OBJECT_IDS, saying why): {unmapped}"
+    assert len(UI_ID_ROUTES) >= 30
+
+
+def test_every_api_operation_with_an_id_is_mapped_and_served(client):
+    served = client.get(API_PREFIX + "openapi.json").json()
+    assert _operations(served) == _operations(_api_schema())
+    unmapped = [p for m, p in API_ID_OPERATIONS if object_type(p) is None]
+    assert unmapped == [], f"Map these API paths in OBJECT_TYPES: {unmapped}"
+    # Every id route of the URL configuration under the API is an operation of the document.
+    documented = {re.sub(r"\{\w+\}", "<int:id>", p.removeprefix("/")) for _, p in API_ID_OPERATIONS}
+    in_urlconf = {r for r in _routes_with_kwargs() if r.startswith("api/")} - {"api/v1/^.*$"}
+    assert in_urlconf <= documented
+    assert len(API_ID_OPERATIONS) >= 30
+
+
+# --- the world the requests run in --------------------------------------------------------------
+
+
+@dataclass
+class Access:
+    world: World
+    ui: dict[str, Client]
+    api_keys: dict[str, str]
+    others: dict[str, dict[str, Any]]  # per type: objects that only their owner may reach
+
+    def hidden_ids(self, member: str, kind: str) -> list[int]:
+        world = self.world
+        if kind in RECORD_MODELS:
+            hidden = world.hidden_slots(member)
+            picks = [next(s for s in group if s in hidden) for group in BOUNDARIES if hidden & set(group)]
+            return [world.slots[s].record(RECORD_MODELS[kind]).pk for s in picks]
+        if kind == "task":
+            hidden = {s for s, slot in world.slots.items() if slot.task} - VISIBLE_TASK_SLOTS[member]
+            return [world.slots[s].task.pk for s in sorted(hidden)][:4]
+        objects = self.others[kind]
+        return [obj.pk for owner, obj in objects.items() if owner != member]
+
+    def stage_for(self, member: str) -> int:
+        organization = self.world.members[member].organization_id
+        return Stage.objects.filter(organization_id=organization, kind=StageKind.OPEN).order_by("-position").first().pk
+
+
+@pytest.fixture
+def access(db) -> Access:
+    from insidesales.core.testing.world import build_world
+
+    world = build_world(reps_see_unassigned=False)
+    ui = {}
+    for member in MEMBERS:
+        client = Client()
+        client.force_login(world.members[member].user)
+        ui[member] = client
+    api_keys = {m: api_key_create(membership=world.members[m], name="access")[1] for m in MEMBERS}
+    others = {
+        "saved_view": {
+            "rep2": f.SavedViewFactory(organization=world.org, owner=world.rep2.user),
+            "admin_b": f.SavedViewFactory(organization=world.org_b, owner=world.admin_b.user),
+        },
+        "api_key": {
+            "rep2": api_key_create(membership=world.rep2, name="rep2's")[0],
+            "admin_b": api_key_create(membership=world.admin_b, name="admin b's")[0],
+        },
+        "agency": {
+            "admin": world.agency_x,  # for admin_b: another organization's agency
+            "admin_b": f.AgencyFactory(organization=world.org_b, name="Agency B"),
+        },
+    }
+    return Access(world=world, ui=ui, api_keys=api_keys, others=others)
+
+
+def _form_data(access: Access, member: str) -> dict[str, Any]:
+    """A form that would be valid for an object in scope, so only the scope can refuse it."""
+    membership = access.world.members[member]
+    return {
+        "target": f"user:{membership.user_id}",
+        "body": "Out of scope",
+        "title": "Out of scope",
+        "name": "Out of scope",
+        "first_name": "Out",
+        "last_name": "Of scope",
+        "reason": "no_budget",
+        "note": "x",
+        "stage": access.stage_for(member),
+        "outcome": "won",
+        "lost_reason": "Price",
+        "is_active": "0",
+        "done": "1",
+        "confirm": "yes",
+        "create_deal": "on",
+    }
+
+
+def _concrete(route: str, pk: Any) -> str:
+    return "/" + re.sub(r"<(?:\w+:)?\w+>", str(pk), route)
+
+
+def _refused(response) -> bool:
+    """What a member with no access at all (a switched-off agency) must get: sent to sign in, or 401."""
+    if response.status_code == 302:
+        return "/login/" in response["Location"]
+    return response.status_code in (401, 404)
+
+
+def _send(client: Client, method: str, url: str, data: dict[str, Any]):
+    return client.get(url) if method == "get" else client.post(url, data)
+
+
+@pytest.mark.parametrize("route", UI_ID_ROUTES)
+def test_ui_route_answers_404_for_objects_out_of_scope(access, route):
+    kind = object_type(route)
+    before = db_state()
+    saw_404 = False
+    for member in MEMBERS:
+        client, data = access.ui[member], _form_data(access, member)
+        targets = access.hidden_ids(member, kind)
+        for method in ("get", "post"):
+            missing = _send(client, method, _concrete(route, MISSING_ID), data)
+            for pk in targets:
+                response = _send(client, method, _concrete(route, pk), data)
+                where = f"{method.upper()} {_concrete(route, pk)} as {member}"
+                assert response.status_code == missing.status_code, f"{where}: differs from a missing id"
+                if member == "agency_off_rep":
+                    assert _refused(response) or response.status_code == 405, where
+                    continue
+                assert response.status_code in (403, 404, 405), f"{where}: {response.status_code}"
+                saw_404 |= response.status_code == 404
+    assert saw_404, f"{route} never answered 404: is it really looking the object up?"
+    assert db_state() == before
+
+
+def _body_for(schema: dict[str, Any], method: str, path: str, access: Access, member: str) -> Any:
+    operation = schema["paths"][path][method.lower()]
+    content = operation.get("requestBody", {}).get("content", {}).get("application/json")
+    if content is None:
+        return None
+    ref = content["schema"].get("$ref") or next(
+        (o["$ref"] for o in content["schema"].get("anyOf", []) if "$ref" in o), None
+    )
+    properties = schema["components"]["schemas"][ref.rsplit("/", 1)[1]].get("properties", {}) if ref else {}
+    membership = access.world.members[member]
+    samples = {
+        "body": "Out of scope",
+        "note": "x",
+        "reason": "no_budget",
+        "stage_id": access.stage_for(member),
+        "lost_reason": "Price",
+        "owner_id": membership.user_id,
+        "title": "Out of scope",
+        "name": "Out of scope",
+        "first_name": "Out",
+        "last_name": "Of scope",
+        "done": True,
+        "create_deal": True,
+    }
+    return {name: value for name, value in samples.items() if name in properties}
+
+
+def _api_call(client: Client, key: str, method: str, path: str, body: Any):
+    headers = {"Authorization": f"Bearer {key}"}
+    if method == "GET":
+        return client.get(path, headers=headers)
+    data = "" if body is None else json.dumps(body)
+    return client.generic(method, path, data, content_type="application/json", headers=headers)
+
+
+@pytest.mark.parametrize(("method", "path"), API_ID_OPERATIONS, ids=[f"{m} {p}" for m, p in API_ID_OPERATIONS])
+def test_api_operation_answers_404_for_objects_out_of_scope(access, method, path):
+    schema = _api_schema()
+    kind = object_type(path)
+    client = Client()
+    before = db_state()
+    for member in MEMBERS:
+        key = access.api_keys[member]
+        body = _body_for(schema, method, path, access, member)
+        for pk in [MISSING_ID, *access.hidden_ids(member, kind)]:
+            url = re.sub(r"\{\w+\}", str(pk), path)
+            response = _api_call(client, key, method, url, body)
+            expected = 401 if member == "agency_off_rep" else 404
+            assert response.status_code == expected, f"{method} {url} as {member}: {response.content[:300]}"
+    assert db_state() == before
+
+
+# --- lists, counts, search, exports: nothing out of scope shows up --------------------------------
+
+
+def _tokens(world: World, member: str) -> set[str]:
+    """Strings that only the member's hidden records contain (names, emails, company words, task titles)."""
+    tokens = set()
+    for slot in world.hidden_slots(member):
+        word = slot.replace("_", "")
+        records = world.slots[slot]
+        tokens |= {f"{word}lead", f"{word}contact", f"{word}-industries", f"{word}-prospects", f"{word} deal"}
+        tokens |= {records.lead.email, records.contact.email, records.lead.phone, records.contact.phone}
+    for slot, records in world.slots.items():
+        if records.task and slot not in VISIBLE_TASK_SLOTS[member]:
+            tokens.add(records.task.title.lower())
+    return {t.lower() for t in tokens}
+
+
+def _without(text: str, query: str) -> str:
+    for form in {query, quote(query), quote_plus(query), escape(query), quote(query, safe="@")}:
+        text = text.replace(form.lower(), "")
+    return text
+
+
+def _list_routes() -> dict[str, bool]:
+    """Every page without an id → whether it searches or filters (lists, search, home), so gets queries too."""
+    skip = ("admin/", "api/", "logout/", "i18n/")
+    return {
+        route: bool(pattern.name and (pattern.name.endswith("_list") or pattern.name in ("search", "home")))
+        for route, pattern in _walk(get_resolver().url_patterns)
+        if not route.startswith(skip)
+        and not getattr(pattern.pattern, "converters", None)
+        and not pattern.pattern.regex.groupindex
+    }
+
+
+LIST_ROUTES = dict(sorted(_list_routes().items()))
+API_LIST_OPERATIONS = [p for m, p in _operations(_api_schema()) if m == "GET" and "{" not in p]
+
+
+def _queries(world: World, member: str) -> list[str]:
+    """Search terms a curious member might try for a hidden record: its email, phone, and a name."""
+    hidden = sorted(world.hidden_slots(member))
+    slot = world.slots[hidden[0]]
+    return ["", slot.lead.email, slot.contact.phone, f"{hidden[0].replace('_', '')}lead"]
+
+
+@pytest.mark.parametrize("member", [m for m in MEMBERS if m != "admin"])
+def test_no_page_lists_or_finds_objects_out_of_scope(access, member):
+    world, client = access.world, access.ui[member]
+    tokens = _tokens(world, member)
+    checked = 0
+    for route, searches in LIST_ROUTES.items():
+        for query in _queries(world, member) if searches else [""]:
+            params = {"q": query} if query else {}
+            response = client.get("/" + route, params)
+            text = _without(response.content.decode(errors="replace").lower(), query.lower())
+            leaked = sorted(t for t in tokens if t in text)
+            assert leaked == [], f"/{route}?q={query} as {member} shows {leaked}"
+            checked += response.status_code == 200
+    assert checked >= 10 or member == "agency_off_rep"  # signed out at once: nothing to see
+    assert sum(LIST_ROUTES.values()) >= 6  # the four record lists, tasks, search
+
+
+@pytest.mark.parametrize("member", [m for m in MEMBERS if m not in ("admin", "agency_off_rep")])
+def test_no_api_list_or_search_returns_objects_out_of_scope(access, member):
+    world, client = access.world, Client()
+    tokens = _tokens(world, member)
+    for path in API_LIST_OPERATIONS:
+        for query in _queries(world, member):
+            params = {"q": query} if query else {}
+            response = client.get(path, params, headers={"Authorization": f"Bearer {access.api_keys[member]}"})
+            assert response.status_code < 500, path
+            text = _without(response.content.decode().lower(), query.lower())
+            leaked = sorted(t for t in tokens if t in text)
+            assert leaked == [], f"{path}?q={query} as {member} returns {leaked}"
+
+
+# --- bulk endpoints: one hidden id and the whole request is a 404 that changes nothing ----------------
+
+BULK_FORMS = [
+    {"action": "assign", "target": "none"},
+    {"action": "tag"},
+    {"action": "status", "status": "qualified"},
+    {"action": "delete", "confirm": "yes"},
+]
+
+
+@pytest.mark.parametrize("kind", list(RECORD_MODELS))
+@pytest.mark.parametrize("member", ["manager", "rep1", "field_rep", "agency_x_rep", "admin_b"])
+def test_bulk_with_an_id_out_of_scope_is_404_and_changes_nothing(access, kind, member):
+    world, model = access.world, RECORD_MODELS[kind]
+    visible = [world.slots[s].record(model).pk for s in world.visible_slots(member)]
+    hidden = access.hidden_ids(member, kind)
+    tag = (world.tag if world.members[member].organization_id == world.org.pk else world.tag_b).pk
+    plural = model._meta.verbose_name_plural.lower()
+    before = db_state()
+    for form in BULK_FORMS:
+        if form["action"] == "status" and kind != "lead":
+            continue
+        for pk in hidden:
+            response = access.ui[member].post(f"/{plural}/bulk/", {**form, "tag": tag, "ids": [*visible, pk]})
+            assert response.status_code == 404, (form, pk, response.status_code)
+            body = {
+                "ids": [*visible, pk],
+                "action": form["action"],
+                "tag_id": tag,
+                "owner_id": None,
+                "status": form.get("status"),
+            }
+            api = Client().post(
+                f"{API_PREFIX}{plural}/bulk",
+                json.dumps({k: v for k, v in body.items() if v is not None or k == "owner_id"}),
+                content_type="application/json",
+                headers={"Authorization": f"Bearer {access.api_keys[member]}"},
+            )
+            assert api.status_code == 404, (form, pk, api.content[:300])
+    assert db_state() == before
