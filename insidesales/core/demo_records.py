@@ -16,7 +16,7 @@ from django.utils import timezone
 from insidesales.core import demo_data as data
 from insidesales.core.bulk_insert import assign_ids, insert_objects
 from insidesales.core.synthetic import CompanyData, PersonData, Synthetic
-from insidesales.core.text import search_key
+from insidesales.core.text import company_search_key, search_key
 from insidesales.crm.models import (
     Activity,
     ActivityKind,
@@ -333,7 +333,7 @@ class DemoRecords:
             status=status,
             name_key=person.name_key,
             name_rev_key=person.name_rev_key,
-            company_key=search_key(info.name) if info else "",
+            company_key=company_search_key(info.name) if info else "",
             owner=owner,
             team_id=team_id,
             agency_id=agency_id,

@@ -213,7 +213,7 @@ class Seeder:
                      company.phone.raw, company.country, company.city, company.name_key)
                 )  # fmt: skip
                 self.companies.setdefault(company.country, []).append(
-                    (next_pk, company.name, company.domain, search_key(company.name))
+                    (next_pk, company.name, company.domain, company.name_key)
                 )
                 next_pk += 1
             self.save((writer, rows))

@@ -15,7 +15,7 @@ from phonenumbers import tzdata
 
 from insidesales.core import demo_data as data
 from insidesales.core.phones import parse_phone
-from insidesales.core.text import search_key
+from insidesales.core.text import company_search_key, search_key
 
 # Share of each market among generated leads and companies.
 MARKETS = (("US", 50), ("RU", 38), ("GB", 6), ("DE", 6))
@@ -210,7 +210,7 @@ class Synthetic:
             city=city,
             employees=employees,
             phone=phone,
-            name_key=search_key(name),
+            name_key=company_search_key(name),
         )
 
     def person(self, country: str | None = None, *, domain: str = "") -> PersonData:

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from insidesales.core.phones import looks_like_phone, search_candidates
-from insidesales.core.text import normalize_email, search_key
+from insidesales.core.text import company_search_key, normalize_email, search_key
 from insidesales.crm.models import (
     Company,
     Contact,
@@ -148,6 +149,8 @@ class FilterSet:
                 number = float(value)
             except ValueError:
                 return queryset.none()
+            if not math.isfinite(number):
+                return queryset.none()  # nan/inf are never stored (the service refuses them)
             return queryset.filter(**{f"custom__{key}": int(number) if number.is_integer() else number})
         return queryset.filter(**{f"custom__{key}": value})
 
@@ -163,14 +166,44 @@ def apply_search(queryset: QuerySet, text: str, membership: Membership, fields: 
         return queryset.filter(email__prefix=email)
     if looks_like_phone(text) and "phone" in model_fields:
         return queryset.filter(phone__in=search_candidates(text, membership.organization.default_region))
-    key = search_key(text)
     condition = Q()
-    for name in fields:
+    for name, key in name_search_keys(queryset.model, fields, text):
         condition |= Q(**{f"{name}__prefix": key})
     return queryset.filter(condition)
 
 
+# Key columns holding `company_search_key` (legal form left out) rather than `search_key`.
+COMPANY_KEY_FIELDS = {(Company, "name_key"), (Lead, "company_key")}
+
+
+def is_name_search(model: type, text: str) -> bool:
+    """True when `apply_search` would look `text` up by name prefixes (not by email or phone)."""
+    text = (text or "").strip()
+    model_fields = {f.name for f in model._meta.get_fields()}
+    if "@" in text and "email" in model_fields:
+        return False
+    return bool(text) and not (looks_like_phone(text) and "phone" in model_fields)
+
+
+def name_search_keys(model: type, fields: tuple[str, ...], text: str) -> list[tuple[str, str]]:
+    """(column, prefix) pairs a name search tries. Company columns get both forms of the text, so
+    "ООО Ромаш" finds keys stored before legal forms were left out, and "Ромаш" finds the new ones."""
+    key = search_key(text)
+    pairs: list[tuple[str, str]] = []
+    for name in fields:
+        keys = [key]
+        if (model, name) in COMPANY_KEY_FIELDS:
+            company_key = company_search_key(text)
+            if company_key and company_key != key:
+                keys.append(company_key)
+        pairs.extend((name, k) for k in keys if k)
+    return pairs
+
+
 USER = gettext_lazy("Owner")
+# Russian says "имя" for a person's name and "название" for a company's or a deal's.
+PERSON_NAME = pgettext_lazy("name of a person", "Name")
+THING_NAME = pgettext_lazy("name of a thing", "Name")
 COMMON_FILTERS = [
     Filter("owner", USER, "user"),
     Filter("team", gettext_lazy("Team"), "id", "team_id"),
@@ -182,8 +215,9 @@ COMMON_FILTERS = [
 COMMON_SORTS = {
     "last_activity_at": gettext_lazy("Last activity"),
     "created_at": gettext_lazy("Created"),
-    "name_key": gettext_lazy("Name"),
+    "name_key": THING_NAME,
 }
+PERSON_SORTS = {**COMMON_SORTS, "name_key": PERSON_NAME}
 
 LEAD_FILTERS = FilterSet(
     model=Lead,
@@ -194,9 +228,9 @@ LEAD_FILTERS = FilterSet(
         Filter("country", gettext_lazy("Country"), "text", "country"),
         *COMMON_FILTERS,
     ],
-    sorts=COMMON_SORTS,
+    sorts=PERSON_SORTS,
     columns={
-        "name": gettext_lazy("Name"),
+        "name": PERSON_NAME,
         "company_name": gettext_lazy("Company"),
         "email": gettext_lazy("Email"),
         "phone": gettext_lazy("Phone"),
@@ -221,9 +255,9 @@ CONTACT_FILTERS = FilterSet(
         Filter("country", gettext_lazy("Country"), "text", "country"),
         *COMMON_FILTERS,
     ],
-    sorts=COMMON_SORTS,
+    sorts=PERSON_SORTS,
     columns={
-        "name": gettext_lazy("Name"),
+        "name": PERSON_NAME,
         "company": gettext_lazy("Company"),
         "title": gettext_lazy("Job title"),
         "email": gettext_lazy("Email"),
@@ -248,7 +282,7 @@ COMPANY_FILTERS = FilterSet(
     ],
     sorts=COMMON_SORTS,
     columns={
-        "name": gettext_lazy("Name"),
+        "name": THING_NAME,
         "domain": gettext_lazy("Domain"),
         "industry": gettext_lazy("Industry"),
         "employees": gettext_lazy("Employees"),
@@ -277,7 +311,7 @@ DEAL_FILTERS = FilterSet(
     ],
     sorts={**COMMON_SORTS, "amount": gettext_lazy("Amount")},
     columns={
-        "name": gettext_lazy("Name"),
+        "name": THING_NAME,
         "company": gettext_lazy("Company"),
         "stage": gettext_lazy("Stage"),
         "amount": gettext_lazy("Amount"),

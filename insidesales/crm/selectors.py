@@ -6,12 +6,14 @@ import datetime as dt
 import zoneinfo
 from typing import Any
 
+from django.db import connection
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from insidesales.core.errors import ValidationError
+from insidesales.core.errors import NotFound, ValidationError
 from insidesales.core.pagination import Page, paginate
-from insidesales.crm.filters import MODEL_FILTERSETS, apply_search
+from insidesales.crm.filters import MODEL_FILTERSETS, apply_search, is_name_search, name_search_keys
 from insidesales.crm.models import (
     Activity,
     Company,
@@ -26,7 +28,6 @@ from insidesales.crm.models import (
     Task,
 )
 from insidesales.crm.services.activities import RECORD_FIELD, _task_scope
-from insidesales.crm.services.common import get_visible
 from insidesales.crm.services.config import saved_view_scope
 from insidesales.orgs.models import Membership
 from insidesales.orgs.visibility import visible_records
@@ -57,7 +58,7 @@ def record_list(
     filterset = MODEL_FILTERSETS[model]
     sort = sort or filterset.default_sort
     if sort.lstrip("-") not in filterset.sorts:
-        raise ValidationError(fields={"sort": ["Unknown sort."]})
+        raise ValidationError(fields={"sort": [_("Unknown sort.")]})
     queryset = filterset.apply(record_queryset(membership=membership, model=model), filters or {}, membership)
     queryset = queryset.select_related(*LIST_RELATED[model])
     if with_tags:
@@ -66,10 +67,18 @@ def record_list(
 
 
 def record_get(*, membership: Membership, model: type, record_id: Any):
-    """One visible record, with what its detail page shows; NotFound when out of scope."""
-    record = get_visible(model, membership, record_id)
+    """One visible record, with what its detail page shows; NotFound when out of scope (one query, as
+    `get_visible` would check it, plus the tags)."""
+    try:
+        pk = int(record_id)
+    except (TypeError, ValueError) as exc:
+        raise NotFound() from exc
     related = [r for r in ("owner", "team", "agency", "company", "contact", "stage", "pipeline") if hasattr(model, r)]
-    return model.objects.select_related(*related).prefetch_related("tags").get(pk=record.pk)
+    queryset = visible_records(model.objects.select_related(*related).prefetch_related("tags"), membership)
+    record = queryset.filter(pk=pk).first()
+    if record is None:
+        raise NotFound()
+    return record
 
 
 def timeline(*, membership: Membership, record: Any, cursor: str | None = None, limit: int = 25) -> Page:
@@ -78,8 +87,19 @@ def timeline(*, membership: Membership, record: Any, cursor: str | None = None, 
     return paginate(queryset, order="-occurred_at", cursor=cursor, limit=limit)
 
 
+# How many rows per key column and prefix a name search considers (see `_name_candidates`).
+NAME_CANDIDATES = 100
+
+
 def global_search(*, membership: Membership, text: str, limit: int = 8) -> dict[str, list[Any]]:
-    """Leads, contacts, companies and deals matching a name, email, company or phone in any format."""
+    """Leads, contacts, companies and deals matching a name, email, company or phone in any format.
+
+    By name, each type shows the most recently active of the first NAME_CANDIDATES matches of each key
+    column in alphabetical order, not of every match: "Ale" matches thousands of leads among a million,
+    and sorting them all by activity would cost more than the whole page may. Typing more letters narrows
+    the matches, as users expect of a search box; the list pages' own search still pages through all.
+    """
+    text = (text or "").strip()
     results: dict[str, list[Any]] = {}
     for key, model, fields in (
         ("leads", Lead, ("name_key", "name_rev_key", "company_key")),
@@ -87,12 +107,35 @@ def global_search(*, membership: Membership, text: str, limit: int = 8) -> dict[
         ("companies", Company, ("name_key",)),
         ("deals", Deal, ("name_key",)),
     ):
-        queryset = apply_search(record_queryset(membership=membership, model=model), text, membership, fields)
         if "@" in text and model in (Company, Deal):
             results[key] = []
             continue
+        queryset = record_queryset(membership=membership, model=model)
+        if is_name_search(model, text):
+            queryset = queryset.filter(pk__in=_name_candidates(membership, model, fields, text))
+        else:
+            queryset = apply_search(queryset, text, membership, fields)
         results[key] = list(queryset.select_related(*LIST_RELATED[model]).order_by("-last_activity_at", "-id")[:limit])
     return results
+
+
+def _name_candidates(membership: Membership, model: type, fields: tuple[str, ...], text: str) -> list[int]:
+    """Ids of the first NAME_CANDIDATES rows per key column and prefix, read along the (organization, key) index.
+
+    Visibility is applied afterwards to this small set. On SQLite the index order is the key order, so
+    `ORDER BY key` stops early; PostgreSQL's `varchar_pattern_ops` index cannot serve `ORDER BY`, so there
+    the limit alone stops the index scan (the rows come in the index's order anyway).
+    """
+    ordered = connection.vendor == "sqlite"
+    ids: set[int] = set()
+    for name, key in name_search_keys(model, fields, text):
+        rows = model.objects.filter(organization_id=membership.organization_id, **{f"{name}__prefix": key})
+        if ordered:
+            rows = rows.order_by(name)
+        else:
+            rows = rows.order_by()
+        ids.update(rows.values_list("pk", flat=True)[:NAME_CANDIDATES])
+    return list(ids)
 
 
 def task_list(

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from ninja import Path, Query, Router, Schema, Status
 from pydantic import Field, create_model, model_validator
 
+from insidesales.api.fast_out import page_response
 from insidesales.api.schemas import (
     MAX_ID,
     NO_NUL,
@@ -202,7 +203,8 @@ def record_router(api: RecordApi) -> Router:
             cursor=params.cursor or None,
             limit=params.limit,
         )
-        return {"items": page.items, "next_cursor": page.next_cursor}
+        # Same JSON as `{"items": page.items, ...}` through the Page schema, without per-field validation.
+        return page_response(page.items, page.next_cursor, Out)
 
     @router.post("", response={201: Out}, operation_id=f"{name}_create", summary=f"Create a {title}")
     def create_record(request: HttpRequest, payload: CreateIn):  # type: ignore[valid-type]

@@ -14,7 +14,7 @@ from phonenumbers import tzdata
 from insidesales.core import synthetic
 from insidesales.core.demo_loader import DEMO_PASSWORD, DEMO_USERS
 from insidesales.core.phones import parse_phone
-from insidesales.core.text import search_key
+from insidesales.core.text import company_search_key, search_key
 from insidesales.crm.models import Activity, Company, Contact, Deal, Lead, Task
 from insidesales.orgs.models import AuditLog, Membership, Organization, Role, Team
 
@@ -112,7 +112,7 @@ def test_seed_creates_leads_with_valid_phones_and_consistent_keys():
     assert leads.count() == 500
     assert_like_the_services(leads, org.default_region)
     for lead in leads:
-        assert lead.company_key == search_key(lead.company_name)
+        assert lead.company_key == company_search_key(lead.company_name)
         assert lead.phone.startswith("+") and lead.phone[1:].isdigit()
     assert Company.objects.filter(organization=org).count() == 50
     activities = Activity.objects.filter(organization=org, lead__isnull=False).count()

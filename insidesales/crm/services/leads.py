@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from insidesales.core.errors import Conflict, PermissionDenied, ValidationError
-from insidesales.core.text import search_key
+from insidesales.core.text import company_search_key, search_key
 from insidesales.crm.models import (
     ActivityKind,
     Company,
@@ -104,7 +104,7 @@ def _apply_lead_fields(lead: Lead, data: dict[str, Any], membership: Membership,
         )
     raise_if(errors)
     lead.name_key, lead.name_rev_key = name_keys(lead.first_name, lead.last_name)
-    lead.company_key = search_key(lead.company_name)
+    lead.company_key = company_search_key(lead.company_name)
 
 
 @transaction.atomic
@@ -368,7 +368,7 @@ def lead_convert(
             company = Company.objects.create(
                 organization_id=lead.organization_id,
                 name=name,
-                name_key=search_key(name),
+                name_key=company_search_key(name),
                 domain=domain if domain not in FREE_MAIL_DOMAINS else "",
                 country=lead.country,
                 **owner_fields,

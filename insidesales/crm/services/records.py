@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from insidesales.core.errors import Conflict, PermissionDenied, ValidationError
-from insidesales.core.text import search_key
+from insidesales.core.text import company_search_key, search_key
 from insidesales.crm.models import ActivityKind, Company, Contact, Deal, Pipeline, Stage, StageKind
 from insidesales.orgs.models import Membership, Role
 from insidesales.orgs.services import audit_record, diff, snapshot
@@ -91,6 +91,8 @@ def _apply(model: type, record: Any, data: dict[str, Any], membership: Membershi
     raise_if(errors)
     if model is Contact:
         record.name_key, record.name_rev_key = name_keys(record.first_name, record.last_name)
+    elif model is Company:
+        record.name_key = company_search_key(record.name)
     else:
         record.name_key = search_key(record.name)
 

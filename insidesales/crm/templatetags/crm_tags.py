@@ -1,4 +1,5 @@
-"""Template helpers for the record pages: phone formatting, status and stage badges, plain field values."""
+"""Template helpers for the record pages: phone formatting, status and stage badges, plain field values,
+and timeline lines written in the reader's language."""
 
 from __future__ import annotations
 
@@ -6,11 +7,13 @@ import re
 from typing import Any
 
 from django import template
+from django.conf import settings
+from django.utils import translation
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
 from insidesales.core.phones import format_phone
-from insidesales.crm.models import LeadStatus, StageKind
+from insidesales.crm.models import ActivityKind, DisqualifyReason, LeadSource, LeadStatus, StageKind, built_in_name
 
 register = template.Library()
 COLOR_RE = re.compile(r"^#(?:[0-9a-fA-F]{3}){1,2}$")
@@ -38,7 +41,7 @@ def stage_badge(stage: Any) -> str:
     if stage is None:
         return ""
     kind = stage.kind if stage.kind in StageKind.values else "open"
-    return format_html('<span class="badge badge-{}">{}</span>', kind, stage.name)
+    return format_html('<span class="badge badge-{}">{}</span>', kind, str(stage))
 
 
 @register.filter
@@ -84,3 +87,66 @@ def tag_color(value: str) -> str:
     if COLOR_RE.match(text):
         return text
     return "#64748b"
+
+
+# Entries people write (their subject is their own words) versus entries services write. A service's
+# subject was stored in the actor's language at the time, so it is rebuilt here from `kind` and `data`.
+AUTHORED_KINDS = {ActivityKind.NOTE, ActivityKind.CALL, ActivityKind.EMAIL, ActivityKind.MEETING, ActivityKind.TASK}
+
+
+def _choice_label(choices: type, code: Any) -> str:
+    try:
+        return str(choices(code).label)
+    except ValueError:
+        return str(code or "")
+
+
+def _unassigned_words() -> set[str]:
+    """The word an assignment's subject holds when it emptied the owner, in every shipped language."""
+    words = {"Unassigned"}
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            words.add(_("Unassigned"))
+    return words
+
+
+@register.simple_tag
+def activity_summary(event: Any, record_type: str = "") -> str:
+    """The one-line text of a timeline entry in the reader's language (escaped by the template engine).
+
+    People's entries keep their subject; entries written by services (created, status, assignment,
+    conversion, stage) are rebuilt from their kind and data, so a Russian reader never sees English.
+    """
+    kind, data, subject = event.kind, event.data or {}, event.subject or ""
+    if kind in AUTHORED_KINDS:
+        return subject
+    if kind == ActivityKind.STATUS_CHANGE:
+        line = _("Status: %(from)s → %(to)s") % {
+            "from": _choice_label(LeadStatus, data.get("from")),
+            "to": _choice_label(LeadStatus, data.get("to")),
+        }
+        if data.get("reason"):
+            line += " · " + _("Reason: %(reason)s") % {"reason": _choice_label(DisqualifyReason, data["reason"])}
+        return line
+    if kind == ActivityKind.ASSIGNMENT:
+        if not subject or subject in _unassigned_words():
+            return _("Returned to the pool")
+        return _("Assigned to %(name)s") % {"name": subject}
+    if kind == ActivityKind.STAGE_CHANGE:
+        # The subject holds the stage names ("Old → New"): the organization's own words, except the
+        # default stages' names, which are ours and read in the reader's language.
+        change = " → ".join(built_in_name(part) for part in subject.split(" → "))
+        return _("Stage: %(change)s") % {"change": change} if subject else ""
+    if kind == ActivityKind.CREATED:
+        if data.get("lead_id"):
+            return _("Created from a lead")
+        if data.get("source"):
+            return _("Source: %(source)s") % {"source": _choice_label(LeadSource, data["source"])}
+        return ""
+    if kind == ActivityKind.CONVERSION:
+        if record_type == "contact":
+            return _("Created from a lead")
+        if record_type == "company" and ": " in subject:
+            return _("Lead converted: %(name)s") % {"name": subject.split(": ", 1)[1]}
+        return _("Lead converted")
+    return subject

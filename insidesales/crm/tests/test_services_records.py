@@ -235,9 +235,14 @@ def test_tags_are_set_on_update_and_limited_to_the_organization(world):
 
 def test_factory_company_matches_service_company(world):
     # The factories compute keys the way services do; selectors rely on that.
-    made = f.CompanyFactory(organization=world.org, name="Ёжик и Ко")
-    served = services.record_create(membership=world.admin, model=Company, data={"name": "Ёжик и Ко"})
+    made = f.CompanyFactory(organization=world.org, name="ООО «Ёжик и Ко»")
+    served = services.record_create(membership=world.admin, model=Company, data={"name": "ООО «Ёжик и Ко»"})
     assert made.name_key == served.name_key == "ежик и ко"
+    lead = f.LeadFactory(organization=world.org, company_name="Acme, Inc.")
+    assert (
+        lead.company_key
+        == services.lead_create(membership=world.admin, data={"company_name": "Acme, Inc."}).company_key
+    )
 
 
 @pytest.mark.parametrize("field", ["pipeline_id", "stage_id", "company_id", "contact_id"])

@@ -54,16 +54,27 @@ def task_users(membership: Membership) -> list:
         return []
     from insidesales.orgs.selectors import assignable_users
 
-    return list(assignable_users(membership=membership))
+    # Only what the selects show: a user row is wide (password hash, preferences).
+    return list(assignable_users(membership=membership).only("id", "full_name", "email"))
 
 
-def tasks_context(membership: Membership, kind: RecordKind, record: Any, *, form: TaskForm | None = None) -> dict:
+def tasks_context(
+    membership: Membership,
+    kind: RecordKind,
+    record: Any,
+    *,
+    form: TaskForm | None = None,
+    users: list | None = None,
+) -> dict:
+    if form is None:
+        users = task_users(membership) if users is None else users
+        form = TaskForm(membership=membership, users=users, auto_id="task_%s")
     return {
         "kind": kind,
         "record": record,
         "tasks": selectors.record_tasks(membership=membership, record=record),
         "now": timezone.now(),
-        "task_form": form or TaskForm(membership=membership, users=task_users(membership), auto_id="task_%s"),
+        "task_form": form,
     }
 
 
@@ -76,10 +87,11 @@ def detail_context(
     task_form: TaskForm | None = None,
 ) -> dict[str, Any]:
     membership = request.membership
+    users = task_users(membership)  # fetched once for the assign and task forms (empty for reps)
     context: dict[str, Any] = {
         **fields_context(membership, kind, record),
         **timeline_context(membership, kind, record),
-        **tasks_context(membership, kind, record, form=task_form),
+        **tasks_context(membership, kind, record, form=task_form, users=users),
         "note_form": note_form or NoteForm(auto_id="note_%s"),
         "can_delete": can_delete_records(membership) or record.owner_id == membership.user_id,
         "is_manager": can_assign_to_others(membership),
@@ -88,11 +100,9 @@ def detail_context(
         "can_release": not can_assign_to_others(membership) and record.owner_id == membership.user_id,
     }
     if can_assign_to_others(membership):
-        from insidesales.orgs.selectors import agency_list, assignable_users
+        from insidesales.orgs.selectors import agency_list
 
-        choices = assignee_choices(
-            membership, list(assignable_users(membership=membership)), list(agency_list(membership=membership))
-        )
+        choices = assignee_choices(membership, users, list(agency_list(membership=membership)))
         current = "none"
         if record.owner_id:
             current = f"user:{record.owner_id}"

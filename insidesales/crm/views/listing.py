@@ -125,7 +125,8 @@ def list_options(membership: Membership, record_type: str) -> ListOptions:
 
     managers = can_assign_to_others(membership)
     return ListOptions(
-        users=list(assignable_users(membership=membership)),
+        # Only what the selects show: a user row is wide (password hash, preferences).
+        users=list(assignable_users(membership=membership).only("id", "full_name", "email")),
         teams=list(team_list(membership=membership)) if managers else [],
         agencies=list(agency_list(membership=membership)) if managers else [],
         tags=list(selectors.tag_list(membership=membership)),
