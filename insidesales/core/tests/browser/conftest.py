@@ -110,8 +110,14 @@ class PageProblems:
     def watch(self, page: Page) -> None:
         page.on("pageerror", lambda error: self.script_errors.append(f"{page.url}: {error}"))
         page.on("console", self._console)
-        page.on("requestfailed", lambda request: self.failed_assets.append(f"{request.url}: {request.failure}"))
+        page.on("requestfailed", self._request_failed)
         page.on("response", self._response)
+
+    def _request_failed(self, request) -> None:
+        # A navigation (e.g. a form submitted) cancels what the old page was still loading: Chromium
+        # reports ERR_ABORTED for that. A missing asset is an HTTP error status, caught in `_response`.
+        if "ERR_ABORTED" not in (request.failure or ""):
+            self.failed_assets.append(f"{request.url}: {request.failure}")
 
     def _console(self, message: ConsoleMessage) -> None:
         # Chromium logs every 4xx/5xx document as a console error; those are asserted by the tests themselves.
