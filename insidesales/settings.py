@@ -99,8 +99,14 @@ TEMPLATES = [
 # --- database -------------------------------------------------------------------------------
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 DATABASE_URL = os.environ.get("DATABASE_URL", f"sqlite:///{DATA_DIR / 'insidesales.sqlite3'}")
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0 if TESTING else 60)}
+# Connections come from a per-process pool and go back to it at the end of each request
+# (CONN_MAX_AGE = 0): under ASGI every request runs in a fresh thread, so "persistent" per-thread
+# connections would be opened anew for every request. DATABASE_POOL=0 turns pooling off (e.g.
+# behind PgBouncer in transaction mode); DATABASE_POOL=N caps the connections per process.
+DATABASE_POOL = int(os.environ.get("DATABASE_POOL", "16"))
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["ENGINE"] = "insidesales.core.db.sqlite3"
     DATABASES["default"]["OPTIONS"] = {
         # WAL lets the worker and the web process write without blocking readers.
         "init_command": (
@@ -110,11 +116,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         ),
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
+        "pool": DATABASE_POOL,  # idle connections kept (see insidesales/core/db/sqlite3/base.py)
     }
-    DATABASES["default"]["CONN_MAX_AGE"] = 0 if TESTING else 600
 else:
     DATABASES["default"].setdefault("OPTIONS", {})
+    # A connection the server dropped while idle is replaced instead of failing the request (with a
+    # pool, Django checks each connection as it leaves the pool).
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    if DATABASE_POOL > 0:
+        DATABASES["default"]["OPTIONS"]["pool"] = {"min_size": 1, "max_size": DATABASE_POOL}
+    else:
+        DATABASES["default"]["CONN_MAX_AGE"] = 0 if TESTING else 60
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- cache, rate limits -----------------------------------------------------------------------

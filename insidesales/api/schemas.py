@@ -12,6 +12,8 @@ from django.utils.translation import gettext as _
 from ninja import Schema
 from pydantic import AfterValidator, AwareDatetime, ConfigDict, Field, PlainSerializer, WithJsonSchema, model_validator
 
+from insidesales.crm.selectors import record_tags
+
 MAX_ID = 2**63 - 1
 NO_NUL = r"^[^\x00]*$"
 
@@ -122,7 +124,7 @@ class RecordOut(Schema):
 
     @staticmethod
     def resolve_tags(obj: Any) -> list[Any]:
-        return list(obj.tags.all())
+        return record_tags(obj)
 
     @staticmethod
     def resolve_custom(obj: Any) -> dict[str, Any]:

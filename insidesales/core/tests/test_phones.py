@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from insidesales.core.phones import (
     country_time_zone,
@@ -94,3 +96,41 @@ def test_search_key_folds_case_accents_yo_and_spaces():
 def test_normalize_email():
     assert normalize_email("  Jane.Doe@Example.COM ") == "jane.doe@example.com"
     assert normalize_email(None) == ""
+
+
+def _format_by_parsing(e164: str, region: str) -> str:
+    """format_phone as it was written first: parse the stored text, then format."""
+    import phonenumbers
+
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    if phonenumbers.region_code_for_number(number) == region:
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+@pytest.mark.parametrize(
+    "e164",
+    ["+14155550100", "+14165550100", "+79161234567", "+77011234567", "+390612345678", "+442079460123", "+78001234567"],
+)
+@pytest.mark.parametrize("region", ["US", "CA", "RU", "KZ", "IT", "GB"])
+def test_format_phone_reads_stored_numbers_exactly_as_parse_would(e164, region):
+    assert format_phone(e164, region) == _format_by_parsing(e164, region)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(digits=st.text(alphabet="0123456789", min_size=2, max_size=19), region=st.sampled_from(["US", "RU", "IT", "GB"]))
+def test_the_direct_e164_path_never_disagrees_with_parse(digits, region):
+    """Numbers built straight from "+<digits>" (the fast path) must equal what phonenumbers.parse makes
+    of them, including national prefixes (8 in Russia) and Italian leading zeros."""
+    import phonenumbers
+
+    from insidesales.core.phones import _from_e164
+
+    text = "+" + digits
+    direct = _from_e164(text)
+    if direct is not None:
+        assert direct == phonenumbers.parse(text, None)
+    assert format_phone(text, region) == _format_by_parsing(text, region)
