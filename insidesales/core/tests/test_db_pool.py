@@ -37,7 +37,7 @@ def wrapper(path, alias="pooltest", pool=2):
                 "ENGINE": "insidesales.core.db.sqlite3",
                 "NAME": str(path),
                 "OPTIONS": {"pool": pool, "init_command": "PRAGMA busy_timeout=5000; PRAGMA cache_size=-2048"},
-            }
+            },
         }
     )
     return handler[alias]

@@ -107,8 +107,9 @@ class RowWriter:
             return "".join(
                 self.cached(
                     ("tag", tag.pk),
-                    lambda tag=tag: f'<span class="crm-tag" style="--tag: {_esc(tag_color(tag.color))}">'
-                    f"{_esc(tag.name)}</span>",
+                    lambda tag=tag: (
+                        f'<span class="crm-tag" style="--tag: {_esc(tag_color(tag.color))}">{_esc(tag.name)}</span>'
+                    ),
                 )
                 for tag in record_tags(record)
             )
@@ -122,7 +123,11 @@ class RowWriter:
 
     def row(self, record: Any) -> str:
         cells = "".join(
-            f'<td class="num">{self.cell(record, key)}</td>' if key == "amount" else f"<td>{self.cell(record, key)}</td>"
+            (
+                f'<td class="num">{self.cell(record, key)}</td>'
+                if key == "amount"
+                else f"<td>{self.cell(record, key)}</td>"
+            )
             for key in self.keys
         )
         label = f"{self.select_label} {_esc(record)}"
