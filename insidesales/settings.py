@@ -96,6 +96,9 @@ TEMPLATES = [
     }
 ]
 
+# Inputs, selects and checkbox lists are written in Python, with the markup of Django's templates.
+FORM_RENDERER = "insidesales.core.widgets.FastRenderer"
+
 # --- database -------------------------------------------------------------------------------
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 DATABASE_URL = os.environ.get("DATABASE_URL", f"sqlite:///{DATA_DIR / 'insidesales.sqlite3'}")

@@ -1,20 +1,23 @@
-"""Select and checkbox-list widgets that write their HTML in Python instead of one template per option.
+"""A form renderer that writes the common widgets' HTML in Python instead of through their templates.
 
-Django renders every `<option>` through two nested templates; a list page with two selects of every
-assignable user spends more time there than on its rows. These classes produce the same markup as
-Django's own templates (a test compares them), escaping every value, label and attribute.
-
-`use_fast_widgets(form)` switches a form's Select / SelectMultiple / CheckboxSelectMultiple widgets
-to these subclasses; they only override `render`, so the widgets' state and behaviour are unchanged.
+Django renders every `<input>` through two nested templates and every `<option>` through two more; a
+list page with a filter form, a bulk-action bar and two selects of every assignable user spent more
+time there than on its rows, and a detail page's forms cost as much as its timeline. `FastRenderer`
+(settings.FORM_RENDERER) produces the same markup as Django's own widget templates (a test compares
+them, escaped values included) for inputs, textareas, selects and checkbox lists, and hands every other
+template (forms, labels, other widgets, any template a project overrides by another name) to Django.
 """
 
 from __future__ import annotations
 
+import html
+from collections.abc import Callable
 from typing import Any
 
-from django import forms
-from django.utils.html import conditional_escape, format_html
-from django.utils.safestring import SafeString, mark_safe
+from django.forms.renderers import DjangoTemplates
+from django.utils.html import conditional_escape
+
+W = "django/forms/widgets/"
 
 
 def _attrs(attrs: dict[str, Any]) -> str:
@@ -25,79 +28,94 @@ def _attrs(attrs: dict[str, Any]) -> str:
             continue
         if value is True:
             parts.append(f" {conditional_escape(name)}")
-        else:
-            parts.append(f' {conditional_escape(name)}="{conditional_escape(str(value))}"')
+        else:  # `{{ value|stringformat:'s' }}`: always escaped, even a safe string
+            parts.append(f' {conditional_escape(name)}="{html.escape(str(value))}"')
     return "".join(parts)
 
 
-class FastSelect(forms.Select):
-    def render(self, name: str, value: Any, attrs: dict | None = None, renderer: Any = None) -> SafeString:
-        widget = self.get_context(name, value, attrs)["widget"]
-        parts = [f'<select name="{conditional_escape(widget["name"])}"{_attrs(widget["attrs"])}>']
-        for group_name, options, _index in widget["optgroups"]:
-            if group_name:
-                parts.append(format_html('\n  <optgroup label="{}">', group_name))
-            for option in options:
-                parts.append(
-                    f'\n  <option value="{conditional_escape(str(option["value"]))}"{_attrs(option["attrs"])}>'
-                    f"{conditional_escape(option['label'])}</option>\n"  # the option template ends with a newline
-                )
-            if group_name:
-                parts.append("\n  </optgroup>")
-        parts.append("\n</select>")
-        return mark_safe("".join(parts))  # every piece above is escaped
+def _input(widget: dict[str, Any]) -> str:
+    """input.html (and text.html, date.html... which only include it)."""
+    value = widget["value"]
+    value_attr = f' value="{html.escape(str(value))}"' if value is not None else ""
+    return (
+        f'<input type="{conditional_escape(widget["type"])}" name="{conditional_escape(widget["name"])}"'
+        f"{value_attr}{_attrs(widget['attrs'])}>"
+    )
 
 
-class FastSelectMultiple(forms.SelectMultiple):
-    render = FastSelect.render
+def _textarea(widget: dict[str, Any]) -> str:
+    text = conditional_escape(widget["value"]) if widget["value"] else ""
+    return f'<textarea name="{conditional_escape(widget["name"])}"{_attrs(widget["attrs"])}>\n{text}</textarea>'
 
 
-class FastCheckboxSelectMultiple(forms.CheckboxSelectMultiple):
-    def render(self, name: str, value: Any, attrs: dict | None = None, renderer: Any = None) -> SafeString:
-        widget = self.get_context(name, value, attrs)["widget"]
-        own = widget["attrs"]
-        parts = ["<div"]
-        if own.get("id"):
-            parts.append(f' id="{conditional_escape(own["id"])}"')
-        if own.get("class"):
-            parts.append(f' class="{conditional_escape(own["class"])}"')
-        parts.append(">")
-        for group, options, _index in widget["optgroups"]:
-            if group:
-                parts.append(format_html("\n  <div><label>{}</label>", group))
-            for option in options:
-                parts.append("<div>\n    ")
-                option_attrs = option["attrs"]
-                if option["wrap_label"]:
-                    label_for = f' for="{conditional_escape(option_attrs["id"])}"' if option_attrs.get("id") else ""
-                    parts.append(f"<label{label_for}>")
-                value_attr = (
-                    f' value="{conditional_escape(str(option["value"]))}"' if option["value"] is not None else ""
-                )
-                parts.append(
-                    f'<input type="{conditional_escape(option["type"])}" name="{conditional_escape(option["name"])}"'
-                    f"{value_attr}{_attrs(option_attrs)}>\n"
-                )
-                if option["wrap_label"]:
-                    parts.append(f" {conditional_escape(option['label'])}</label>")
-                # input_option.html and checkbox_option.html each end with a newline.
-                parts.append("\n\n</div>")
-            if group:
-                parts.append("\n  </div>")
-        parts.append("\n</div>")
-        return mark_safe("".join(parts))  # every piece above is escaped
+def _select(widget: dict[str, Any]) -> str | None:
+    parts = [f'<select name="{conditional_escape(widget["name"])}"{_attrs(widget["attrs"])}>']
+    for group_name, options, _index in widget["optgroups"]:
+        if group_name:
+            parts.append(f'\n  <optgroup label="{conditional_escape(group_name)}">')
+        for option in options:
+            if option["template_name"] != W + "select_option.html":
+                return None
+            parts.append(
+                f'\n  <option value="{conditional_escape(str(option["value"]))}"{_attrs(option["attrs"])}>'
+                f"{conditional_escape(option['label'])}</option>\n"  # the option template ends with a newline
+            )
+        if group_name:
+            parts.append("\n  </optgroup>")
+    parts.append("\n</select>")
+    return "".join(parts)
 
 
-FAST_WIDGETS = {
-    forms.Select: FastSelect,
-    forms.SelectMultiple: FastSelectMultiple,
-    forms.CheckboxSelectMultiple: FastCheckboxSelectMultiple,
+def _checkbox_select(widget: dict[str, Any]) -> str | None:
+    own = widget["attrs"]
+    parts = ["<div"]
+    if own.get("id"):
+        parts.append(f' id="{conditional_escape(own["id"])}"')
+    if own.get("class"):
+        parts.append(f' class="{conditional_escape(own["class"])}"')
+    parts.append(">")
+    for group, options, _index in widget["optgroups"]:
+        if group:
+            parts.append(f"\n  <div><label>{conditional_escape(group)}</label>")
+        for option in options:
+            if option["template_name"] != W + "checkbox_option.html":
+                return None
+            parts.append("<div>\n    ")
+            option_attrs = option["attrs"]
+            if option["wrap_label"]:
+                label_for = f' for="{conditional_escape(option_attrs["id"])}"' if option_attrs.get("id") else ""
+                parts.append(f"<label{label_for}>")
+            value_attr = f' value="{conditional_escape(str(option["value"]))}"' if option["value"] is not None else ""
+            parts.append(
+                f'<input type="{conditional_escape(option["type"])}" name="{conditional_escape(option["name"])}"'
+                f"{value_attr}{_attrs(option_attrs)}>\n"
+            )
+            if option["wrap_label"]:
+                parts.append(f" {conditional_escape(option['label'])}</label>")
+            # input_option.html and checkbox_option.html each end with a newline.
+            parts.append("\n\n</div>")
+        if group:
+            parts.append("\n  </div>")
+    parts.append("\n</div>")
+    return "".join(parts)
+
+
+INPUT_TEMPLATES = ("input", "text", "date", "datetime", "time", "email", "number", "url", "password", "hidden")
+WRITERS: dict[str, Callable[[dict[str, Any]], str | None]] = {
+    **{f"{W}{name}.html": _input for name in (*INPUT_TEMPLATES, "search", "tel", "checkbox", "color")},
+    W + "textarea.html": _textarea,
+    W + "select.html": _select,
+    W + "checkbox_select.html": _checkbox_select,
 }
 
 
-def use_fast_widgets(form: forms.BaseForm) -> None:
-    """Give the form's plain choice widgets the Python-rendered subclasses (same markup, less time)."""
-    for field in form.fields.values():
-        fast = FAST_WIDGETS.get(type(field.widget))
-        if fast is not None:
-            field.widget.__class__ = fast
+class FastRenderer(DjangoTemplates):
+    """Django's default renderer, with the common widget templates written in Python."""
+
+    def render(self, template_name: str, context: dict[str, Any], request: Any = None) -> str:
+        writer = WRITERS.get(template_name)
+        if writer is not None and "widget" in context:
+            written = writer(context["widget"])
+            if written is not None:
+                return written
+        return super().render(template_name, context, request=request)

@@ -17,7 +17,6 @@ from django.utils.translation import pgettext_lazy
 
 from insidesales.core.errors import ValidationError
 from insidesales.core.phones import format_phone
-from insidesales.core.widgets import use_fast_widgets
 from insidesales.crm import selectors
 from insidesales.crm.models import CustomFieldType, DisqualifyReason, LeadSource, LeadStatus
 from insidesales.orgs.models import TIMEZONE_CHOICES, Membership, Role
@@ -274,7 +273,6 @@ class FilterForm(forms.Form):
             if key not in self.fields
             for v in (value if isinstance(value, list) else [value])
         ]
-        use_fast_widgets(self)  # the owner select lists every assignable user
 
     @staticmethod
     def _filter_field(spec: Any, options: Any, managers: bool) -> forms.Field | None:
@@ -345,7 +343,6 @@ class BulkActionForm(forms.Form):
             self.fields["reason"] = forms.ChoiceField(
                 label=_("Reason"), required=False, choices=[("", "—"), *DisqualifyReason.choices]
             )
-        use_fast_widgets(self)  # the assign-to select lists every assignable user
 
 
 class SaveViewForm(forms.Form):
@@ -373,7 +370,6 @@ class AssignForm(forms.Form):
     def __init__(self, *args: Any, choices: list, **kwargs: Any) -> None:
         super().__init__(*args, auto_id="assign_%s", **kwargs)
         self.fields["target"].choices = choices
-        use_fast_widgets(self)
 
 
 class DisqualifyForm(forms.Form):
@@ -427,7 +423,6 @@ class TaskForm(forms.Form):
             del self.fields["assignee"]
         for field in self.fields.values():
             field.widget.attrs.setdefault("class", "crm-input")
-        use_fast_widgets(self)
 
     def to_service_data(self) -> dict[str, Any]:
         data = dict(self.cleaned_data)

@@ -1,10 +1,11 @@
-"""The Python-rendered choice widgets write exactly what Django's templates write, escaped."""
+"""The form renderer writes exactly what Django's widget templates write, escaped, and nothing else."""
 
 import pytest
 from django import forms
+from django.forms.renderers import DjangoTemplates
 from django.utils.translation import gettext_lazy
 
-from insidesales.core.widgets import use_fast_widgets
+from insidesales.core.widgets import FastRenderer
 
 EVIL = "<script>alert(\"x\")</script> & 'q'"
 CHOICES = [
@@ -16,6 +17,10 @@ CHOICES = [
 ]
 
 
+class DateWidget(forms.DateInput):
+    input_type = "date"
+
+
 class Sample(forms.Form):
     one = forms.ChoiceField(choices=CHOICES, required=False)
     req = forms.ChoiceField(choices=CHOICES, widget=forms.Select(attrs={"class": "x", "data-a": EVIL}))
@@ -24,30 +29,74 @@ class Sample(forms.Form):
         choices=CHOICES, required=False, widget=forms.CheckboxSelectMultiple(attrs={"class": "c"})
     )
     flat = forms.MultipleChoiceField(choices=[("a", "A"), ("b", EVIL)], widget=forms.CheckboxSelectMultiple)
+    text = forms.CharField(required=False, widget=forms.TextInput(attrs={"placeholder": EVIL, "data-x": True}))
+    search = forms.CharField(required=False, widget=forms.TextInput(attrs={"type": "search", "size": 8}))
+    email = forms.EmailField(required=False)
+    number = forms.IntegerField(required=False)
+    when = forms.DateField(required=False, widget=DateWidget(format="%Y-%m-%d"))
+    stamp = forms.DateTimeField(required=False)
+    hidden = forms.CharField(required=False, widget=forms.HiddenInput)
+    secret = forms.CharField(required=False, widget=forms.PasswordInput(render_value=True))
+    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    flag = forms.BooleanField(required=False)
+    radio = forms.ChoiceField(choices=CHOICES, required=False, widget=forms.RadioSelect)
+    upload = forms.FileField(required=False)
+    split = forms.SplitDateTimeField(required=False)
 
 
-@pytest.mark.parametrize(
-    "data",
-    [
-        None,
-        {"one": "me", "req": EVIL, "many": ["user:1", "3"], "boxes": [EVIL, "user:2"], "flat": ["b"]},
-        {"one": "nope", "many": ["zzz"]},
-    ],
-)
+FILLED = {
+    "one": "me",
+    "req": EVIL,
+    "many": ["user:1", "3"],
+    "boxes": [EVIL, "user:2"],
+    "flat": ["b"],
+    "text": EVIL,
+    "search": "a&b",
+    "email": EVIL,
+    "number": "12",
+    "when": "2026-11-28",
+    "stamp": "2026-11-28 10:00",
+    "hidden": EVIL,
+    "secret": EVIL,
+    "notes": EVIL + "\nline",
+    "flag": "on",
+    "radio": "me",
+}
+
+
+@pytest.mark.parametrize("data", [None, FILLED, {"one": "nope", "many": ["zzz"], "number": "x", "when": "y"}])
 @pytest.mark.parametrize("auto_id", ["id_%s", "filter_%s", False])
-def test_fast_widgets_render_like_django(data, auto_id):
-    slow = Sample(data, auto_id=auto_id)
-    fast = Sample(data, auto_id=auto_id)
-    use_fast_widgets(fast)
+def test_fast_renderer_writes_what_django_templates_write(data, auto_id):
+    initial = {"text": "initial <b>", "flag": True, "boxes": ["user:1"]}
+    slow = Sample(data, auto_id=auto_id, initial=initial, renderer=DjangoTemplates())
+    fast = Sample(data, auto_id=auto_id, initial=initial, renderer=FastRenderer())
     for name in slow.fields:
-        assert type(fast.fields[name].widget) is not type(slow.fields[name].widget)
-        assert str(fast[name]) == str(slow[name])
+        assert str(fast[name]) == str(slow[name]), name
+    assert str(fast) == str(slow)
     assert "<script>" not in str(fast)
 
 
-def test_fast_widgets_keep_initial_values():
-    slow = Sample(initial={"one": "me", "boxes": ["user:1"]})
-    fast = Sample(initial={"one": "me", "boxes": ["user:1"]})
-    use_fast_widgets(fast)
-    assert str(fast["one"]) == str(slow["one"]) and " selected" in str(fast["one"])
-    assert str(fast["boxes"]) == str(slow["boxes"]) and " checked" in str(fast["boxes"])
+def test_fast_renderer_writes_the_common_widgets_itself(monkeypatch):
+    """The Python writers are really used (not the templates) for inputs, textareas and choice lists."""
+    seen = []
+    original = DjangoTemplates.render
+
+    def spy(self, template_name, context, request=None):
+        seen.append(template_name)
+        return original(self, template_name, context, request=request)
+
+    monkeypatch.setattr(DjangoTemplates, "render", spy)
+    form = Sample(FILLED, renderer=FastRenderer())
+    for name in ("one", "many", "boxes", "text", "email", "when", "hidden", "notes", "flag"):
+        str(form[name])
+    assert not [t for t in seen if t.startswith("django/forms/widgets/")]
+    str(form["radio"])  # not one of ours: Django's template
+    assert "django/forms/widgets/radio.html" in seen
+
+
+def test_the_project_uses_the_fast_renderer(settings):
+    from django.forms.renderers import get_default_renderer
+
+    assert settings.FORM_RENDERER == "insidesales.core.widgets.FastRenderer"
+    get_default_renderer.cache_clear()
+    assert isinstance(get_default_renderer(), FastRenderer)
