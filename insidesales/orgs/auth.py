@@ -11,6 +11,12 @@ def active_membership(user: User, organization_id: int | None = None):
     """The membership a signed-in user works in: the chosen organization, else the first active one."""
     from insidesales.orgs.models import Membership
 
+    loaded = getattr(user, "_active_memberships", None)
+    if loaded is not None:  # read with the user by EmailBackend.get_user, same order
+        chosen = next((m for m in loaded if m.organization_id == organization_id), None) if organization_id else None
+        if chosen:
+            return _usable(chosen)
+        return next((m for m in loaded if _usable(m)), None)
     qs = (
         Membership.objects.select_related("organization", "agency", "team", "user")
         .filter(user=user, is_active=True)
@@ -33,6 +39,27 @@ def _usable(membership):
 
 
 class EmailBackend(ModelBackend):
+    def get_user(self, user_id):
+        """The signed-in user of a session, with their active memberships read in the same query (every
+        page needs both: `active_membership` then uses them)."""
+        from insidesales.orgs.models import Membership
+
+        memberships = list(
+            Membership.objects.select_related("organization", "agency", "team", "user")
+            .filter(user_id=user_id, is_active=True)
+            .order_by("id")
+        )
+        if memberships:
+            user = memberships[0].user
+            for membership in memberships:
+                membership.user = user
+        else:
+            user = User.objects.filter(pk=user_id).first()
+            if user is None:
+                return None
+        user._active_memberships = memberships
+        return user if self.user_can_authenticate(user) else None
+
     def authenticate(self, request, username=None, password=None, email=None, **kwargs):
         email = (email or username or "").strip().lower()
         if not email or password is None:

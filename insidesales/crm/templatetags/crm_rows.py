@@ -119,7 +119,11 @@ class RowWriter:
             shown = dateformat.format(record.expected_close, self.date_format) if record.expected_close else ""
             return f'<span class="nowrap">{_esc(shown)}</span>'
         value = field_value(record, key)
-        return _esc(render_value_in_context("" if value is None else value, self.context))
+        if value is None:
+            return ""
+        if type(value) is str:  # nothing to localize: escape it as the template would
+            return html.escape(value)
+        return _esc(render_value_in_context(value, self.context))
 
     def row(self, record: Any) -> str:
         cells = "".join(

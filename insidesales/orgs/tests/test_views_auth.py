@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core import mail
 from django.test import override_settings
 
+from insidesales.orgs.models import Agency
 from insidesales.orgs.tests.conftest import ACME_PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -147,3 +148,42 @@ def test_password_reset_for_an_unknown_email_looks_the_same_and_sends_nothing(cl
     assert response.status_code == 302
     assert response["Location"] == "/password-reset/sent/"
     assert mail.outbox == []
+
+
+def test_a_signed_in_page_reads_the_user_and_memberships_in_one_query(client, acme_rep, django_assert_num_queries):
+    """EmailBackend.get_user loads the active memberships with the user; the middleware reuses them."""
+    from insidesales.orgs.auth import EmailBackend, active_membership
+
+    user = EmailBackend().get_user(acme_rep.user.pk)
+    assert user == acme_rep.user
+    with django_assert_num_queries(0):
+        membership = active_membership(user, acme_rep.organization_id)
+        assert membership.pk == acme_rep.pk
+        assert membership.organization.name == "Acme"
+        assert membership.user is user
+        assert active_membership(user) == membership
+
+
+def test_get_user_of_a_switched_off_agency_member_gives_no_membership(acme, acme_rep):
+    from insidesales.orgs.auth import EmailBackend, active_membership
+
+    agency = Agency.objects.create(organization=acme, name="Callers Ltd")
+    acme_rep.agency = agency
+    acme_rep.save(update_fields=["agency"])
+    agency.is_active = False
+    agency.save(update_fields=["is_active"])
+
+    user = EmailBackend().get_user(acme_rep.user.pk)
+    assert user == acme_rep.user
+    assert active_membership(user) is None
+    assert active_membership(user, acme.pk) is None
+
+
+def test_get_user_without_memberships_and_of_unknown_ids(acme_rep):
+    from insidesales.orgs.auth import EmailBackend, active_membership
+
+    acme_rep.is_active = False
+    acme_rep.save(update_fields=["is_active"])
+    user = EmailBackend().get_user(acme_rep.user.pk)
+    assert user == acme_rep.user and active_membership(user) is None
+    assert EmailBackend().get_user(10**9) is None
