@@ -17,6 +17,7 @@ import os
 import platform
 import random
 import shutil
+import statistics
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -158,6 +159,19 @@ def main(argv: list[str] | None = None) -> dict:
     return result
 
 
+def calibrate() -> float:
+    """Milliseconds this machine takes for a fixed piece of pure-Python work, right now.
+
+    Shared virtual machines change speed from one minute to the next; this figure, taken every 20
+    rounds, tells a slow server from a slow moment (the report gives its median and maximum).
+    """
+    started = time.perf_counter()
+    total = 0
+    for i in range(200_000):
+        total += i % 7
+    return (time.perf_counter() - started) * 1000
+
+
 def run_measurements(client: Client, plan, args: argparse.Namespace, *, server_pid: int) -> dict:
     """Time every kind of request; returns p50/p95 (and a few extras) per kind."""
     out: dict = {}
@@ -185,24 +199,36 @@ def run_measurements(client: Client, plan, args: argparse.Namespace, *, server_p
     kinds["search_phone"] = [("/search/?" + urlencode({"q": q}), expect) for q, expect in plan.phones]
     kinds["search_name"] = [("/search/?" + urlencode({"q": q}), "/leads/") for q in plan.name_prefixes]
     kinds["detail"] = [(f"/leads/{pk}/", None) for pk in plan.lead_ids]
-    for kind, targets in kinds.items():
-        if not targets:
-            print(f"{kind}: nothing to request", flush=True)
-            continue
-        timer = Timer()
-        cpu_before = None
-        for index in range(warm + n):
-            if index == warm:
-                cpu_before = process_cpu_ms(server_pid)
+    for kind in [kind for kind, targets in kinds.items() if not targets]:
+        print(f"{kind}: nothing to request", flush=True)
+        del kinds[kind]
+    # Warm every kind up, then take the timed requests in rounds (one of each kind per round), so that
+    # a slow spell of a shared machine falls on all kinds alike instead of on whichever ran then.
+    for targets in kinds.values():
+        for index in range(warm):
             path, expect = targets[index % len(targets)]
+            client.get(path, api=expect == "api")
+    timers = {kind: Timer(server_cpu_ms=0.0) for kind in kinds}
+    calibration = []
+    for index in range(n):
+        if index % 20 == 0:
+            calibration.append(calibrate())
+        for kind, targets in kinds.items():
+            path, expect = targets[(warm + index) % len(targets)]
+            cpu_before = process_cpu_ms(server_pid)
             elapsed, status, body = client.get(path, api=expect == "api")
-            if index >= warm:
-                timer.add(elapsed, ok=status == 200, found=None if expect in (None, "api") else expect in body)
-        cpu_after = process_cpu_ms(server_pid)
-        if cpu_before is not None and cpu_after is not None:
-            timer.server_cpu_ms = (cpu_after - cpu_before) / n
+            cpu_after = process_cpu_ms(server_pid)
+            timer = timers[kind]
+            timer.add(elapsed, ok=status == 200, found=None if expect in (None, "api") else expect in body)
+            if cpu_before is None or cpu_after is None:
+                timer.server_cpu_ms = None
+            elif timer.server_cpu_ms is not None:
+                timer.server_cpu_ms += (cpu_after - cpu_before) / n
+    for kind, timer in timers.items():
         out.update(timer.summary(kind))
         print(timer.line(kind), flush=True)
+    out["calibration_ms"] = round(statistics.median(calibration), 2)
+    out["calibration_max_ms"] = round(max(calibration), 2)
     return out
 
 
@@ -327,6 +353,11 @@ def report(result: dict) -> None:
         cpu = result.get(f"{kind}_server_cpu_ms")
         cpu_text = f"   server CPU {cpu:>6.1f} ms" if cpu is not None else ""
         print(f"  {kind:<16} p50 {result[f'{kind}_p50_ms']:>7.1f} ms   p95 {p95:>7.1f} ms{cpu_text}   {verdict}")
+    if "calibration_ms" in result:
+        print(
+            f"  machine speed: a fixed pure-Python loop took {result['calibration_ms']:.1f} ms (median), "
+            f"{result['calibration_max_ms']:.1f} ms (slowest) during the run"
+        )
 
 
 if __name__ == "__main__":
