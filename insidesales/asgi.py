@@ -7,13 +7,20 @@ WSGI handler on a fixed pool of threads (one hop in, one out); asynchronous view
 events — and every other kind of connection stay on the ASGI handler. Both handlers run the same
 middleware, URLs and settings.
 
+The request body is read on the event loop first, as Django's ASGI handler does (into a spooled
+temporary file): a client sending its body slowly holds a coroutine, never one of the threads; a
+client that disconnects mid-body is dropped before any view runs; a chunked body arrives whole,
+with its length.
+
 WEB_THREADS: how many requests one process works on at once (default 8).
 """
 
 import os
+import tempfile
 
 from a2wsgi import WSGIMiddleware
 from asgiref.sync import iscoroutinefunction
+from django.conf import settings
 from django.core.asgi import get_asgi_application
 from django.core.wsgi import get_wsgi_application
 from django.urls import Resolver404, get_resolver
@@ -22,6 +29,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "insidesales.settings")
 
 django_asgi = get_asgi_application()
 django_wsgi = WSGIMiddleware(get_wsgi_application(), workers=int(os.environ.get("WEB_THREADS", "8")))
+CHUNK = 64 * 1024
 
 
 def is_async_view(path: str) -> bool:
@@ -34,11 +42,67 @@ def is_async_view(path: str) -> bool:
     return iscoroutinefunction(match.func)
 
 
+class ClientGone(Exception):
+    """The client disconnected before sending its whole request body."""
+
+
+async def read_body(receive):
+    """The whole request body, in a spooled temporary file positioned at its start, and its size."""
+    body = tempfile.SpooledTemporaryFile(max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE, mode="w+b")
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            body.close()
+            raise ClientGone()
+        if message["type"] == "http.request":
+            chunk = message.get("body", b"")
+            if chunk:
+                body.write(chunk)
+                size += len(chunk)
+            if not message.get("more_body", False):
+                break
+    body.seek(0)
+    return body, size
+
+
+def replaying(body, receive):
+    """An ASGI `receive` that hands out the buffered body, then waits for the client's disconnect."""
+    finished = False
+
+    async def replay():
+        nonlocal finished
+        if finished:
+            return await receive()
+        chunk = body.read(CHUNK)
+        if len(chunk) < CHUNK:
+            finished = True
+            body.close()
+        return {"type": "http.request", "body": chunk, "more_body": not finished}
+
+    return replay
+
+
+def with_length(scope, size: int):
+    """The scope with `content-length` set to the size actually received (chunked bodies have none)."""
+    headers = [(name, value) for name, value in scope.get("headers", []) if name.lower() != b"content-length"]
+    headers.append((b"content-length", str(size).encode()))
+    return {**scope, "headers": headers}
+
+
+async def serve_wsgi(scope, receive, send):
+    try:
+        body, size = await read_body(receive)
+    except ClientGone:
+        return None  # nobody to answer; no view runs on half a form
+    return await django_wsgi(with_length(scope, size), replaying(body, receive), send)
+
+
 async def application(scope, receive, send):
     path = scope.get("path", "")
     root = scope.get("root_path", "")
     if root and path.startswith(root):
         path = path[len(root) :]
     if scope["type"] == "http" and not is_async_view(path or "/"):
-        return await django_wsgi(scope, receive, send)
+        return await serve_wsgi(scope, receive, send)
     return await django_asgi(scope, receive, send)

@@ -15,7 +15,9 @@ from collections.abc import Callable
 from typing import Any
 
 from django.forms.renderers import DjangoTemplates
+from django.utils.formats import localize
 from django.utils.safestring import SafeData
+from django.utils.timezone import template_localtime
 
 W = "django/forms/widgets/"
 
@@ -29,6 +31,18 @@ def conditional_escape(value: Any) -> str:
     return html.escape(str(value))
 
 
+def _formatted(value: Any) -> str:
+    """`{{ value|stringformat:'s' }}`: the text of the value, escaped unless it is a safe string."""
+    return str(value) if isinstance(value, SafeData) else html.escape(str(value))
+
+
+def _shown(value: Any) -> str:
+    """`{{ value }}`: strings escaped; dates and numbers localized (and in the current time zone) first."""
+    if isinstance(value, str):
+        return conditional_escape(value)
+    return conditional_escape(localize(template_localtime(value)))
+
+
 def _attrs(attrs: dict[str, Any]) -> str:
     """What django/forms/widgets/attrs.html writes: ` name="value"`, ` name` for True, nothing for False."""
     parts = []
@@ -37,15 +51,15 @@ def _attrs(attrs: dict[str, Any]) -> str:
             continue
         if value is True:
             parts.append(f" {conditional_escape(name)}")
-        else:  # `{{ value|stringformat:'s' }}`: always escaped, even a safe string
-            parts.append(f' {conditional_escape(name)}="{html.escape(str(value))}"')
+        else:
+            parts.append(f' {conditional_escape(name)}="{_formatted(value)}"')
     return "".join(parts)
 
 
 def _input(widget: dict[str, Any]) -> str:
     """input.html (and text.html, date.html... which only include it)."""
     value = widget["value"]
-    value_attr = f' value="{html.escape(str(value))}"' if value is not None else ""
+    value_attr = f' value="{_formatted(value)}"' if value is not None else ""
     return (
         f'<input type="{conditional_escape(widget["type"])}" name="{conditional_escape(widget["name"])}"'
         f"{value_attr}{_attrs(widget['attrs'])}>"
@@ -61,13 +75,13 @@ def _select(widget: dict[str, Any]) -> str | None:
     parts = [f'<select name="{conditional_escape(widget["name"])}"{_attrs(widget["attrs"])}>']
     for group_name, options, _index in widget["optgroups"]:
         if group_name:
-            parts.append(f'\n  <optgroup label="{conditional_escape(group_name)}">')
+            parts.append(f'\n  <optgroup label="{_shown(group_name)}">')
         for option in options:
             if option["template_name"] != W + "select_option.html":
                 return None
             parts.append(
                 f'\n  <option value="{conditional_escape(str(option["value"]))}"{_attrs(option["attrs"])}>'
-                f"{conditional_escape(option['label'])}</option>\n"  # the option template ends with a newline
+                f"{_shown(option['label'])}</option>\n"  # the option template ends with a newline
             )
         if group_name:
             parts.append("\n  </optgroup>")
@@ -85,7 +99,7 @@ def _checkbox_select(widget: dict[str, Any]) -> str | None:
     parts.append(">")
     for group, options, _index in widget["optgroups"]:
         if group:
-            parts.append(f"\n  <div><label>{conditional_escape(group)}</label>")
+            parts.append(f"\n  <div><label>{_shown(group)}</label>")
         for option in options:
             if option["template_name"] != W + "checkbox_option.html":
                 return None
@@ -100,7 +114,7 @@ def _checkbox_select(widget: dict[str, Any]) -> str | None:
                 f"{value_attr}{_attrs(option_attrs)}>\n"
             )
             if option["wrap_label"]:
-                parts.append(f" {conditional_escape(option['label'])}</label>")
+                parts.append(f" {_shown(option['label'])}</label>")
             # input_option.html and checkbox_option.html each end with a newline.
             parts.append("\n\n</div>")
         if group:

@@ -136,3 +136,35 @@ def test_in_memory_databases_are_never_pooled():
     conn.ensure_connection()
     conn.close()
     assert idle_connections("pooltest", ":memory:") == 0
+
+
+def test_a_connection_closed_inside_atomic_is_not_pooled(database):
+    """Django keeps referring to a connection closed inside atomic() until the block ends: it must not
+    be handed to another request meanwhile."""
+    conn = wrapper(database)
+    conn.ensure_connection()
+    raw = conn.connection
+    conn.in_atomic_block = True  # as inside transaction.atomic() on this connection
+    conn.close()
+    assert conn.closed_in_transaction
+    assert idle_connections("pooltest", str(database)) == 0
+    with pytest.raises(sqlite3.ProgrammingError):
+        raw.execute("SELECT 1")
+    conn.in_atomic_block = False
+
+
+def test_a_forked_child_starts_with_no_pooled_connections(database):
+    import os
+
+    conn = wrapper(database)
+    conn.ensure_connection()
+    conn.close()
+    assert idle_connections("pooltest", str(database)) == 1
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child reports what it sees and leaves at once
+        os.write(write, str(idle_connections("pooltest", str(database))).encode())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    assert os.read(read, 16) == b"0"
+    assert idle_connections("pooltest", str(database)) == 1

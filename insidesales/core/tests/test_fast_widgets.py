@@ -100,3 +100,29 @@ def test_the_project_uses_the_fast_renderer(settings):
     assert settings.FORM_RENDERER == "insidesales.core.widgets.FastRenderer"
     get_default_renderer.cache_clear()
     assert isinstance(get_default_renderer(), FastRenderer)
+
+
+@pytest.mark.parametrize("language", ["en", "ru"])
+def test_safe_strings_dates_and_numbers_render_like_django(language):
+    """A safe string is written as it is (as `stringformat` keeps it safe); labels that are dates or
+    numbers are localized, as `{{ label }}` would."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from django.utils import translation
+    from django.utils.safestring import mark_safe
+
+    choices = [(1, dt.date(2024, 1, 2)), (2, Decimal("1.5")), (3, 7), (dt.date(2024, 3, 4), "by date")]
+
+    class Odd(forms.Form):
+        pick = forms.ChoiceField(choices=choices, required=False)
+        boxes = forms.MultipleChoiceField(choices=choices, required=False, widget=forms.CheckboxSelectMultiple)
+        text = forms.CharField(required=False, widget=forms.TextInput(attrs={"data-x": mark_safe("a &amp; b")}))
+        amount = forms.DecimalField(required=False)
+
+    initial = {"text": mark_safe("Tom &amp; Jerry"), "amount": Decimal("1234.5")}
+    with translation.override(language):
+        slow = Odd(initial=initial, renderer=DjangoTemplates())
+        fast = Odd(initial=initial, renderer=FastRenderer())
+        for name in slow.fields:
+            assert str(fast[name]) == str(slow[name]), name

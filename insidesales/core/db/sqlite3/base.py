@@ -15,6 +15,7 @@ OPTIONS["pool"]: how many idle connections to keep (default 8; 0 turns pooling o
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import deque
 
@@ -34,8 +35,18 @@ def idle_connections(alias: str, name: str) -> int:
         return len(_pools.get((alias, str(name)), ()))
 
 
+def _forget_pools_after_fork() -> None:
+    """A forked child must not use its parent's open connections (nor close them under it)."""
+    global _lock
+    _pools.clear()
+    _lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_pools_after_fork)
+
+
 def clear_pools() -> None:
-    """Close every idle connection (after tests, or before a process forks)."""
+    """Close every idle connection (after tests, or when the database file is replaced)."""
     with _lock:
         pools = list(_pools.values())
         _pools.clear()
@@ -74,7 +85,8 @@ class DatabaseWrapper(sqlite3_base.DatabaseWrapper):
     def _close(self):
         key = self._pool_key()
         conn = self.connection
-        if key is None or conn is None:
+        if key is None or conn is None or self.in_atomic_block:
+            # Closed inside atomic(): Django keeps referring to this connection until the block ends.
             return super()._close()
         try:
             if conn.in_transaction:
