@@ -15,6 +15,7 @@ with its length.
 WEB_THREADS: how many requests one process works on at once (default 8).
 """
 
+import io
 import os
 import tempfile
 
@@ -47,23 +48,29 @@ class ClientGone(Exception):
 
 
 async def read_body(receive):
-    """The whole request body, in a spooled temporary file positioned at its start, and its size."""
-    body = tempfile.SpooledTemporaryFile(max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE, mode="w+b")
+    """The whole request body as a file positioned at its start (in memory up to
+    FILE_UPLOAD_MAX_MEMORY_SIZE, then on disk), and its size."""
+    body = None
     size = 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            body.close()
+            if body is not None:
+                body.close()
             raise ClientGone()
-        if message["type"] == "http.request":
-            chunk = message.get("body", b"")
-            if chunk:
-                body.write(chunk)
-                size += len(chunk)
-            if not message.get("more_body", False):
-                break
-    body.seek(0)
-    return body, size
+        if message["type"] != "http.request":
+            continue
+        chunk = message.get("body", b"")
+        more = message.get("more_body", False)
+        if body is None:
+            if not more:  # the usual case: the whole body (often none) in one message
+                return io.BytesIO(chunk), len(chunk)
+            body = tempfile.SpooledTemporaryFile(max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE, mode="w+b")
+        body.write(chunk)
+        size += len(chunk)
+        if not more:
+            body.seek(0)
+            return body, size
 
 
 def replaying(body, receive):

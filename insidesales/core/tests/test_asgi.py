@@ -165,3 +165,17 @@ def test_slow_bodies_do_not_hold_the_threads(test_urls):
     status, body = asyncio.run(run())
     assert status == 200
     assert body == b"sync WSGIRequest /sync/ "
+
+
+def test_a_large_body_in_many_messages_arrives_intact(test_urls, settings):
+    """Bigger than the in-memory limit and than one replayed chunk: spooled to disk, handed on whole."""
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 1000
+    data = b"x" * 150_000 + b"END"
+    parts = [data[:70_000], data[70_000:140_000], data[140_000:]]
+    messages = [{"type": "http.request", "body": p, "more_body": i < 2} for i, p in enumerate(parts)]
+    CALLS.clear()
+    scope = scope_for("/echo/", headers=[(b"content-length", str(len(data)).encode())])
+    status, body = asyncio.run(call(scope, messages))
+    assert status == 200
+    assert body.startswith(b"POST 150003 ")
+    assert CALLS == [data]
