@@ -226,6 +226,30 @@ def login_record_success(*, email: str, ip: str) -> None:
     cache.delete(_throttle_keys(email, ip)[0])
 
 
+def password_reset_allowed(*, email: str, ip: str) -> bool:
+    """Count a password-reset request; False (and nothing counted) once the address or the IP has used
+    up its requests for the current window. Unknown addresses count like known ones."""
+    from django.conf import settings
+
+    window_seconds = max(1, settings.PASSWORD_RESET_THROTTLE_WINDOW)
+    window = int(time.time() // window_seconds)
+    digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
+    limits = (
+        (f"pwreset:addr:{digest}:{window}", settings.PASSWORD_RESET_PER_ADDRESS),
+        (f"pwreset:ip:{ip}:{window}", settings.PASSWORD_RESET_PER_IP),
+    )
+    if any(cache.get(key, 0) >= limit for key, limit in limits):
+        return False
+    for key, _limit in limits:
+        cache.add(key, 0, window_seconds)
+        try:
+            cache.incr(key)
+        except ValueError:
+            cache.set(key, 1, window_seconds)
+        cache.touch(key, window_seconds)
+    return True
+
+
 @transaction.atomic
 def user_update_preferences(*, user: User, language: str | None = None, time_zone: str | None = None) -> User:
     before = snapshot(user, ["language", "time_zone"])

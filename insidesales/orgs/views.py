@@ -24,7 +24,7 @@ from insidesales.core.pagination import paginate
 from insidesales.core.phones import format_phone
 from insidesales.crm import selectors as crm_selectors
 from insidesales.orgs import selectors, services
-from insidesales.orgs.forms import ApiKeyCreateForm, AuditFilterForm, EmailLoginForm, PreferencesForm
+from insidesales.orgs.forms import ApiKeyCreateForm, AuditFilterForm, EmailLoginForm, PreferencesForm, client_ip
 
 # URL path segment of each record type's pages, e.g. /leads/12/.
 RECORD_PATHS = {"lead": "leads", "contact": "contacts", "company": "companies", "deal": "deals"}
@@ -84,6 +84,12 @@ class PasswordResetView(auth_views.PasswordResetView):
     email_template_name = "registration/password_reset_email.txt"
     subject_template_name = "registration/password_reset_subject.txt"
     success_url = reverse_lazy("password_reset_done")
+
+    def form_valid(self, form):
+        if not services.password_reset_allowed(email=form.cleaned_data["email"], ip=client_ip(self.request)):
+            form.add_error(None, _("Too many password reset requests. Please try again later."))
+            return self.form_invalid(form)
+        return super().form_valid(form)
 
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):

@@ -187,3 +187,45 @@ def test_get_user_without_memberships_and_of_unknown_ids(acme_rep):
     user = EmailBackend().get_user(acme_rep.user.pk)
     assert user == acme_rep.user and active_membership(user) is None
     assert EmailBackend().get_user(10**9) is None
+
+
+@pytest.fixture
+def reset_limits(settings):
+    from django.core.cache import cache
+
+    settings.PASSWORD_RESET_PER_ADDRESS = 2
+    settings.PASSWORD_RESET_PER_IP = 4
+    settings.PASSWORD_RESET_THROTTLE_WINDOW = 3600
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def test_password_reset_requests_are_limited_per_address(client, acme_rep, reset_limits):
+    for _ in range(2):
+        response = client.post("/password-reset/", {"email": "rob@acme.test"})
+        assert response["Location"] == "/password-reset/sent/"
+    assert len(mail.outbox) == 2
+
+    response = client.post("/password-reset/", {"email": "ROB@acme.test"})
+
+    assert response.status_code == 200
+    assert "Too many password reset requests" in response.content.decode()
+    assert len(mail.outbox) == 2  # no third mail
+    # Another address from the same client still gets its link.
+    response = client.post("/password-reset/", {"email": "ada@acme.test"})
+    assert response["Location"] == "/password-reset/sent/"
+
+
+def test_password_reset_limits_count_unknown_addresses_alike(client, acme_rep, reset_limits):
+    """The limit must not tell known addresses from unknown ones."""
+    for email in ("nobody@acme.test", "rob@acme.test"):
+        answers = [client.post("/password-reset/", {"email": email}).status_code for _ in range(3)]
+        assert answers == [302, 302, 200]
+
+
+def test_password_reset_requests_are_limited_per_client_address(client, acme_rep, reset_limits):
+    answers = [client.post("/password-reset/", {"email": f"u{i}@acme.test"}).status_code for i in range(5)]
+    assert answers == [302, 302, 302, 302, 200]
+    other = client.post("/password-reset/", {"email": "u9@acme.test"}, REMOTE_ADDR="10.9.9.9")
+    assert other.status_code == 302
