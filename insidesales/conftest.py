@@ -26,3 +26,13 @@ def world_pool_hidden(db) -> World:
 def world_db_state():
     """A function returning every domain row, to compare before and after a refused request."""
     return db_state
+
+
+@pytest.fixture(autouse=True)
+def _fresh_directory_cache():
+    """Rolled-back test rows reuse ids: nothing remembered by `orgs.directory` may outlive a test."""
+    from insidesales.orgs.directory import forget_all
+
+    forget_all()
+    yield
+    forget_all()

@@ -14,6 +14,7 @@ from django.db import transaction
 from insidesales.core import demo_data as data
 from insidesales.core.synthetic import Synthetic
 from insidesales.crm.models import CustomField, Tag
+from insidesales.orgs import directory
 from insidesales.orgs.models import Agency, Membership, Organization, Role, Team, User
 from insidesales.orgs.services import organization_create
 
@@ -124,3 +125,4 @@ def _create_people(organization: Organization, *, reps: int, seed: int) -> None:
     for email, role, team, _, _ in plan:
         if role == Role.MANAGER and team is not None:
             team.managers.add(users[email])
+    directory.bump(organization.pk)  # bulk_create sends no signals

@@ -81,6 +81,9 @@ class Organization(models.Model):
         help_text=_("The unassigned pool is visible to every inside rep."),
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Raised by `orgs.directory` whenever people, teams, agencies, tags or saved views change; what
+    # pages cache about the organization is valid only for the version it was read at.
+    directory_version = models.BigIntegerField(default=0, editable=False)
 
     class Meta:
         verbose_name = _("organization")
@@ -88,6 +91,14 @@ class Organization(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs):
+        # Saving an organization read a while ago must never put back an older directory version.
+        if not self._state.adding and kwargs.get("update_fields") is None and not kwargs.get("force_insert"):
+            kwargs["update_fields"] = [
+                f.name for f in self._meta.concrete_fields if not f.primary_key and f.name != "directory_version"
+            ]
+        super().save(*args, **kwargs)
 
 
 class Team(models.Model):

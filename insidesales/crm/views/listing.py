@@ -120,15 +120,28 @@ class ListOptions:
 
 
 def list_options(membership: Membership, record_type: str) -> ListOptions:
+    """The choices, read once per change of the organization's people, teams, agencies or tags
+    (`orgs.directory`), not on every page."""
+    from insidesales.orgs.directory import remembered
     from insidesales.orgs.selectors import agency_list, assignable_users, team_list
     from insidesales.orgs.visibility import can_assign_to_others
 
     managers = can_assign_to_others(membership)
+
+    def read() -> tuple:
+        return (
+            # Only what the selects show: a user row is wide (password hash, preferences).
+            tuple(assignable_users(membership=membership).only("id", "full_name", "email")),
+            tuple(team_list(membership=membership)) if managers else (),
+            tuple(agency_list(membership=membership)) if managers else (),
+            tuple(selectors.tag_list(membership=membership)),
+        )
+
+    users, teams, agencies, tags = remembered(membership, "list_options", read)
     return ListOptions(
-        # Only what the selects show: a user row is wide (password hash, preferences).
-        users=list(assignable_users(membership=membership).only("id", "full_name", "email")),
-        teams=list(team_list(membership=membership)) if managers else [],
-        agencies=list(agency_list(membership=membership)) if managers else [],
-        tags=list(selectors.tag_list(membership=membership)),
+        users=list(users),
+        teams=list(teams),
+        agencies=list(agencies),
+        tags=list(tags),
         pipelines=list(selectors.pipeline_list(membership=membership)) if record_type == "deal" else [],
     )

@@ -42,6 +42,7 @@ from insidesales.crm.views.detail import (
 from insidesales.crm.views.kinds import RecordKind
 from insidesales.crm.views.listing import PAGE_SIZE, list_options, read_list_state
 from insidesales.crm.views.saved_views import shareable_teams
+from insidesales.orgs.directory import remembered
 
 
 def error_text(exc: ApplicationError) -> str:
@@ -90,7 +91,13 @@ def record_list(request: HttpRequest, *, kind: RecordKind) -> HttpResponse:
         "filter_form": FilterForm(state=state, options=options, membership=membership),
         "bulk_form": BulkActionForm(kind=kind, options=options, membership=membership),
         "save_view_form": SaveViewForm(teams=shareable_teams(membership, teams=options.teams or None)),
-        "saved_views": list(selectors.saved_view_list(membership=membership, record_type=kind.record_type)),
+        "saved_views": list(
+            remembered(
+                membership,
+                f"saved_views:{kind.record_type}",
+                lambda: tuple(selectors.saved_view_list(membership=membership, record_type=kind.record_type)),
+            )
+        ),
     }
     partial = wants_partial(request, "results")
     response = render(request, "crm/record_list.html#results" if partial else "crm/record_list.html", context)

@@ -1,0 +1,126 @@
+"""The organization directory version: every change to what pages remember raises it, and pages show
+the change on the next request."""
+
+from __future__ import annotations
+
+import pytest
+
+from insidesales.core.testing.factories import (
+    AgencyFactory,
+    InsideRepMembershipFactory,
+    ManagerMembershipFactory,
+    OrganizationFactory,
+    SavedViewFactory,
+    TagFactory,
+    TeamFactory,
+)
+from insidesales.orgs.directory import remembered
+from insidesales.orgs.models import Organization
+
+pytestmark = pytest.mark.django_db
+
+
+def version(org) -> int:
+    return Organization.objects.get(pk=org.pk).directory_version
+
+
+@pytest.fixture
+def org():
+    return OrganizationFactory()
+
+
+def changes(org, action) -> bool:
+    before = version(org)
+    action()
+    return version(org) > before
+
+
+def test_people_teams_agencies_tags_and_views_raise_the_version(org):
+    member = InsideRepMembershipFactory(organization=org)
+    team = TeamFactory(organization=org)
+    assert changes(org, lambda: TeamFactory(organization=org))
+    assert changes(org, lambda: AgencyFactory(organization=org))
+    assert changes(org, lambda: TagFactory(organization=org))
+    assert changes(org, lambda: InsideRepMembershipFactory(organization=org))
+    assert changes(org, lambda: SavedViewFactory(organization=org, owner=member.user))
+
+    def rename():
+        member.user.full_name = "Renamed"
+        member.user.save(update_fields=["full_name"])
+
+    assert changes(org, rename)
+
+    def move():
+        member.team = team
+        member.save()
+
+    assert changes(org, move)
+    assert changes(org, lambda: team.managers.add(member.user))
+    assert changes(org, lambda: member.user.managed_teams.remove(team))
+    assert changes(org, lambda: team.delete())
+
+
+def test_a_sign_in_does_not_raise_the_version(org):
+    member = InsideRepMembershipFactory(organization=org)
+
+    def sign_in():
+        member.user.last_login = member.created_at
+        member.user.save(update_fields=["last_login"])
+
+    assert not changes(org, sign_in)
+
+
+def test_saving_an_organization_never_puts_back_an_older_version(org):
+    stale = Organization.objects.get(pk=org.pk)
+    TagFactory(organization=org)
+    newer = version(org)
+    stale.name = "Renamed Ltd"
+    stale.save()
+    assert version(org) == newer
+    assert Organization.objects.get(pk=org.pk).name == "Renamed Ltd"
+
+
+def test_remembered_answers_last_until_the_version_changes(org):
+    member = ManagerMembershipFactory(organization=org)
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return len(calls)
+
+    def fresh_membership():
+        return type(member).objects.select_related("organization").get(pk=member.pk)
+
+    assert remembered(fresh_membership(), "x", compute) == 1
+    assert remembered(fresh_membership(), "x", compute) == 1
+    TagFactory(organization=org)
+    assert remembered(fresh_membership(), "x", compute) == 2
+
+
+def test_the_list_page_shows_people_and_tags_changed_since_the_last_page(client, org):
+    from insidesales.orgs.models import Role
+    from insidesales.orgs.services import member_add
+
+    admin = member_add(
+        actor=None, organization=org, email="boss@org.test", full_name="Boss", role=Role.ADMIN, password="pw-1234567890"
+    )
+    client.force_login(admin.user)
+    first = client.get("/leads/").content.decode()
+    assert "Newcomer Neil" not in first and "trade-show-2027" not in first
+
+    member_add(
+        actor=admin.user,
+        organization=org,
+        email="neil@org.test",
+        full_name="Newcomer Neil",
+        role=Role.INSIDE_REP,
+        password="pw-1234567890",
+    )
+    TagFactory(organization=org, name="trade-show-2027")
+    second = client.get("/leads/").content.decode()
+    assert "Newcomer Neil" in second
+    assert "trade-show-2027" in second
+
+    admin.user.full_name = "Boss Renamed"
+    admin.user.save(update_fields=["full_name"])
+    assert "Boss Renamed" in client.get("/leads/").content.decode()
