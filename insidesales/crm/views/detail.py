@@ -52,10 +52,17 @@ def timeline_context(membership: Membership, kind: RecordKind, record: Any, *, c
 def task_users(membership: Membership) -> list:
     if not can_assign_to_others(membership):
         return []
+    from insidesales.orgs.directory import remembered
     from insidesales.orgs.selectors import assignable_users
 
     # Only what the selects show: a user row is wide (password hash, preferences).
-    return list(assignable_users(membership=membership).only("id", "full_name", "email"))
+    return list(
+        remembered(
+            membership,
+            "assignable_users",
+            lambda: tuple(assignable_users(membership=membership).only("id", "full_name", "email")),
+        )
+    )
 
 
 def tasks_context(
