@@ -126,6 +126,9 @@ else:
     # A connection the server dropped while idle is replaced instead of failing the request (with a
     # pool, Django checks each connection as it leaves the pool).
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Server-side binding lets psycopg prepare the statements a connection runs again and again (every
+    # page's session, membership and list queries), so PostgreSQL plans them once per connection.
+    DATABASES["default"]["OPTIONS"]["server_side_binding"] = env_bool("DATABASE_SERVER_SIDE_BINDING", True)
     if DATABASE_POOL > 0:
         DATABASES["default"]["OPTIONS"]["pool"] = {"min_size": 1, "max_size": DATABASE_POOL}
     else:
