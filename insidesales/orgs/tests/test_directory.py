@@ -32,7 +32,7 @@ def org():
 def changes(org, action) -> bool:
     before = version(org)
     action()
-    return version(org) > before
+    return version(org) != before
 
 
 def test_people_teams_agencies_tags_and_views_raise_the_version(org):
@@ -124,3 +124,36 @@ def test_the_list_page_shows_people_and_tags_changed_since_the_last_page(client,
     admin.user.full_name = "Boss Renamed"
     admin.user.save(update_fields=["full_name"])
     assert "Boss Renamed" in client.get("/leads/").content.decode()
+
+
+def test_a_membership_moved_to_another_organization_never_sees_the_old_ones_lists(org):
+    """Versions are random and answers are kept per organization: a member moved (in the admin) to an
+    organization gets that organization's answers, and the organization left changes version too."""
+    other = OrganizationFactory()
+    member = ManagerMembershipFactory(organization=org)
+
+    def fresh():
+        return type(member).objects.select_related("organization").get(pk=member.pk)
+
+    assert remembered(fresh(), "x", lambda: ("from", org.pk)) == ("from", org.pk)
+    left_before = version(org)
+    moved = fresh()
+    moved.organization = other
+    moved.save()
+    assert version(org) != left_before
+    Organization.objects.filter(pk=other.pk).update(directory_version=left_before)  # even a matching number
+    assert remembered(fresh(), "x", lambda: ("from", other.pk)) == ("from", other.pk)
+
+
+def test_members_share_one_copy_of_each_listed_user(org):
+    first = InsideRepMembershipFactory(organization=org)
+    second = InsideRepMembershipFactory(organization=org)
+    users = type(first.user).objects.filter(pk__in=[first.user.pk, second.user.pk]).order_by("pk")
+
+    def fresh(m):
+        return type(m).objects.select_related("organization").get(pk=m.pk)
+
+    a = remembered(fresh(first), "users", lambda: tuple(users))
+    b = remembered(fresh(second), "users", lambda: tuple(users))
+    assert a == b
+    assert all(x is y for x, y in zip(a, b, strict=True))
