@@ -174,7 +174,11 @@ class RecordForm(forms.Form):
         elif name == "amount":
             attrs = {"inputmode": "decimal"}
         elif name in ("country", "currency"):
-            attrs = {"size": "3", "placeholder": "US" if name == "country" else "USD"}
+            organization = self.membership.organization
+            attrs = {
+                "size": "3",
+                "placeholder": organization.default_region if name == "country" else organization.default_currency,
+            }
         max_length = getattr(model_field, "max_length", None) if name not in ("phone", "amount") else 64
         return forms.CharField(
             label=label, required=required, max_length=max_length, widget=forms.TextInput(attrs=attrs)

@@ -93,3 +93,16 @@ def test_qualify_on_a_converted_lead_shows_an_error_not_a_crash(ui, ui_login):
     assert response.status_code == 200
     assert re.search(r"cannot move to", response.content.decode())
     assert Lead.objects.get().status == "converted"
+
+
+def test_new_lead_form_suggests_the_organizations_own_country_and_currency(ui, ui_login):
+    organization = ui.rep.organization
+    organization.default_region = "RU"
+    organization.default_currency = "RUB"
+    organization.save()
+    client = ui_login(ui.rep)
+    page = client.get("/leads/new/").content.decode()
+    assert re.search(
+        r'<input[^>]*name="country"[^>]*placeholder="RU"|<input[^>]*placeholder="RU"[^>]*name="country"', page
+    )
+    assert 'placeholder="US"' not in page
