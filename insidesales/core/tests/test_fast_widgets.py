@@ -126,3 +126,29 @@ def test_safe_strings_dates_and_numbers_render_like_django(language):
         fast = Odd(initial=initial, renderer=FastRenderer())
         for name in slow.fields:
             assert str(fast[name]) == str(slow[name]), name
+
+
+def test_fast_renderer_keeps_initial_values():
+    slow = Sample(initial={"one": "me", "boxes": ["user:1"]}, renderer=DjangoTemplates())
+    fast = Sample(initial={"one": "me", "boxes": ["user:1"]}, renderer=FastRenderer())
+    assert str(fast["one"]) == str(slow["one"]) and " selected" in str(fast["one"])
+    assert str(fast["boxes"]) == str(slow["boxes"]) and " checked" in str(fast["boxes"])
+
+
+def test_every_field_is_written_by_a_different_renderer_than_djangos_templates(monkeypatch):
+    """Each of the common widgets is written by FastRenderer's Python writers, not by a template."""
+    from insidesales.core import widgets
+
+    used = []
+    for template_name, writer in list(widgets.WRITERS.items()):
+
+        def spy(widget, _writer=writer, _name=template_name):
+            used.append(_name)
+            return _writer(widget)
+
+        monkeypatch.setitem(widgets.WRITERS, template_name, spy)
+    form = Sample(FILLED, renderer=FastRenderer())
+    for name in ("one", "req", "many", "boxes", "flat", "text", "search", "email", "number", "when", "hidden"):
+        before = len(used)
+        str(form[name])
+        assert len(used) > before, name
