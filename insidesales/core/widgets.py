@@ -71,56 +71,59 @@ def _textarea(widget: dict[str, Any]) -> str:
     return f'<textarea name="{conditional_escape(widget["name"])}"{_attrs(widget["attrs"])}>\n{text}</textarea>'
 
 
-def _select(widget: dict[str, Any]) -> str | None:
-    parts = [f'<select name="{conditional_escape(widget["name"])}"{_attrs(widget["attrs"])}>']
+def _choices(
+    widget: dict[str, Any], option_template: str, group_open: str, group_close: str, option: Callable[[dict], str]
+) -> str | None:
+    """The optgroups of a choice widget written in order (None if an option uses another template)."""
+    parts = []
     for group_name, options, _index in widget["optgroups"]:
         if group_name:
-            parts.append(f'\n  <optgroup label="{_shown(group_name)}">')
-        for option in options:
-            if option["template_name"] != W + "select_option.html":
+            parts.append(group_open.format(_shown(group_name)))
+        for item in options:
+            if item["template_name"] != W + option_template:
                 return None
-            parts.append(
-                f'\n  <option value="{conditional_escape(str(option["value"]))}"{_attrs(option["attrs"])}>'
-                f"{_shown(option['label'])}</option>\n"  # the option template ends with a newline
-            )
+            parts.append(option(item))
         if group_name:
-            parts.append("\n  </optgroup>")
-    parts.append("\n</select>")
+            parts.append(group_close)
     return "".join(parts)
+
+
+def _select_option(option: dict[str, Any]) -> str:
+    return (
+        f'\n  <option value="{conditional_escape(str(option["value"]))}"{_attrs(option["attrs"])}>'
+        f"{_shown(option['label'])}</option>\n"  # the option template ends with a newline
+    )
+
+
+def _checkbox_option(option: dict[str, Any]) -> str:
+    attrs = option["attrs"]
+    label_for = f' for="{conditional_escape(attrs["id"])}"' if attrs.get("id") else ""
+    value_attr = f' value="{conditional_escape(str(option["value"]))}"' if option["value"] is not None else ""
+    tag = (
+        f'<input type="{conditional_escape(option["type"])}" name="{conditional_escape(option["name"])}"'
+        f"{value_attr}{_attrs(attrs)}>\n"
+    )
+    if option["wrap_label"]:
+        tag = f"<label{label_for}>{tag} {_shown(option['label'])}</label>"
+    # input_option.html and checkbox_option.html each end with a newline.
+    return f"<div>\n    {tag}\n\n</div>"
+
+
+def _select(widget: dict[str, Any]) -> str | None:
+    options = _choices(widget, "select_option.html", '\n  <optgroup label="{}">', "\n  </optgroup>", _select_option)
+    if options is None:
+        return None
+    return f'<select name="{conditional_escape(widget["name"])}"{_attrs(widget["attrs"])}>{options}\n</select>'
 
 
 def _checkbox_select(widget: dict[str, Any]) -> str | None:
+    options = _choices(widget, "checkbox_option.html", "\n  <div><label>{}</label>", "\n  </div>", _checkbox_option)
+    if options is None:
+        return None
     own = widget["attrs"]
-    parts = ["<div"]
-    if own.get("id"):
-        parts.append(f' id="{conditional_escape(own["id"])}"')
-    if own.get("class"):
-        parts.append(f' class="{conditional_escape(own["class"])}"')
-    parts.append(">")
-    for group, options, _index in widget["optgroups"]:
-        if group:
-            parts.append(f"\n  <div><label>{_shown(group)}</label>")
-        for option in options:
-            if option["template_name"] != W + "checkbox_option.html":
-                return None
-            parts.append("<div>\n    ")
-            option_attrs = option["attrs"]
-            if option["wrap_label"]:
-                label_for = f' for="{conditional_escape(option_attrs["id"])}"' if option_attrs.get("id") else ""
-                parts.append(f"<label{label_for}>")
-            value_attr = f' value="{conditional_escape(str(option["value"]))}"' if option["value"] is not None else ""
-            parts.append(
-                f'<input type="{conditional_escape(option["type"])}" name="{conditional_escape(option["name"])}"'
-                f"{value_attr}{_attrs(option_attrs)}>\n"
-            )
-            if option["wrap_label"]:
-                parts.append(f" {_shown(option['label'])}</label>")
-            # input_option.html and checkbox_option.html each end with a newline.
-            parts.append("\n\n</div>")
-        if group:
-            parts.append("\n  </div>")
-    parts.append("\n</div>")
-    return "".join(parts)
+    id_attr = f' id="{conditional_escape(own["id"])}"' if own.get("id") else ""
+    class_attr = f' class="{conditional_escape(own["class"])}"' if own.get("class") else ""
+    return f"<div{id_attr}{class_attr}>{options}\n</div>"
 
 
 INPUT_TEMPLATES = ("input", "text", "date", "datetime", "time", "email", "number", "url", "password", "hidden")
