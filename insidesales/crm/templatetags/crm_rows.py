@@ -16,12 +16,12 @@ from django import template
 from django.template.base import render_value_in_context
 from django.template.defaultfilters import floatformat
 from django.urls import reverse
-from django.utils import dateformat
 from django.utils.formats import get_format
 from django.utils.safestring import SafeData, SafeString, mark_safe
 from django.utils.timezone import template_localtime
 from django.utils.translation import gettext as _
 
+from insidesales.core.dates import DateFormatter
 from insidesales.core.phones import format_phone
 from insidesales.crm.selectors import record_tags
 from insidesales.crm.templatetags.crm_tags import field_value, stage_badge, status_badge, tag_color
@@ -55,8 +55,8 @@ class RowWriter:
         self.select_label = _esc(_("Select"))
         self.unassigned = f'<span class="muted">{_esc(_("Unassigned"))}</span>'
         self.agency_fallback = _("Agency")
-        self.datetime_format = get_format("SHORT_DATETIME_FORMAT")
-        self.date_format = get_format("SHORT_DATE_FORMAT")
+        self.format_datetime = DateFormatter(get_format("SHORT_DATETIME_FORMAT"))
+        self.format_date = DateFormatter(get_format("SHORT_DATE_FORMAT"))
         self.cache: dict[tuple, str] = {}  # badges, owners and tags repeat across rows
 
     def cached(self, key: tuple, make) -> str:
@@ -69,7 +69,7 @@ class RowWriter:
         if value is None:
             return '<span class="nowrap"></span>'
         local = template_localtime(value, use_tz=self.context.use_tz)
-        return f'<span class="nowrap">{_esc(dateformat.format(local, self.datetime_format))}</span>'
+        return f'<span class="nowrap">{_esc(self.format_datetime(local))}</span>'
 
     def cell(self, record: Any, key: str) -> str:
         """One cell's inner HTML, escaped."""
@@ -116,7 +116,7 @@ class RowWriter:
         if key in ("last_activity_at", "created_at"):
             return self.datetime(getattr(record, key))
         if key == "expected_close":
-            shown = dateformat.format(record.expected_close, self.date_format) if record.expected_close else ""
+            shown = self.format_date(record.expected_close) if record.expected_close else ""
             return f'<span class="nowrap">{_esc(shown)}</span>'
         value = field_value(record, key)
         if value is None:
