@@ -2,8 +2,10 @@
 
 from django.db import models
 
+from insidesales.core.loading import FastLoading
 
-class TimeStampedModel(models.Model):
+
+class TimeStampedModel(FastLoading, models.Model):
     """Adds created/updated timestamps (UTC)."""
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=False)

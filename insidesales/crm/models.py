@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from insidesales.core.loading import FastLoading
 from insidesales.core.models import OrganizationScopedModel
 
 USER = settings.AUTH_USER_MODEL
@@ -343,7 +344,7 @@ class ActivityKind(models.TextChoices):
     STAGE_CHANGE = "stage_change", _("Stage change")
 
 
-class Activity(models.Model):
+class Activity(FastLoading, models.Model):
     """One entry on a record's timeline. Written by services, never edited by views."""
 
     organization = models.ForeignKey("orgs.Organization", on_delete=models.CASCADE, related_name="+")

@@ -9,6 +9,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from insidesales.core.loading import FastLoading
+
 TIMEZONE_CHOICES = [(name, name) for name in sorted(zoneinfo.available_timezones()) if "/" in name or name == "UTC"]
 
 
@@ -29,7 +31,7 @@ class UserManager(BaseUserManager["User"]):
         return self.create_user(email, password, **extra)
 
 
-class User(AbstractBaseUser, PermissionsMixin):
+class User(FastLoading, AbstractBaseUser, PermissionsMixin):
     """A person who logs in by email. What they may see comes from their Membership."""
 
     email = models.EmailField(_("email"), unique=True)
@@ -62,7 +64,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         return (self.full_name or self.email).split(" ")[0]
 
 
-class Organization(models.Model):
+class Organization(FastLoading, models.Model):
     """A tenant: one company using Inside Sales. Every domain row carries its id."""
 
     name = models.CharField(_("name"), max_length=200)
@@ -101,7 +103,7 @@ class Organization(models.Model):
         super().save(*args, **kwargs)
 
 
-class Team(models.Model):
+class Team(FastLoading, models.Model):
     """A group of reps with one or more managers."""
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="teams")
@@ -118,7 +120,7 @@ class Team(models.Model):
         return self.name
 
 
-class Agency(models.Model):
+class Agency(FastLoading, models.Model):
     """A third-party company the organization outsources inside sales to.
 
     Its users see only records assigned to the agency; switching it off cuts their access at once.
@@ -146,7 +148,7 @@ class Role(models.TextChoices):
     AGENCY_REP = "agency_rep", _("Agency rep")
 
 
-class Membership(models.Model):
+class Membership(FastLoading, models.Model):
     """A user's place in an organization: role, team and (for agency reps) agency."""
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
