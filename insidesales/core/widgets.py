@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.forms.renderers import DjangoTemplates
+from django.utils.choices import BaseChoiceIterator
 from django.utils.formats import localize
 from django.utils.safestring import SafeData
 from django.utils.timezone import template_localtime
@@ -145,3 +146,26 @@ class FastRenderer(DjangoTemplates):
             if written is not None:
                 return written
         return super().render(template_name, context, request=request)
+
+
+class PreparedChoices(BaseChoiceIterator):
+    """Choices already in Django's normalized form: `(value, label)` pairs, or `(group, [pairs])`.
+
+    A ChoiceField normalizes the choices it is given, walking every label through a `match` over
+    abstract types; for the selects of every assignable user a list page rebuilds on each request that
+    cost more than writing their `<option>`s. Django passes choice iterators through untouched.
+    """
+
+    def __init__(self, choices: Any) -> None:
+        self.choices = [
+            (value, list(label)) if isinstance(label, (list, tuple)) else (value, label) for value, label in choices
+        ]
+
+    def __iter__(self):
+        return iter(self.choices)
+
+    def __len__(self) -> int:
+        return len(self.choices)
+
+    def __bool__(self) -> bool:
+        return bool(self.choices)

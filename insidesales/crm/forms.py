@@ -17,6 +17,7 @@ from django.utils.translation import pgettext_lazy
 
 from insidesales.core.errors import ValidationError
 from insidesales.core.phones import format_phone
+from insidesales.core.widgets import PreparedChoices
 from insidesales.crm import selectors
 from insidesales.crm.models import CustomFieldType, DisqualifyReason, LeadSource, LeadStatus
 from insidesales.orgs.models import TIMEZONE_CHOICES, Membership, Role
@@ -51,21 +52,23 @@ def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
         form.add_error(None, exc.message)
 
 
-def user_choices(users: list) -> list[tuple[str, str]]:
-    return [(str(u.pk), str(u)) for u in users]
+def user_choices(users: list) -> PreparedChoices:
+    return PreparedChoices((str(u.pk), str(u)) for u in users)
 
 
-def assignee_choices(membership: Membership, users: list, agencies: list, *, unassigned: bool = True) -> list:
+def assignee_choices(
+    membership: Membership, users: list, agencies: list, *, unassigned: bool = True
+) -> PreparedChoices:
     """Targets for assigning records: "user:<id>", "agency:<id>" (managers), "none" (the pool)."""
     if not can_assign_to_others(membership):
-        return [(f"user:{membership.user_id}", pgettext_lazy("assign to", "Me"))]
+        return PreparedChoices([(f"user:{membership.user_id}", pgettext_lazy("assign to", "Me"))])
     choices: list[Any] = [(f"user:{u.pk}", str(u)) for u in users]
     active = [a for a in agencies if a.is_active]
     if active:
         choices = [(_("People"), choices), (_("Agencies"), [(f"agency:{a.pk}", str(a)) for a in active])]
     if unassigned:
         choices = [("none", _("Unassigned (pool)")), *choices]
-    return choices
+    return PreparedChoices(choices)
 
 
 def parse_assignee(value: str) -> tuple[int | None, int | None]:
@@ -108,7 +111,9 @@ class RecordForm(forms.Form):
             self.fields["owner"] = forms.ChoiceField(
                 label=_("Owner"),
                 required=False,
-                choices=[("", _("Unassigned")), *user_choices(list(assignable_users(membership=membership)))],
+                choices=PreparedChoices(
+                    [("", _("Unassigned")), *user_choices(list(assignable_users(membership=membership)))]
+                ),
             )
         self.custom_names: list[str] = []
         for definition in selectors.custom_field_list(membership=membership, record_type=kind.record_type):
@@ -286,7 +291,7 @@ class FilterForm(forms.Form):
             return forms.ChoiceField(
                 label=spec.label,
                 required=False,
-                choices=[any_choice, ("me", _("Me")), ("none", _("Unassigned")), *users],
+                choices=PreparedChoices([any_choice, ("me", _("Me")), ("none", _("Unassigned")), *users]),
             )
         if spec.kind == "multichoice":
             return forms.MultipleChoiceField(
@@ -306,12 +311,14 @@ class FilterForm(forms.Form):
         }
         if spec.name == "stage":
             groups = [(str(p), [(str(s.pk), str(s)) for s in p.stages.all()]) for p in options.pipelines]
-            return forms.ChoiceField(label=spec.label, required=False, choices=[any_choice, *groups])
+            return forms.ChoiceField(label=spec.label, required=False, choices=PreparedChoices([any_choice, *groups]))
         items = lookups.get(spec.name)
         if not items:
             return None
         return forms.ChoiceField(
-            label=spec.label, required=False, choices=[any_choice, *[(str(i.pk), str(i)) for i in items]]
+            label=spec.label,
+            required=False,
+            choices=PreparedChoices([any_choice, *[(str(i.pk), str(i)) for i in items]]),
         )
 
 
@@ -340,7 +347,7 @@ class BulkActionForm(forms.Form):
             choices=assignee_choices(membership, options.users, options.agencies),
         )
         self.fields["tag"] = forms.ChoiceField(
-            label=_("Tag"), required=False, choices=[(str(t.pk), t.name) for t in options.tags]
+            label=_("Tag"), required=False, choices=PreparedChoices((str(t.pk), t.name) for t in options.tags)
         )
         if kind.record_type == "lead":
             self.fields["status"] = forms.ChoiceField(label=_("Status"), required=False, choices=self.STATUSES)
@@ -355,7 +362,7 @@ class SaveViewForm(forms.Form):
 
     def __init__(self, *args: Any, teams: list, **kwargs: Any) -> None:
         super().__init__(*args, auto_id="saveview_%s", **kwargs)
-        self.fields["team"].choices = [("", _("Only me")), *[(str(t.pk), str(t)) for t in teams]]
+        self.fields["team"].choices = PreparedChoices([("", _("Only me")), *[(str(t.pk), str(t)) for t in teams]])
 
 
 # --- detail-page verbs ---------------------------------------------------------------------------

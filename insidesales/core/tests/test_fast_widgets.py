@@ -5,7 +5,7 @@ from django import forms
 from django.forms.renderers import DjangoTemplates
 from django.utils.translation import gettext_lazy
 
-from insidesales.core.widgets import FastRenderer
+from insidesales.core.widgets import FastRenderer, PreparedChoices
 
 EVIL = "<script>alert(\"x\")</script> & 'q'"
 CHOICES = [
@@ -152,3 +152,31 @@ def test_every_field_is_written_by_a_different_renderer_than_djangos_templates(m
         before = len(used)
         str(form[name])
         assert len(used) > before, name
+
+
+class PreparedSample(forms.Form):
+    """Sample's choice fields with their choices handed over already normalized."""
+
+    one = forms.ChoiceField(choices=PreparedChoices(CHOICES), required=False)
+    req = forms.ChoiceField(choices=PreparedChoices(CHOICES), widget=forms.Select(attrs={"class": "x", "data-a": EVIL}))
+    many = forms.MultipleChoiceField(choices=PreparedChoices(CHOICES), required=False)
+    boxes = forms.MultipleChoiceField(
+        choices=PreparedChoices(CHOICES), required=False, widget=forms.CheckboxSelectMultiple(attrs={"class": "c"})
+    )
+    radio = forms.ChoiceField(choices=PreparedChoices(CHOICES), required=False, widget=forms.RadioSelect)
+
+
+@pytest.mark.parametrize("data", [None, FILLED, {"one": "nope", "req": "", "many": ["user:9"], "boxes": ["3", "x"]}])
+def test_prepared_choices_validate_and_render_like_plain_lists(data):
+    fields = list(PreparedSample.base_fields)
+    plain = Sample(data={k: v for k, v in (data or {}).items() if k in fields} if data else None)
+    prepared = PreparedSample(data={k: v for k, v in (data or {}).items() if k in fields} if data else None)
+    if data is not None:
+        plain.is_valid()
+        prepared.is_valid()
+        assert {k: v for k, v in plain.errors.items() if k in fields} == prepared.errors
+        assert {k: v for k, v in plain.cleaned_data.items() if k in fields} == prepared.cleaned_data
+    for name in fields:
+        assert str(prepared[name]) == str(plain[name]), name
+    assert list(PreparedChoices(CHOICES)) == list(forms.ChoiceField(choices=CHOICES).choices)
+    assert len(PreparedChoices(CHOICES)) == len(CHOICES) and not PreparedChoices([])
