@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "insidesales.core",
     "insidesales.orgs",
     "insidesales.crm",
+    "insidesales.imports",
     "insidesales.api",
 ]
 

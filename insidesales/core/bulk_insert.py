@@ -183,3 +183,40 @@ def bulk_load(*model_list: type[models.Model], using: str = "default") -> Iterat
                     broken = cursor.fetchone()
                     if broken:
                         raise RuntimeError(f"Bulk load left a broken foreign key in {table}: {broken}")
+
+
+def allocate_ids(model: type[models.Model], count: int, *, using: str = "default") -> list[int]:
+    """`count` new ids for rows about to be inserted with explicit ids, safe beside other writers.
+
+    PostgreSQL: taken from the table's id sequence (other inserts interleave, so they may not be
+    consecutive). SQLite: after the current maximum; call inside `transaction.atomic()`, whose BEGIN
+    IMMEDIATE (settings) holds the write lock, so no other writer can take the same ids.
+    """
+    if count <= 0:
+        return []
+    connection = connections[using]
+    table = model._meta.db_table
+    column = model._meta.pk.column
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)", [table, column, count]
+            )
+            return [row[0] for row in cursor.fetchall()]
+        if not connection.in_atomic_block:
+            raise RuntimeError("allocate_ids needs a transaction on SQLite")
+        quote = connection.ops.quote_name
+        cursor.execute(f"SELECT MAX({quote(column)}) FROM {quote(table)}")  # noqa: S608 - names from the model
+        start = (cursor.fetchone()[0] or 0) + 1
+        return list(range(start, start + count))
+
+
+def id_ranges(ids: Sequence[int]) -> list[list[int]]:
+    """[[first, last], ...] runs of consecutive ids, in order (how an import remembers what it created)."""
+    ranges: list[list[int]] = []
+    for value in sorted(ids):
+        if ranges and value == ranges[-1][1] + 1:
+            ranges[-1][1] = value
+        else:
+            ranges.append([value, value])
+    return ranges

@@ -1,0 +1,110 @@
+"""Import jobs, what they changed (for undo), and saved column mappings."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from insidesales.core.models import OrganizationScopedModel
+
+
+class DuplicatePolicy(models.TextChoices):
+    SKIP = "skip", _("Skip the row")
+    UPDATE = "update", _("Update the existing record")
+    CREATE = "create", _("Create it and flag it for review")
+
+
+class ImportStatus(models.TextChoices):
+    UPLOADED = "uploaded", _("Waiting for a column mapping")
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+    UNDONE = "undone", _("Undone")
+
+
+class ImportJob(OrganizationScopedModel):
+    """One uploaded file and its import into one record type."""
+
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    record_type = models.CharField(_("record type"), max_length=10, default="lead")
+    file_name = models.CharField(_("file name"), max_length=255)
+    file_size = models.BigIntegerField(_("file size"), default=0)
+    stored_as = models.CharField(max_length=255)  # file name under DATA_DIR/imports/
+    file_settings = models.JSONField(default=dict)  # kind, encoding, delimiter, quotechar
+    headers = models.JSONField(default=list)
+    mapping = models.JSONField(default=list)  # one target key per column ("" = skip)
+    duplicate_policy = models.CharField(
+        _("duplicates"), max_length=10, choices=DuplicatePolicy.choices, default=DuplicatePolicy.SKIP
+    )
+    # Assignment of imported rows without an owner column (or with an empty cell): a user or an agency.
+    assign_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    assign_agency = models.ForeignKey("orgs.Agency", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    source = models.CharField(_("source"), max_length=20, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=ImportStatus.choices, default=ImportStatus.UPLOADED)
+    rows_done = models.BigIntegerField(default=0)  # data rows read and committed (resume point)
+    bytes_total = models.BigIntegerField(default=0)
+    created_count = models.BigIntegerField(default=0)
+    updated_count = models.BigIntegerField(default=0)
+    skipped_count = models.BigIntegerField(default=0)
+    rejected_count = models.BigIntegerField(default=0)
+    flagged_count = models.BigIntegerField(default=0)
+    report_bytes = models.BigIntegerField(default=0)  # length of the rejected-rows report at the last commit
+    created_ranges = models.JSONField(default=list)  # [[first_id, last_id], ...] of records created
+    error = models.TextField(blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    undone_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+        indexes = [models.Index(fields=["organization", "-created_at"], name="import_org_created")]
+
+    def __str__(self) -> str:
+        return self.file_name
+
+
+class ImportUpdate(models.Model):
+    """A record an import updated, with its values before, so the import can be undone."""
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="updates")
+    record_id = models.BigIntegerField()
+    before = models.JSONField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["job", "record_id"], name="importupdate_once")]
+
+    def __str__(self) -> str:
+        return f"{self.job_id}: {self.record_id}"
+
+
+class ImportFlag(models.Model):
+    """A record an import created although it looked like an existing one ("create and flag")."""
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="flags")
+    record_id = models.BigIntegerField()
+    existing_id = models.BigIntegerField()
+    reason = models.CharField(max_length=20)  # email, phone, file_email, file_phone
+
+    def __str__(self) -> str:
+        return f"{self.record_id} ~ {self.existing_id} ({self.reason})"
+
+
+class SavedMapping(OrganizationScopedModel):
+    """The mapping used last for files with the same headers: offered again on the next such file."""
+
+    record_type = models.CharField(max_length=10)
+    signature = models.CharField(max_length=64)  # hash of the normalized headers
+    headers = models.JSONField(default=list)
+    mapping = models.JSONField(default=list)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "record_type", "signature"], name="savedmapping_unique_signature"
+            )
+        ]

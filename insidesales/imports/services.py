@@ -1,0 +1,778 @@
+"""Import jobs: upload, map, run (in batches, resumable), report rejected rows, undo.
+
+Every write of an import happens here. `import_run` reads the file as a stream and commits one batch
+at a time together with the job's progress (`rows_done`), so a worker that dies mid-file resumes at
+the first row not yet committed and no row is imported twice.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import json
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from insidesales.core.bulk_insert import BulkWriter, allocate_ids, db_datetime, id_ranges
+from insidesales.core.errors import NotFound, PermissionDenied, ValidationError
+from insidesales.core.text import company_search_key
+from insidesales.crm.models import Activity, ActivityKind, CustomField, Lead, LeadSource, Tag
+from insidesales.crm.services.common import name_keys
+from insidesales.imports.csvsafe import neutralize
+from insidesales.imports.fields import SKIP, TARGETS, suggest_mapping
+from insidesales.imports.models import (
+    DuplicatePolicy,
+    ImportFlag,
+    ImportJob,
+    ImportStatus,
+    ImportUpdate,
+    SavedMapping,
+)
+from insidesales.imports.reader import FileInfo, FileProblem, inspect_file, iter_rows
+from insidesales.imports.rows import Assignment, CleanRow, LeadRowCleaner
+from insidesales.orgs.models import Membership, Role
+from insidesales.orgs.services import audit_record
+from insidesales.orgs.visibility import visible_records
+
+BATCH_ROWS = 5000
+MAX_UPLOAD_BYTES = 4 * 1024**3
+# Lead columns an import sets, in the order rows are written.
+LEAD_COLUMNS = (
+    "id",
+    "organization",
+    "owner",
+    "team",
+    "agency",
+    "first_name",
+    "last_name",
+    "title",
+    "company_name",
+    "email",
+    "phone",
+    "phone_raw",
+    "country",
+    "time_zone",
+    "source",
+    "notes",
+    "custom",
+    "name_key",
+    "name_rev_key",
+    "company_key",
+    "last_activity_at",
+    "created_at",
+    "updated_at",
+)
+# What "update the existing record" may change: a non-empty cell replaces the stored value.
+UPDATABLE = (
+    "first_name",
+    "last_name",
+    "title",
+    "company_name",
+    "email",
+    "phone",
+    "phone_raw",
+    "country",
+    "time_zone",
+    "source",
+    "notes",
+)
+
+
+def upload_dir() -> Path:
+    path = Path(settings.DATA_DIR) / "imports"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _stored_path(job: ImportJob) -> Path:
+    return upload_dir() / job.stored_as
+
+
+def report_path(job: ImportJob) -> Path:
+    return upload_dir() / f"{job.stored_as}.rejected.csv"
+
+
+def can_import(membership: Membership) -> bool:
+    return membership.role in (Role.ADMIN, Role.MANAGER, Role.INSIDE_REP, Role.AGENCY_REP)
+
+
+def _require(membership: Membership) -> None:
+    if not can_import(membership):
+        raise PermissionDenied(_("Your role cannot import records."))
+
+
+def import_job_get(*, membership: Membership, job_id: Any) -> ImportJob:
+    """An import of this organization that the member may see: admins every one, others their own."""
+    try:
+        pk = int(job_id)
+    except (TypeError, ValueError) as exc:
+        raise NotFound() from exc
+    queryset = ImportJob.objects.filter(organization_id=membership.organization_id, pk=pk)
+    if membership.role != Role.ADMIN:
+        queryset = queryset.filter(created_by_id=membership.user_id)
+    job = queryset.first()
+    if job is None:
+        raise NotFound()
+    return job
+
+
+def import_job_list(*, membership: Membership, limit: int = 50) -> list[ImportJob]:
+    queryset = ImportJob.objects.filter(organization_id=membership.organization_id)
+    if membership.role != Role.ADMIN:
+        queryset = queryset.filter(created_by_id=membership.user_id)
+    return list(queryset.select_related("created_by").order_by("-created_at", "-id")[:limit])
+
+
+def signature(headers: list[str]) -> str:
+    normalized = "\x1f".join(" ".join(h.lower().split()) for h in headers)
+    return hashlib.sha256(normalized.encode()).hexdigest()
+
+
+def import_upload(
+    *, membership: Membership, file_name: str, chunks: Iterable[bytes], record_type: str = "lead"
+) -> ImportJob:
+    """Store an uploaded file and read its header and first rows. FileProblem → ValidationError."""
+    _require(membership)
+    if record_type not in TARGETS:
+        raise ValidationError(fields={"record_type": [_("Unknown record type.")]})
+    stored_as = f"{membership.organization_id}-{uuid.uuid4().hex}"
+    path = upload_dir() / stored_as
+    size = 0
+    try:
+        with path.open("wb") as out:
+            for chunk in chunks:
+                size += len(chunk)
+                if size > MAX_UPLOAD_BYTES:
+                    raise ValidationError(fields={"file": [_("The file is larger than 4 GB.")]})
+                out.write(chunk)
+        info = inspect_file(path)
+    except FileProblem as exc:
+        path.unlink(missing_ok=True)
+        raise ValidationError(exc.message, fields={"file": [exc.message]}) from exc
+    except ValidationError:
+        path.unlink(missing_ok=True)
+        raise
+    custom = list(CustomField.objects.filter(organization_id=membership.organization_id, record_type=record_type))
+    saved = SavedMapping.objects.filter(
+        organization_id=membership.organization_id, record_type=record_type, signature=signature(info.headers)
+    ).first()
+    mapping = saved.mapping if saved is not None else suggest_mapping(record_type, info.headers, custom)
+    job = ImportJob.objects.create(
+        organization_id=membership.organization_id,
+        created_by=membership.user,
+        record_type=record_type,
+        file_name=Path(file_name).name[:255] or "upload.csv",
+        file_size=size,
+        stored_as=stored_as,
+        file_settings=info.settings(),
+        headers=info.headers,
+        mapping=mapping,
+    )
+    audit_record(
+        organization_id=job.organization_id,
+        actor=membership.user,
+        action="import.upload",
+        instance=job,
+        changes={"file_name": [None, job.file_name], "file_size": [None, size]},
+    )
+    return job
+
+
+def import_preview(job: ImportJob) -> list[list[str]]:
+    info = FileInfo(**job.file_settings)
+    rows = iter_rows(_stored_path(job), info)
+    preview: list[list[str]] = []
+    try:
+        seen_header = False
+        for _number, cells in rows:
+            if not seen_header:
+                seen_header = any(c.strip() for c in cells)
+                continue
+            preview.append(cells)
+            if len(preview) >= 10:
+                break
+    except FileProblem:
+        pass
+    finally:
+        rows.close()
+    return preview
+
+
+def import_start(
+    *,
+    membership: Membership,
+    job_id: Any,
+    mapping: list[str],
+    duplicate_policy: str = DuplicatePolicy.SKIP,
+    assign_owner_id: int | None = None,
+    assign_agency_id: int | None = None,
+    source: str = "",
+    run_now: bool = False,
+) -> ImportJob:
+    """Check the mapping and options, remember the mapping for the next such file, queue the run."""
+    job = import_job_get(membership=membership, job_id=job_id)
+    if job.status != ImportStatus.UPLOADED:
+        raise ValidationError(_("This import has already been started."))
+    errors: dict[str, list[str]] = {}
+    valid = {key for key, _label in _target_choices(job)}
+    if len(mapping) != len(job.headers):
+        errors.setdefault("mapping", []).append(_("Choose a target for every column."))
+    mapping = [m if m in valid else SKIP for m in mapping]
+    chosen = [m for m in mapping if m]
+    if not chosen:
+        errors.setdefault("mapping", []).append(_("Map at least one column."))
+    if len(chosen) != len(set(chosen)):
+        errors.setdefault("mapping", []).append(_("Each field can take only one column."))
+    if duplicate_policy not in DuplicatePolicy.values:
+        errors.setdefault("duplicate_policy", []).append(_("Choose what to do with duplicates."))
+    if source and source not in LeadSource.values:
+        errors.setdefault("source", []).append(_("Unknown source."))
+    _check_assignment(membership, assign_owner_id, assign_agency_id, errors)
+    if errors:
+        raise ValidationError(_("Please correct the errors below."), fields=errors)
+    job.mapping = mapping
+    job.duplicate_policy = duplicate_policy
+    job.assign_owner_id = assign_owner_id
+    job.assign_agency_id = assign_agency_id
+    job.source = source
+    job.status = ImportStatus.QUEUED
+    job.save()
+    SavedMapping.objects.update_or_create(
+        organization_id=job.organization_id,
+        record_type=job.record_type,
+        signature=signature(job.headers),
+        defaults={"headers": job.headers, "mapping": mapping},
+    )
+    audit_record(
+        organization_id=job.organization_id,
+        actor=membership.user,
+        action="import.start",
+        instance=job,
+        changes={"mapping": [None, mapping], "duplicate_policy": [None, duplicate_policy]},
+    )
+    if run_now:
+        import_run(job_id=job.pk)
+        job.refresh_from_db()
+    else:
+        from insidesales.imports.tasks import run_import
+
+        transaction.on_commit(lambda: run_import.enqueue(job.pk))
+    return job
+
+
+def _target_choices(job: ImportJob) -> list[tuple[str, Any]]:
+    from insidesales.imports.fields import targets_for
+
+    custom = CustomField.objects.filter(organization_id=job.organization_id, record_type=job.record_type)
+    return targets_for(job.record_type, list(custom))
+
+
+def _check_assignment(
+    membership: Membership, owner_id: int | None, agency_id: int | None, errors: dict[str, list[str]]
+) -> None:
+    if membership.role == Role.AGENCY_REP:
+        if owner_id not in (None, membership.user_id) or agency_id not in (None, membership.agency_id):
+            errors.setdefault("assign", []).append(_("Agency users import into their own agency only."))
+        return
+    if owner_id is not None and agency_id is not None:
+        errors.setdefault("assign", []).append(_("Assign to a user or to an agency, not both."))
+    if membership.role == Role.INSIDE_REP and (agency_id is not None or owner_id not in (None, membership.user_id)):
+        errors.setdefault("assign", []).append(_("You can only import records for yourself."))
+    allowed = _assignable(membership)
+    if owner_id is not None and owner_id not in {a.owner_id for a in allowed.values()} | {membership.user_id}:
+        errors.setdefault("assign", []).append(_("You cannot assign records to this user."))
+    if agency_id is not None:
+        from insidesales.orgs.models import Agency
+
+        if (
+            membership.role not in (Role.ADMIN, Role.MANAGER)
+            or not Agency.objects.filter(
+                organization_id=membership.organization_id, pk=agency_id, is_active=True
+            ).exists()
+        ):
+            errors.setdefault("assign", []).append(_("Unknown agency."))
+
+
+def _assignable(membership: Membership) -> dict[str, Assignment]:
+    """Users (by email) this member may give records to, with the team and agency that goes with them."""
+    queryset = Membership.objects.select_related("user").filter(
+        organization_id=membership.organization_id, is_active=True, user__is_active=True
+    )
+    if membership.role == Role.MANAGER:
+        from insidesales.orgs.visibility import managed_team_ids
+
+        queryset = queryset.filter(Q(team_id__in=managed_team_ids(membership)) | Q(user_id=membership.user_id))
+    elif membership.role != Role.ADMIN:
+        queryset = queryset.filter(user_id=membership.user_id)
+    return {
+        m.user.email.lower(): Assignment(owner_id=m.user_id, team_id=m.team_id, agency_id=m.agency_id) for m in queryset
+    }
+
+
+def _default_assignment(job: ImportJob, membership: Membership) -> Assignment:
+    if membership.role == Role.AGENCY_REP:
+        return Assignment(owner_id=membership.user_id, team_id=membership.team_id, agency_id=membership.agency_id)
+    if membership.role == Role.INSIDE_REP:
+        return Assignment(owner_id=membership.user_id, team_id=membership.team_id, agency_id=membership.agency_id)
+    if job.assign_owner_id:
+        target = Membership.objects.filter(organization_id=job.organization_id, user_id=job.assign_owner_id).first()
+        return Assignment(
+            owner_id=job.assign_owner_id,
+            team_id=target.team_id if target else None,
+            agency_id=target.agency_id if target else None,
+        )
+    if job.assign_agency_id:
+        return Assignment(agency_id=job.assign_agency_id)
+    return Assignment()
+
+
+def _actor_membership(job: ImportJob) -> Membership | None:
+    from insidesales.orgs.auth import _usable
+
+    membership = (
+        Membership.objects.select_related("organization", "user", "agency", "team")
+        .filter(organization_id=job.organization_id, user_id=job.created_by_id, is_active=True)
+        .first()
+    )
+    return _usable(membership) if membership is not None else None
+
+
+@dataclass
+class Counts:
+    created: int = 0
+    updated: int = 0
+    skipped: int = 0
+    rejected: int = 0
+    flagged: int = 0
+
+
+def import_run(*, job_id: int) -> ImportJob | None:
+    """Import a queued (or interrupted) job's rows; safe to call again: it resumes after the last
+    committed batch and does nothing for a finished job."""
+    job = ImportJob.objects.filter(pk=job_id).first()
+    if job is None or job.status not in (ImportStatus.QUEUED, ImportStatus.RUNNING):
+        return job
+    membership = _actor_membership(job)
+    if membership is None:  # the user left or the agency was switched off: nothing is imported for them
+        _fail(job, _("The user who started this import no longer has access."))
+        return job
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.RUNNING, started_at=job.started_at or timezone.now())
+    job.refresh_from_db()
+    try:
+        runner = LeadImport(job, membership)
+        runner.run()
+    except FileProblem as exc:
+        _fail(job, exc.message)
+    except Exception as exc:  # the job says it failed; the worker logs the traceback
+        _fail(job, _("The import stopped because of an internal error: %(error)s") % {"error": type(exc).__name__})
+        raise
+    job.refresh_from_db()
+    return job
+
+
+def _fail(job: ImportJob, message: str) -> None:
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.FAILED, error=message, finished_at=timezone.now())
+
+
+class LeadImport:
+    """One run over a job's file. Reads rows, cleans them, matches duplicates, writes in batches."""
+
+    def __init__(self, job: ImportJob, membership: Membership) -> None:
+        self.job = job
+        self.membership = membership
+        self.organization = membership.organization
+        custom = {f.key: f for f in CustomField.objects.filter(organization_id=job.organization_id, record_type="lead")}
+        tags = {t.name.lower(): t.pk for t in Tag.objects.filter(organization_id=job.organization_id)}
+        owners = _assignable(membership) if membership.role in (Role.ADMIN, Role.MANAGER) else None
+        self.cleaner = LeadRowCleaner(
+            mapping=job.mapping,
+            region=self.organization.default_region,
+            custom_fields=custom,
+            owners=owners,
+            default=_default_assignment(job, membership),
+            tags=tags,
+            source=job.source,
+        )
+        from django.utils import translation
+
+        for language, _name in settings.LANGUAGES:
+            with translation.override(language):
+                self.cleaner.source_labels([(value, str(label)) for value, label in LeadSource.choices])
+        self.info = FileInfo(**job.file_settings)
+        self.now = timezone.now()
+        self.writer = BulkWriter(Lead, LEAD_COLUMNS)
+        self.activity_writer = BulkWriter(
+            Activity, ("organization", "kind", "actor", "occurred_at", "subject", "body", "data", "lead")
+        )
+        self.tag_writer = BulkWriter(Lead.tags.through, ("lead", "tag"))
+        self.vendor = connection.vendor
+        self.scope = visible_records(Lead.objects.all(), membership)
+
+    def run(self) -> None:
+        job = self.job
+        skip = job.rows_done
+        rows = iter_rows(_stored_path(job), self.info)
+        batch: list[tuple[int, list[str]]] = []
+        seen_header = False
+        done = 0
+        with report_writer(job) as report:
+            try:
+                for number, cells in rows:
+                    if not seen_header:
+                        seen_header = any(c.strip() for c in cells)
+                        continue
+                    if not any(c.strip() for c in cells):
+                        continue  # blank lines are not rows
+                    done += 1
+                    if done <= skip:
+                        continue  # committed by an earlier, interrupted run
+                    batch.append((number, cells))
+                    if len(batch) >= BATCH_ROWS:
+                        self.write_batch(batch, report)
+                        batch = []
+                if batch:
+                    self.write_batch(batch, report)
+            finally:
+                rows.close()
+        ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.DONE, finished_at=timezone.now())
+        job.refresh_from_db()
+        audit_record(
+            organization_id=job.organization_id,
+            actor=self.membership.user,
+            action="import.finish",
+            instance=job,
+            changes={
+                "created": [None, job.created_count],
+                "updated": [None, job.updated_count],
+                "skipped": [None, job.skipped_count],
+                "rejected": [None, job.rejected_count],
+            },
+        )
+
+    def write_batch(self, batch: list[tuple[int, list[str]]], report: ReportWriter) -> None:
+        counts = Counts()
+        good: list[tuple[int, list[str], CleanRow]] = []
+        rejected: list[tuple[list[str], str]] = []
+        for number, cells in batch:
+            row, errors = self.cleaner.clean(cells)
+            if row is None:
+                rejected.append((cells, f"{_('Row')} {number}: " + " ".join(errors)))
+            else:
+                good.append((number, cells, row))
+        counts.rejected = len(rejected)
+        with transaction.atomic():
+            existing = self.existing_matches([row for _n, _c, row in good])
+            creates: list[CleanRow] = []
+            updates: dict[int, CleanRow] = {}
+            update_rows: dict[int, int] = {}  # rows of this batch per updated record
+            flags: list[tuple[int, tuple[str, int], str]] = []  # (index in creates, match, reason)
+            in_batch: dict[tuple[str, str], int] = {}  # ("email", value) → index in creates
+            for _number, _cells, row in good:
+                match, reason = self.match(row, existing, in_batch)
+                policy = self.job.duplicate_policy
+                if match is None:
+                    self.remember(row, len(creates), in_batch)
+                    creates.append(row)
+                elif policy == DuplicatePolicy.SKIP:
+                    counts.skipped += 1
+                elif policy == DuplicatePolicy.UPDATE:
+                    if match[0] == "db":
+                        updates[match[1]] = self.merged(updates.get(match[1]), row)
+                        update_rows[match[1]] = update_rows.get(match[1], 0) + 1
+                    else:
+                        creates[match[1]] = self.merged(creates[match[1]], row)
+                        counts.skipped += 1  # folded into the row created earlier in this batch
+                else:  # create and flag
+                    index = len(creates)
+                    self.remember(row, index, in_batch)
+                    creates.append(row)
+                    flags.append((index, match, reason))
+            ids = self.insert(creates)
+            counts.created = len(ids)
+            changed = self.apply_updates(updates)
+            for pk, rows_for_record in update_rows.items():
+                if pk in changed:
+                    counts.updated += rows_for_record
+                else:
+                    counts.skipped += rows_for_record  # the record already holds these values
+            if flags:
+                ImportFlag.objects.bulk_create(
+                    [
+                        ImportFlag(
+                            job=self.job,
+                            record_id=ids[index],
+                            existing_id=ref if where == "db" else ids[ref],
+                            reason=reason,
+                        )
+                        for index, (where, ref), reason in flags
+                    ]
+                )
+                counts.flagged = len(flags)
+            ranges = self.job.created_ranges + id_ranges(ids)
+            report.write(rejected)
+            ImportJob.objects.filter(pk=self.job.pk).update(
+                report_bytes=report.size(),
+                rows_done=self.job.rows_done + len(batch),
+                created_count=self.job.created_count + counts.created,
+                updated_count=self.job.updated_count + counts.updated,
+                skipped_count=self.job.skipped_count + counts.skipped,
+                rejected_count=self.job.rejected_count + counts.rejected,
+                flagged_count=self.job.flagged_count + counts.flagged,
+                created_ranges=_merge_ranges(ranges),
+            )
+        self.job.refresh_from_db()
+
+    # --- duplicates ---------------------------------------------------------------------------
+
+    def existing_matches(self, rows: list[CleanRow]) -> dict[tuple[str, str], int]:
+        """Visible leads with the email or phone of any of these rows: {("email", value): id}."""
+        found: dict[tuple[str, str], int] = {}
+        for field in ("email", "phone"):
+            values = sorted({row.values[field] for row in rows if row.values[field]})
+            for start in range(0, len(values), 500):
+                chunk = values[start : start + 500]
+                for pk, value in self.scope.filter(**{f"{field}__in": chunk}).order_by("id").values_list("id", field):
+                    found.setdefault((field, value), pk)
+        return found
+
+    @staticmethod
+    def match(row: CleanRow, existing: dict, in_batch: dict) -> tuple[tuple[str, int] | None, str]:
+        for field in ("email", "phone"):
+            value = row.values[field]
+            if not value:
+                continue
+            pk = existing.get((field, value))
+            if pk is not None:
+                return ("db", pk), field
+            index = in_batch.get((field, value))
+            if index is not None:
+                return ("batch", index), f"file_{field}"
+        return None, ""
+
+    @staticmethod
+    def remember(row: CleanRow, index: int, in_batch: dict) -> None:
+        for field in ("email", "phone"):
+            if row.values[field]:
+                in_batch.setdefault((field, row.values[field]), index)
+
+    @staticmethod
+    def merged(earlier: CleanRow | None, later: CleanRow) -> CleanRow:
+        """Two rows for one record: the later row's non-empty cells win."""
+        if earlier is None:
+            return later
+        values = dict(earlier.values)
+        for key, value in later.values.items():
+            if key == "custom":
+                values["custom"] = {**earlier.values["custom"], **{k: v for k, v in value.items() if v is not None}}
+            elif value not in ("", None):
+                values[key] = value
+        return CleanRow(values=values, tag_ids=list(dict.fromkeys(earlier.tag_ids + later.tag_ids)))
+
+    # --- writes -----------------------------------------------------------------------------------
+
+    def insert(self, rows: list[CleanRow]) -> list[int]:
+        if not rows:
+            return []
+        ids = allocate_ids(Lead, len(rows))
+        now = db_datetime(self.now, self.vendor)
+        org = self.job.organization_id
+
+        self.writer.write(
+            (
+                pk,
+                org,
+                v["owner_id"],
+                v["team_id"],
+                v["agency_id"],
+                v["first_name"],
+                v["last_name"],
+                v["title"],
+                v["company_name"],
+                v["email"],
+                v["phone"],
+                v["phone_raw"],
+                v["country"],
+                v["time_zone"],
+                v["source"],
+                v["notes"],
+                json.dumps(v["custom"]),
+                v["name_key"],
+                v["name_rev_key"],
+                v["company_key"],
+                now,
+                now,
+                now,
+            )
+            for pk, v in zip(ids, (row.values for row in rows), strict=True)
+        )
+        data = json.dumps({"import": self.job.pk, "file": self.job.file_name})
+        self.activity_writer.write(
+            (org, ActivityKind.CREATED, self.job.created_by_id, now, "Imported", "", data, pk) for pk in ids
+        )
+        tag_rows = [(pk, tag_id) for pk, row in zip(ids, rows, strict=True) for tag_id in row.tag_ids]
+        if tag_rows:
+            self.tag_writer.write(tag_rows)
+        return ids
+
+    def apply_updates(self, updates: dict[int, CleanRow]) -> set[int]:
+        """Update matched records with the rows' non-empty values; returns the ids of those changed."""
+        if not updates:
+            return set()
+        changed: set[int] = set()
+        records = self.scope.select_for_update().in_bulk(list(updates))
+        already = set(
+            ImportUpdate.objects.filter(job=self.job, record_id__in=list(records)).values_list("record_id", flat=True)
+        )
+        befores = []
+        to_save = []
+        for pk, lead in records.items():
+            row = updates[pk]
+            before = {name: getattr(lead, name) for name in (*UPDATABLE, "custom")}
+            for name in UPDATABLE:
+                value = row.values[name]
+                if value not in ("", None):
+                    setattr(lead, name, value)
+            if row.values["custom"]:
+                lead.custom = {**lead.custom, **{k: v for k, v in row.values["custom"].items() if v is not None}}
+            after = {name: getattr(lead, name) for name in (*UPDATABLE, "custom")}
+            tags_added = set(row.tag_ids) - set(lead.tags.values_list("id", flat=True)) if row.tag_ids else set()
+            if after == before and not tags_added:
+                continue
+            if pk not in already:
+                befores.append(
+                    ImportUpdate(
+                        job=self.job,
+                        record_id=pk,
+                        before={
+                            **before,
+                            "updated_at": lead.updated_at.isoformat(),
+                            "tag_ids": sorted(lead.tags.values_list("id", flat=True)),
+                        },
+                    )
+                )
+            lead.name_key, lead.name_rev_key = name_keys(lead.first_name, lead.last_name)
+            lead.company_key = company_search_key(lead.company_name)
+            lead.updated_at = self.now
+            to_save.append(lead)
+            if tags_added:
+                lead.tags.add(*tags_added)
+            changed.add(pk)
+        if to_save:
+            Lead.objects.bulk_update(
+                to_save, [*UPDATABLE, "custom", "name_key", "name_rev_key", "company_key", "updated_at"]
+            )
+        if befores:
+            ImportUpdate.objects.bulk_create(befores)
+        return changed
+
+
+def _merge_ranges(ranges: list[list[int]]) -> list[list[int]]:
+    merged: list[list[int]] = []
+    for first, last in sorted(ranges):
+        if merged and first <= merged[-1][1] + 1:
+            merged[-1][1] = max(merged[-1][1], last)
+        else:
+            merged.append([first, last])
+    return merged
+
+
+class ReportWriter:
+    """Appends rejected rows, in the file's own columns plus the reason, to a UTF-8 CSV (with BOM for Excel)."""
+
+    def __init__(self, job: ImportJob, handle: IO[str]) -> None:
+        self.handle = handle
+        self.writer = csv.writer(handle)
+        self.width = len(job.headers)
+        self.reason = _("Why it was not imported")
+
+    def size(self) -> int:
+        """Bytes written so far; kept with each committed batch, so a resumed run cuts what the
+        interrupted one wrote after its last commit."""
+        return self.handle.tell()
+
+    def write(self, rows: list[tuple[list[str], str]]) -> None:
+        for cells, reason in rows:
+            padded = list(cells) + [""] * (self.width - len(cells))
+            self.writer.writerow([neutralize(c) for c in padded] + [neutralize(reason)])
+        self.handle.flush()
+
+
+class report_writer:  # noqa: N801 - used as a context manager
+    def __init__(self, job: ImportJob) -> None:
+        self.job = job
+        self.path = report_path(job)
+
+    def __enter__(self) -> ReportWriter:
+        new = not self.path.exists() or self.job.rows_done == 0
+        if new:
+            self.handle = self.path.open("w", encoding="utf-8-sig", newline="")
+        else:
+            with self.path.open("r+b") as raw:
+                raw.truncate(self.job.report_bytes)  # what the interrupted run wrote after its last commit
+            self.handle = self.path.open("a", encoding="utf-8", newline="")
+        writer = ReportWriter(self.job, self.handle)
+        if new:
+            writer.writer.writerow([neutralize(h) for h in self.job.headers] + [writer.reason])
+            self.handle.flush()
+            ImportJob.objects.filter(pk=self.job.pk).update(report_bytes=writer.size())
+        return writer
+
+    def __exit__(self, *exc: object) -> None:
+        self.handle.close()
+
+
+def import_undo(*, membership: Membership, job_id: Any) -> ImportJob:
+    """Remove the records an import created and restore the ones it updated, as they were before."""
+    job = import_job_get(membership=membership, job_id=job_id)
+    if job.status != ImportStatus.DONE:
+        raise ValidationError(_("Only a finished import can be undone."))
+    with transaction.atomic():
+        job = ImportJob.objects.select_for_update().get(pk=job.pk)
+        if job.status != ImportStatus.DONE:
+            raise ValidationError(_("Only a finished import can be undone."))
+        removed = 0
+        for first, last in job.created_ranges:
+            removed += (
+                Lead.objects.filter(organization_id=job.organization_id, pk__gte=first, pk__lte=last)
+                .delete()[1]
+                .get("crm.Lead", 0)
+            )
+        restored = 0
+        for update in ImportUpdate.objects.filter(job=job).iterator():
+            lead = Lead.objects.filter(organization_id=job.organization_id, pk=update.record_id).first()
+            if lead is None:
+                continue  # deleted since: nothing to restore
+            before = dict(update.before)
+            tag_ids = before.pop("tag_ids", None)
+            updated_at = before.pop("updated_at", None)
+            values = {name: before[name] for name in (*UPDATABLE, "custom") if name in before}
+            first, last = values.get("first_name", lead.first_name), values.get("last_name", lead.last_name)
+            values["name_key"], values["name_rev_key"] = name_keys(first, last)
+            values["company_key"] = company_search_key(values.get("company_name", lead.company_name))
+            if updated_at:
+                values["updated_at"] = dt.datetime.fromisoformat(updated_at)
+            Lead.objects.filter(pk=lead.pk).update(**values)  # update(): keeps the restored updated_at
+            if tag_ids is not None:
+                lead.tags.set(tag_ids)
+            restored += 1
+        job.status = ImportStatus.UNDONE
+        job.undone_at = timezone.now()
+        job.save(update_fields=["status", "undone_at", "updated_at"])
+        audit_record(
+            organization_id=job.organization_id,
+            actor=membership.user,
+            action="import.undo",
+            instance=job,
+            changes={"removed": [None, removed], "restored": [None, restored]},
+        )
+    return job

@@ -1,0 +1,14 @@
+"""Background tasks of imports. Thin: take ids, call a service; safe to run twice (an import resumes
+after its last committed batch, and a finished one is left alone)."""
+
+from __future__ import annotations
+
+from django_tasks import task
+
+
+@task()
+def run_import(job_id: int) -> int | None:
+    from insidesales.imports.services import import_run
+
+    job = import_run(job_id=job_id)
+    return job.rows_done if job is not None else None
