@@ -46,7 +46,7 @@ class ImportJob(OrganizationScopedModel):
     source = models.CharField(_("source"), max_length=20, blank=True)
     status = models.CharField(_("status"), max_length=10, choices=ImportStatus.choices, default=ImportStatus.UPLOADED)
     rows_done = models.BigIntegerField(default=0)  # data rows read and committed (resume point)
-    bytes_total = models.BigIntegerField(default=0)
+    bytes_done = models.BigIntegerField(default=0)  # how far into the file the committed rows reach
     created_count = models.BigIntegerField(default=0)
     updated_count = models.BigIntegerField(default=0)
     skipped_count = models.BigIntegerField(default=0)

@@ -141,13 +141,17 @@ def detect_dialect(text: str) -> tuple[str, str]:
     return best, '"'
 
 
-def iter_rows(path: Path | str, info: FileInfo) -> Iterator[tuple[int, list[str]]]:
-    """(row number, cells) for every row, the header included, row numbers counting from 1."""
+def iter_rows(path: Path | str, info: FileInfo, where: dict | None = None) -> Iterator[tuple[int, list[str]]]:
+    """(row number, cells) for every row, the header included, row numbers counting from 1.
+
+    `where`, if given, gets the open binary file as "file": its position tells how far reading got."""
     if info.kind == "xlsx":
-        yield from _xlsx_rows(Path(path))
+        yield from _xlsx_rows(Path(path), where)
         return
     csv.field_size_limit(MAX_CELL)
     with Path(path).open("rb") as raw:
+        if where is not None:
+            where["file"] = raw
         text = io.TextIOWrapper(raw, encoding=info.encoding, errors="strict", newline="")
         reader = csv.reader(text, delimiter=info.delimiter, quotechar=info.quotechar, strict=False)
         number = 0
@@ -176,11 +180,13 @@ def iter_rows(path: Path | str, info: FileInfo) -> Iterator[tuple[int, list[str]
             yield number, row
 
 
-def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
+def _xlsx_rows(path: Path, where: dict | None = None) -> Iterator[tuple[int, list[str]]]:
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
     handle = path.open("rb")  # a file object: openpyxl would judge a path by its extension
+    if where is not None:
+        where["file"] = handle
     try:
         workbook = load_workbook(handle, read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:

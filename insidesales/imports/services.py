@@ -12,7 +12,7 @@ import datetime as dt
 import hashlib
 import json
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -218,6 +218,7 @@ def import_start(
     assign_agency_id: int | None = None,
     source: str = "",
     run_now: bool = False,
+    progress: Callable[[ImportJob, int], None] | None = None,
 ) -> ImportJob:
     """Check the mapping and options, remember the mapping for the next such file, queue the run."""
     job = import_job_get(membership=membership, job_id=job_id)
@@ -261,7 +262,7 @@ def import_start(
         changes={"mapping": [None, mapping], "duplicate_policy": [None, duplicate_policy]},
     )
     if run_now:
-        import_run(job_id=job.pk)
+        import_run(job_id=job.pk, progress=progress)
         job.refresh_from_db()
     else:
         from insidesales.imports.tasks import run_import
@@ -270,11 +271,14 @@ def import_start(
     return job
 
 
+def custom_fields(job: ImportJob) -> list[CustomField]:
+    return list(CustomField.objects.filter(organization_id=job.organization_id, record_type=job.record_type))
+
+
 def _target_choices(job: ImportJob) -> list[tuple[str, Any]]:
     from insidesales.imports.fields import targets_for
 
-    custom = CustomField.objects.filter(organization_id=job.organization_id, record_type=job.record_type)
-    return targets_for(job.record_type, list(custom))
+    return targets_for(job.record_type, custom_fields(job))
 
 
 def _check_assignment(
@@ -356,7 +360,7 @@ class Counts:
     flagged: int = 0
 
 
-def import_run(*, job_id: int) -> ImportJob | None:
+def import_run(*, job_id: int, progress: Callable[[ImportJob, int], None] | None = None) -> ImportJob | None:
     """Import a queued (or interrupted) job's rows; safe to call again: it resumes after the last
     committed batch and does nothing for a finished job."""
     job = ImportJob.objects.filter(pk=job_id).first()
@@ -369,7 +373,7 @@ def import_run(*, job_id: int) -> ImportJob | None:
     ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.RUNNING, started_at=job.started_at or timezone.now())
     job.refresh_from_db()
     try:
-        runner = LeadImport(job, membership)
+        runner = LeadImport(job, membership, progress=progress)
         runner.run()
     except FileProblem as exc:
         _fail(job, exc.message)
@@ -387,7 +391,11 @@ def _fail(job: ImportJob, message: str) -> None:
 class LeadImport:
     """One run over a job's file. Reads rows, cleans them, matches duplicates, writes in batches."""
 
-    def __init__(self, job: ImportJob, membership: Membership) -> None:
+    def __init__(
+        self, job: ImportJob, membership: Membership, progress: Callable[[ImportJob, int], None] | None = None
+    ) -> None:
+        self.progress = progress
+        self.where: dict = {}
         self.job = job
         self.membership = membership
         self.organization = membership.organization
@@ -421,7 +429,7 @@ class LeadImport:
     def run(self) -> None:
         job = self.job
         skip = job.rows_done
-        rows = iter_rows(_stored_path(job), self.info)
+        rows = iter_rows(_stored_path(job), self.info, self.where)
         batch: list[tuple[int, list[str]]] = []
         seen_header = False
         done = 0
@@ -444,7 +452,9 @@ class LeadImport:
                     self.write_batch(batch, report)
             finally:
                 rows.close()
-        ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.DONE, finished_at=timezone.now())
+        ImportJob.objects.filter(pk=job.pk).update(
+            status=ImportStatus.DONE, finished_at=timezone.now(), bytes_done=job.file_size
+        )
         job.refresh_from_db()
         audit_record(
             organization_id=job.organization_id,
@@ -520,7 +530,9 @@ class LeadImport:
                 counts.flagged = len(flags)
             ranges = self.job.created_ranges + id_ranges(ids)
             report.write(rejected)
+            position = self.position()
             ImportJob.objects.filter(pk=self.job.pk).update(
+                bytes_done=position,
                 report_bytes=report.size(),
                 rows_done=self.job.rows_done + len(batch),
                 created_count=self.job.created_count + counts.created,
@@ -531,6 +543,15 @@ class LeadImport:
                 created_ranges=_merge_ranges(ranges),
             )
         self.job.refresh_from_db()
+        if self.progress is not None:
+            self.progress(self.job, position)
+
+    def position(self) -> int:
+        handle = self.where.get("file")
+        try:
+            return handle.tell() if handle is not None and not handle.closed else self.job.file_size
+        except (OSError, ValueError):
+            return self.job.file_size
 
     # --- duplicates ---------------------------------------------------------------------------
 
