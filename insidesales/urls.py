@@ -10,4 +10,5 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("", include("insidesales.orgs.urls")),
     path("", include("insidesales.crm.urls")),
+    path("", include("insidesales.imports.urls")),
 ]

@@ -38,7 +38,11 @@ OBJECT_TYPES: list[tuple[str, str]] = [
     (r"^views/|^api/v1/saved-views/", "saved_view"),
     (r"^settings/api-keys/|^api/v1/api-keys/", "api_key"),
     (r"^agencies/", "agency"),
+    (r"^imports/", "import_job"),
 ]
+# Objects of `others` (below) that members besides their owner may reach: an organization's admin sees
+# every import of the organization.
+SEEN_BY = {("import_job", "rep2"): {"admin"}}
 # Routes whose kwargs are not object ids, and why they are safe.
 NOT_OBJECT_IDS = {
     "password-reset/<uidb64>/<token>/": "a signed one-time token that Django's own view checks",
@@ -136,7 +140,9 @@ class Access:
             hidden = {s for s, slot in world.slots.items() if slot.task} - VISIBLE_TASK_SLOTS[member]
             return [world.slots[s].task.pk for s in sorted(hidden)][:4]
         objects = self.others[kind]
-        return [obj.pk for owner, obj in objects.items() if owner != member]
+        return [
+            obj.pk for owner, obj in objects.items() if owner != member and member not in SEEN_BY.get((kind, owner), ())
+        ]
 
     def stage_for(self, member: str) -> int:
         organization = self.world.members[member].organization_id
@@ -144,8 +150,10 @@ class Access:
 
 
 @pytest.fixture
-def access(db) -> Access:
+def access(db, settings, tmp_path) -> Access:
     from insidesales.core.testing.world import build_world
+
+    settings.DATA_DIR = tmp_path  # uploaded files and import reports
 
     world = build_world(reps_see_unassigned=False)
     ui = {}
@@ -167,8 +175,32 @@ def access(db) -> Access:
             "admin": world.agency_x,  # for admin_b: another organization's agency
             "admin_b": f.AgencyFactory(organization=world.org_b, name="Agency B"),
         },
+        "import_job": {
+            "rep2": _finished_import(world.rep2),
+            "admin_b": _finished_import(world.admin_b),
+        },
     }
     return Access(world=world, ui=ui, api_keys=api_keys, others=others)
+
+
+def _finished_import(membership) -> Any:
+    """A finished import with a rejected-rows report, so every import route has something to serve."""
+    from insidesales.imports import services
+    from insidesales.imports.models import ImportJob, ImportStatus
+
+    job = ImportJob.objects.create(
+        organization_id=membership.organization_id,
+        created_by=membership.user,
+        file_name="list.csv",
+        stored_as=f"access-{membership.pk}",
+        file_settings={"kind": "csv", "encoding": "utf-8", "delimiter": ",", "quotechar": '"'},
+        headers=["Email"],
+        mapping=["email"],
+        status=ImportStatus.DONE,
+        rejected_count=1,
+    )
+    services.report_path(job).write_text("Email,Why\nbad,invalid\n", encoding="utf-8")
+    return job
 
 
 def _form_data(access: Access, member: str) -> dict[str, Any]:

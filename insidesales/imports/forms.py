@@ -1,0 +1,61 @@
+"""Forms of the import pages: the upload, and the column mapping with the import's options."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from insidesales.core.widgets import PreparedChoices
+from insidesales.crm.models import LeadSource
+from insidesales.imports.models import DuplicatePolicy
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(
+        label=_("CSV or XLSX file"),
+        help_text=_(
+            "UTF-8, Windows-1251 or Latin-1; comma, semicolon or tab separated; the first row names the columns."
+        ),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,.tsv,.xlsx"}),
+    )
+
+
+class MappingForm(forms.Form):
+    """One select per column of the file, then what to do with duplicates, whom to assign, the source."""
+
+    def __init__(self, *args: Any, headers: list[str], mapping: list[str], targets: list, assignees: list, **kwargs):
+        super().__init__(*args, auto_id="import_%s", **kwargs)
+        choices = PreparedChoices([("", _("— do not import —")), *[(key, label) for key, label in targets]])
+        for index, header in enumerate(headers):
+            self.fields[f"col_{index}"] = forms.ChoiceField(
+                label=header or _("Column %(n)d") % {"n": index + 1},
+                choices=choices,
+                required=False,
+                initial=mapping[index] if index < len(mapping) else "",
+            )
+        self.fields["duplicate_policy"] = forms.ChoiceField(
+            label=_("When a row matches an existing lead (same email or phone)"),
+            choices=DuplicatePolicy.choices,
+            initial=DuplicatePolicy.SKIP,
+            widget=forms.RadioSelect,
+        )
+        if assignees:
+            self.fields["assign"] = forms.ChoiceField(
+                label=_("Assign rows without an owner column to"),
+                choices=PreparedChoices(assignees),
+                required=False,
+            )
+        self.fields["source"] = forms.ChoiceField(
+            label=_("Lead source (where the file has no source column)"),
+            choices=PreparedChoices(LeadSource.choices),
+            initial=LeadSource.COLD_LIST,
+        )
+        self.column_count = len(headers)
+
+    def mapping(self) -> list[str]:
+        return [self.cleaned_data.get(f"col_{i}", "") for i in range(self.column_count)]
+
+    def column_fields(self) -> list:
+        return [self[f"col_{i}"] for i in range(self.column_count)]

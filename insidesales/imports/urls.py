@@ -1,0 +1,11 @@
+from django.urls import path
+
+from insidesales.imports import views
+
+urlpatterns = [
+    path("imports/", views.import_list, name="import_list"),
+    path("imports/<int:job_id>/", views.import_detail, name="import_detail"),
+    path("imports/<int:job_id>/progress/", views.import_progress, name="import_progress"),
+    path("imports/<int:job_id>/report/", views.import_report, name="import_report"),
+    path("imports/<int:job_id>/undo/", views.import_undo, name="import_undo"),
+]
