@@ -476,7 +476,7 @@ class LeadImport:
         for number, cells in batch:
             row, errors = self.cleaner.clean(cells)
             if row is None:
-                rejected.append((cells, f"{_('Row')} {number}: " + " ".join(errors)))
+                rejected.append((cells, _("Row %(row)d:") % {"row": number} + " " + " ".join(errors)))
             else:
                 good.append((number, cells, row))
         counts.rejected = len(rejected)

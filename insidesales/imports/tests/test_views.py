@@ -94,3 +94,22 @@ def test_field_reps_see_no_upload_and_cannot_post_one(world, signed_in):
     assert 'type="file"' not in client.get("/imports/").content.decode()
     response = client.post("/imports/", {"file": SimpleUploadedFile("l.csv", b"Email\r\na@example.com\r\n")})
     assert response.status_code == 403 and not ImportJob.objects.exists()
+
+
+def test_import_pages_are_russian_for_a_russian_user(world, signed_in):
+    from insidesales.core.tests.test_translations import english_words
+
+    user = world.rep1.user
+    user.language = "ru"
+    user.save()
+    client = signed_in("rep1")
+    client.post("/imports/", {"file": SimpleUploadedFile("list.csv", FILE)})
+    job = ImportJob.objects.get()
+    allowed = {"list.csv", "cp1251", "CSV", "XLSX", "UTF-8", "Windows-1251", "Latin-1", world.org.name}
+    allowed |= set(user.full_name.split())  # names are data, not interface
+    for url in ("/imports/", f"/imports/{job.pk}/"):
+        html = client.get(url).content.decode()
+        assert english_words(html, allowed) == [], url
+    services.import_start(membership=world.rep1, job_id=job.pk, mapping=job.mapping, run_now=True)
+    html = client.get(f"/imports/{job.pk}/").content.decode()
+    assert "Отменить этот импорт" in html and english_words(html, allowed) == []
