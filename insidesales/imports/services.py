@@ -455,6 +455,9 @@ class LeadImport:
         ImportJob.objects.filter(pk=job.pk).update(
             status=ImportStatus.DONE, finished_at=timezone.now(), bytes_done=job.file_size
         )
+        if connection.vendor == "sqlite":
+            with connection.cursor() as cursor:
+                cursor.execute("PRAGMA optimize")  # refresh the planner's statistics after many new rows
         job.refresh_from_db()
         audit_record(
             organization_id=job.organization_id,
@@ -556,14 +559,18 @@ class LeadImport:
     # --- duplicates ---------------------------------------------------------------------------
 
     def existing_matches(self, rows: list[CleanRow]) -> dict[tuple[str, str], int]:
-        """Visible leads with the email or phone of any of these rows: {("email", value): id}."""
+        """Visible leads with the email or phone of any of these rows: {("email", value): lowest id}."""
         found: dict[tuple[str, str], int] = {}
         for field in ("email", "phone"):
             values = sorted({row.values[field] for row in rows if row.values[field]})
             for start in range(0, len(values), 500):
                 chunk = values[start : start + 500]
-                for pk, value in self.scope.filter(**{f"{field}__in": chunk}).order_by("id").values_list("id", field):
-                    found.setdefault((field, value), pk)
+                # No ORDER BY: with it, SQLite may walk the organization's rows in id order instead of
+                # using the (organization, email/phone) index; the lowest id is picked here instead.
+                for pk, value in self.scope.filter(**{f"{field}__in": chunk}).values_list("id", field).order_by():
+                    key = (field, value)
+                    if pk < found.get(key, pk + 1):
+                        found[key] = pk
         return found
 
     @staticmethod
