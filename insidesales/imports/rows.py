@@ -40,6 +40,7 @@ class Assignment:
 class CleanRow:
     values: dict[str, Any]
     tag_ids: list[int] = field(default_factory=list)
+    derived: set[str] = field(default_factory=set)  # e.g. country and time zone worked out from the phone
 
 
 class LeadRowCleaner:
@@ -125,6 +126,7 @@ class LeadRowCleaner:
             if not _zone_ok(zone):
                 errors.append(_("Time zone: “%(value)s” is unknown.") % {"value": zone[:64]})
             values["time_zone"] = zone
+        derived: set[str] = set()  # values worked out from other cells, not read from one
         phone = raw.get("phone")
         if phone:
             values["phone_raw"] = phone[:64]
@@ -133,10 +135,15 @@ class LeadRowCleaner:
                 errors.append(_("Phone: “%(value)s” does not look like a phone number.") % {"value": phone[:64]})
             else:
                 values["phone"] = parsed.e164
-                values["country"] = values["country"] or parsed.country
-                values["time_zone"] = values["time_zone"] or parsed.time_zone
+                if not values["country"] and parsed.country:
+                    values["country"] = parsed.country
+                    derived.add("country")
+                if not values["time_zone"] and parsed.time_zone:
+                    values["time_zone"] = parsed.time_zone
+                    derived.add("time_zone")
         if values["country"] and not values["time_zone"]:
             values["time_zone"] = country_time_zone(values["country"])
+            derived.add("time_zone")
         source = raw.get("source")
         if source:
             found = self.sources.get(source.lower())
@@ -189,7 +196,7 @@ class LeadRowCleaner:
             return None, errors
         values["name_key"], values["name_rev_key"] = name_keys(values["first_name"], values["last_name"])
         values["company_key"] = company_search_key(values["company_name"])
-        return CleanRow(values=values, tag_ids=tag_ids), []
+        return CleanRow(values=values, tag_ids=tag_ids, derived=derived), []
 
 
 def _label(name: str) -> str:

@@ -604,7 +604,8 @@ class LeadImport:
                 values["custom"] = {**earlier.values["custom"], **{k: v for k, v in value.items() if v is not None}}
             elif value not in ("", None):
                 values[key] = value
-        return CleanRow(values=values, tag_ids=list(dict.fromkeys(earlier.tag_ids + later.tag_ids)))
+        derived = (earlier.derived - {k for k, v in later.values.items() if v not in ("", None)}) | later.derived
+        return CleanRow(values=values, tag_ids=list(dict.fromkeys(earlier.tag_ids + later.tag_ids)), derived=derived)
 
     # --- writes -----------------------------------------------------------------------------------
 
@@ -668,8 +669,13 @@ class LeadImport:
             before = {name: getattr(lead, name) for name in (*UPDATABLE, "custom")}
             for name in UPDATABLE:
                 value = row.values[name]
-                if value not in ("", None):
-                    setattr(lead, name, value)
+                if value in ("", None):
+                    continue
+                if name in row.derived and getattr(lead, name):
+                    continue  # worked out from the phone: never replaces what the record says
+                if name == "phone_raw" and row.values["phone"] == lead.phone:
+                    continue  # the same number, written another way (e.g. our own export's E.164)
+                setattr(lead, name, value)
             if row.values["custom"]:
                 lead.custom = {**lead.custom, **{k: v for k, v in row.values["custom"].items() if v is not None}}
             after = {name: getattr(lead, name) for name in (*UPDATABLE, "custom")}

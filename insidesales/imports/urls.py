@@ -1,5 +1,6 @@
 from django.urls import path
 
+from insidesales.crm.views.kinds import RECORD_KINDS
 from insidesales.imports import views
 
 urlpatterns = [
@@ -8,4 +9,8 @@ urlpatterns = [
     path("imports/<int:job_id>/progress/", views.import_progress, name="import_progress"),
     path("imports/<int:job_id>/report/", views.import_report, name="import_report"),
     path("imports/<int:job_id>/undo/", views.import_undo, name="import_undo"),
+    *[
+        path(f"{kind.plural}/export/", views.record_export, {"kind": kind}, name=kind.names["export"])
+        for kind in RECORD_KINDS.values()
+    ],
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from django.contrib import messages
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from insidesales.core.errors import PermissionDenied, ValidationError
 from insidesales.core.http import member_view
-from insidesales.imports import services
+from insidesales.imports import exports, services
 from insidesales.imports.fields import targets_for
 from insidesales.imports.forms import MappingForm, UploadForm
 from insidesales.imports.models import ImportJob, ImportStatus
@@ -162,3 +162,32 @@ def import_undo(request: HttpRequest, job_id: int) -> HttpResponse:
     else:
         messages.success(request, _("The import of %(file)s was undone.") % {"file": job.file_name})
     return redirect(reverse("import_detail", kwargs={"job_id": job_id}))
+
+
+@require_GET
+@member_view
+def record_export(request: HttpRequest, *, kind) -> HttpResponse:
+    """The list as it is filtered and sorted (or a saved view, `?view=`) as CSV or XLSX: every row the
+    user may see, not just the page on screen."""
+    from django.utils import timezone
+
+    from insidesales.crm.views.listing import read_list_state
+
+    state = read_list_state(request.GET, kind.filterset, request.membership)
+    if state.errors:
+        raise Http404(_("These filters are not valid."))
+    headers, rows = exports.export_rows(
+        membership=request.membership, model=kind.model, filters=state.filters, sort=state.sort
+    )
+    stamp = timezone.localtime().strftime("%Y-%m-%d-%H%M")
+    if request.GET.get("format") == "xlsx":
+        handle = exports.xlsx_file(headers, rows)
+        return FileResponse(
+            handle,
+            as_attachment=True,
+            filename=f"{kind.plural}-{stamp}.xlsx",
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+    response = StreamingHttpResponse(exports.csv_stream(headers, rows), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{kind.plural}-{stamp}.csv"'
+    return response

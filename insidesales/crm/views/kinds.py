@@ -16,7 +16,7 @@ from insidesales.crm.filters import FILTERSETS, FilterSet
 from insidesales.crm.models import Company, Contact, Deal, Lead
 from insidesales.orgs.models import Membership
 
-URL_VERBS = ("list", "create", "detail", "edit", "delete", "assign", "notes", "timeline", "bulk", "task_add")
+URL_VERBS = ("list", "create", "detail", "edit", "delete", "assign", "notes", "timeline", "bulk", "task_add", "export")
 
 
 @dataclass(frozen=True)
