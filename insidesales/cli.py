@@ -12,6 +12,7 @@ OWN_COMMANDS = {
     "migrate": "create or update the database tables",
     "createadmin": "create an organization administrator",
     "seed": "bulk-generate realistic data for benchmarks (--leads N)",
+    "import": "import leads from a CSV/XLSX file (FILE --map MAPPING), or --undo JOB",
 }
 
 
