@@ -1,0 +1,68 @@
+"""An admin imports a Russian Excel-style CSV in the browser: upload, check the mapping, run, see the result,
+download the rejected rows, find an imported lead by phone, undo."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from insidesales.core.tests.browser.browsing import BrowserWorld, sign_in
+from insidesales.crm.models import Lead
+
+pytestmark = pytest.mark.browser
+
+LIST = (
+    "ФИО;Компания;Телефон;Эл. почта\r\n"
+    "Анна Кузнецова;ООО «Вектор»;8 (916) 555-12-34;anna@vector.example\r\n"
+    "Пётр Сидоров;АО Север;+7 495 765-43-21;petr@sever.example\r\n"
+    "Без Телефона;;12;не-почта\r\n"
+).encode("cp1251")
+
+
+@pytest.fixture
+def immediate_tasks(settings):
+    """Run queued tasks at once (no worker process in this test): the import runs when the page commits."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
+
+def test_admin_imports_a_list_and_undoes_it(
+    page: Page, browser_world: BrowserWorld, immediate_tasks, settings, tmp_path, screenshot
+):
+    settings.DATA_DIR = tmp_path
+    org = browser_world.admin.organization
+    org.default_region = "RU"
+    org.save()
+    source = tmp_path / "выставка.csv"
+    source.write_bytes(LIST)
+    sign_in(page, browser_world.admin)
+
+    page.goto("/imports/")
+    page.get_by_label("CSV or XLSX file").set_input_files(str(source))
+    page.get_by_role("button", name="Upload and map columns").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Map the columns")
+    expect(page.get_by_text("ООО «Вектор»")).to_be_visible()  # read as Windows-1251
+    expect(page.get_by_label("ФИО")).to_have_value("name")
+    expect(page.get_by_label("Телефон")).to_have_value("phone")
+    page.get_by_label("Update the existing record").check()
+    screenshot(page, "mapping")
+    page.get_by_role("button", name="Start the import").click()
+
+    expect(page.get_by_role("heading", name="Done")).to_be_visible()
+    counts = page.locator(".imports-counts")
+    expect(counts.locator(".stat").filter(has_text="Created").first.locator("dd")).to_have_text("2")
+    expect(counts.locator(".stat").filter(has_text="Rejected").locator("dd")).to_have_text("1")
+    screenshot(page, "done")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download rejected rows (CSV)").click()
+    rejected = download.value.path().read_text(encoding="utf-8-sig")
+    assert "Без Телефона" in rejected and "12" in rejected
+
+    page.goto("/search/?q=" + "+7 916 555 1234")
+    expect(page.get_by_role("link", name="Анна Кузнецова")).to_be_visible()
+
+    page.goto("/imports/")
+    page.get_by_role("link", name="выставка.csv").click()
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Undo this import").click()
+    expect(page.get_by_text("was undone")).to_be_visible()
+    assert not Lead.objects.filter(email="anna@vector.example").exists()
