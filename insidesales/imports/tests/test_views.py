@@ -113,3 +113,14 @@ def test_import_pages_are_russian_for_a_russian_user(world, signed_in):
     services.import_start(membership=world.rep1, job_id=job.pk, mapping=job.mapping, run_now=True)
     html = client.get(f"/imports/{job.pk}/").content.decode()
     assert "Отменить этот импорт" in html and english_words(html, allowed) == []
+
+
+def test_file_names_headers_and_cells_are_escaped(world, signed_in):
+    payload = '<img src=x onerror="alert(1)">'
+    client = signed_in("admin")
+    data = f'"{payload}",Email\r\n"{payload}",a@example.com\r\n'.encode()
+    client.post("/imports/", {"file": SimpleUploadedFile(f"{payload}.csv", data)})
+    job = ImportJob.objects.get()
+    for url in ("/imports/", f"/imports/{job.pk}/"):
+        html = client.get(url).content.decode()
+        assert payload not in html and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in html, url
