@@ -207,8 +207,18 @@ def allocate_ids(model: type[models.Model], count: int, *, using: str = "default
             raise RuntimeError("allocate_ids needs a transaction on SQLite")
         quote = connection.ops.quote_name
         cursor.execute(f"SELECT MAX({quote(column)}) FROM {quote(table)}")  # noqa: S608 - names from the model
-        start = (cursor.fetchone()[0] or 0) + 1
-        return list(range(start, start + count))
+        top = cursor.fetchone()[0] or 0
+        # Tables Django makes on SQLite are AUTOINCREMENT: ids of deleted rows are never given out
+        # again (an undo of an old import must not reach a newer import's rows). Honour and advance
+        # the table's high-water mark the same way.
+        cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
+        found = cursor.fetchone()
+        top = max(top, found[0] if found else 0)
+        if found:
+            cursor.execute("UPDATE sqlite_sequence SET seq = %s WHERE name = %s", [top + count, table])
+        else:
+            cursor.execute("INSERT INTO sqlite_sequence (name, seq) VALUES (%s, %s)", [table, top + count])
+        return list(range(top + 1, top + 1 + count))
 
 
 def id_ranges(ids: Sequence[int]) -> list[list[int]]:

@@ -207,8 +207,8 @@ def csv_stream(headers: list[str], rows: Iterator[list[str]]) -> Iterator[bytes]
 def xlsx_file(headers: list[str], rows: Iterator[list[str]]) -> io.BufferedRandom:
     """An XLSX workbook (one sheet) in a temporary file, written row by row (openpyxl's write-only mode).
 
-    Every cell is written as a text cell, which no spreadsheet evaluates: "=1+2" stays the text
-    "=1+2" (openpyxl would otherwise store a string starting with "=" as a formula)."""
+    Every cell is a text cell (openpyxl would otherwise store a string starting with "=" as a
+    formula), and neutralized as in CSV, so it stays text even when the sheet is edited or saved as CSV."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -219,12 +219,12 @@ def xlsx_file(headers: list[str], rows: Iterator[list[str]]) -> io.BufferedRando
     def text_cells(values: list[str]) -> list:
         cells = []
         for value in values:
-            cell = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("", value))  # control characters
+            cell = WriteOnlyCell(sheet, value=neutralize(ILLEGAL_CHARACTERS_RE.sub("", value)))
             cell.data_type = "s"
             cells.append(cell)
         return cells
 
-    sheet.append(text_cells(headers))
+    sheet.append(text_cells(headers))  # neutralized like every cell
     for row in rows:
         sheet.append(text_cells(row))
     handle = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the response, which closes it

@@ -184,6 +184,7 @@ def _xlsx_rows(path: Path, where: dict | None = None) -> Iterator[tuple[int, lis
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
+    _check_workbook_size(path)
     handle = path.open("rb")  # a file object: openpyxl would judge a path by its extension
     if where is not None:
         where["file"] = handle
@@ -198,10 +199,37 @@ def _xlsx_rows(path: Path, where: dict | None = None) -> Iterator[tuple[int, lis
             cells = ["" if v is None else _cell_text(v) for v in values]
             while cells and cells[-1] == "":
                 cells.pop()
+            if len(cells) > MAX_COLUMNS:
+                raise FileProblem(_("Row %(row)d has more than %(n)d columns.") % {"row": number, "n": MAX_COLUMNS})
+            if any(len(cell) > MAX_CELL for cell in cells):
+                raise FileProblem(
+                    _("Row %(row)d has a cell longer than 1 MB: the file is probably damaged (an unclosed quote?).")
+                    % {"row": number}
+                )
             yield number, cells
     finally:
         workbook.close()
         handle.close()
+
+
+# What an XLSX may unpack to: openpyxl keeps the whole shared-strings table in memory even when it
+# streams rows, so a small file that inflates to gigabytes (a "zip bomb") is refused before it is read.
+MAX_SHARED_STRINGS = 512 * 1024 * 1024
+MAX_UNPACKED = 8 * 1024**3
+MAX_RATIO = 200
+
+
+def _check_workbook_size(path: Path) -> None:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise FileProblem(_("This XLSX file is damaged or not a spreadsheet.")) from exc
+    unpacked = sum(m.file_size for m in members)
+    packed = max(sum(m.compress_size for m in members), 1)
+    shared = sum(m.file_size for m in members if m.filename.endswith("sharedStrings.xml"))
+    if shared > MAX_SHARED_STRINGS or unpacked > MAX_UNPACKED or unpacked / packed > MAX_RATIO:
+        raise FileProblem(_("This XLSX file unpacks to too much data; save it as CSV and upload that instead."))
 
 
 def _cell_text(value: object) -> str:

@@ -241,13 +241,18 @@ def import_start(
     _check_assignment(membership, assign_owner_id, assign_agency_id, errors)
     if errors:
         raise ValidationError(_("Please correct the errors below."), fields=errors)
-    job.mapping = mapping
-    job.duplicate_policy = duplicate_policy
-    job.assign_owner_id = assign_owner_id
-    job.assign_agency_id = assign_agency_id
-    job.source = source
-    job.status = ImportStatus.QUEUED
-    job.save()
+    claimed = ImportJob.objects.filter(pk=job.pk, status=ImportStatus.UPLOADED).update(
+        mapping=mapping,
+        duplicate_policy=duplicate_policy,
+        assign_owner_id=assign_owner_id,
+        assign_agency_id=assign_agency_id,
+        source=source,
+        status=ImportStatus.QUEUED,
+        updated_at=timezone.now(),
+    )
+    if not claimed:  # started meanwhile (a double click, a second tab): queued once only
+        raise ValidationError(_("This import has already been started."))
+    job.refresh_from_db()
     SavedMapping.objects.update_or_create(
         organization_id=job.organization_id,
         record_type=job.record_type,
@@ -345,7 +350,7 @@ def _actor_membership(job: ImportJob) -> Membership | None:
 
     membership = (
         Membership.objects.select_related("organization", "user", "agency", "team")
-        .filter(organization_id=job.organization_id, user_id=job.created_by_id, is_active=True)
+        .filter(organization_id=job.organization_id, user_id=job.created_by_id, is_active=True, user__is_active=True)
         .first()
     )
     return _usable(membership) if membership is not None else None
@@ -375,6 +380,8 @@ def import_run(*, job_id: int, progress: Callable[[ImportJob, int], None] | None
     try:
         runner = LeadImport(job, membership, progress=progress)
         runner.run()
+    except ConcurrentRun:
+        return ImportJob.objects.get(pk=job.pk)  # the other run carries on; this one changed nothing
     except FileProblem as exc:
         _fail(job, exc.message)
     except Exception as exc:  # the job says it failed; the worker logs the traceback
@@ -384,8 +391,14 @@ def import_run(*, job_id: int, progress: Callable[[ImportJob, int], None] | None
     return job
 
 
+class ConcurrentRun(Exception):
+    """The job's progress moved under this run: another worker runs the same import."""
+
+
 def _fail(job: ImportJob, message: str) -> None:
-    ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.FAILED, error=message, finished_at=timezone.now())
+    ImportJob.objects.filter(pk=job.pk, status__in=(ImportStatus.QUEUED, ImportStatus.RUNNING)).update(
+        status=ImportStatus.FAILED, error=message, finished_at=timezone.now()
+    )
 
 
 class LeadImport:
@@ -452,7 +465,7 @@ class LeadImport:
                     self.write_batch(batch, report)
             finally:
                 rows.close()
-        ImportJob.objects.filter(pk=job.pk).update(
+        ImportJob.objects.filter(pk=job.pk, status=ImportStatus.RUNNING).update(
             status=ImportStatus.DONE, finished_at=timezone.now(), bytes_done=job.file_size
         )
         if connection.vendor == "sqlite":
@@ -534,7 +547,9 @@ class LeadImport:
             ranges = self.job.created_ranges + id_ranges(ids)
             report.write(rejected)
             position = self.position()
-            ImportJob.objects.filter(pk=self.job.pk).update(
+            moved = ImportJob.objects.filter(
+                pk=self.job.pk, status=ImportStatus.RUNNING, rows_done=self.job.rows_done
+            ).update(
                 bytes_done=position,
                 report_bytes=report.size(),
                 rows_done=self.job.rows_done + len(batch),
@@ -545,6 +560,8 @@ class LeadImport:
                 flagged_count=self.job.flagged_count + counts.flagged,
                 created_ranges=_merge_ranges(ranges),
             )
+            if not moved:  # another run of this job got here first, or it was stopped: keep nothing
+                raise ConcurrentRun()
         self.job.refresh_from_db()
         if self.progress is not None:
             self.progress(self.job, position)
@@ -768,11 +785,12 @@ class report_writer:  # noqa: N801 - used as a context manager
 def import_undo(*, membership: Membership, job_id: Any) -> ImportJob:
     """Remove the records an import created and restore the ones it updated, as they were before."""
     job = import_job_get(membership=membership, job_id=job_id)
-    if job.status != ImportStatus.DONE:
+    undoable = (ImportStatus.DONE, ImportStatus.FAILED)  # a failed import may have committed many rows
+    if job.status not in undoable:
         raise ValidationError(_("Only a finished import can be undone."))
     with transaction.atomic():
         job = ImportJob.objects.select_for_update().get(pk=job.pk)
-        if job.status != ImportStatus.DONE:
+        if job.status not in undoable:
             raise ValidationError(_("Only a finished import can be undone."))
         removed = 0
         for first, last in job.created_ranges:

@@ -129,7 +129,9 @@ def _progress_context(job: ImportJob) -> dict:
         "rate": rate,
         "eta": eta,
         "active": job.status in (ImportStatus.QUEUED, ImportStatus.RUNNING),
-        "has_report": job.rejected_count > 0 and services.report_path(job).exists(),
+        "has_report": job.status not in (ImportStatus.QUEUED, ImportStatus.RUNNING)
+        and job.rejected_count > 0
+        and services.report_path(job).exists(),
     }
 
 
@@ -146,7 +148,7 @@ def import_progress(request: HttpRequest, job_id: int) -> HttpResponse:
 def import_report(request: HttpRequest, job_id: int) -> HttpResponse:
     job = services.import_job_get(membership=request.membership, job_id=job_id)
     path = services.report_path(job)
-    if not path.exists():
+    if job.status in (ImportStatus.QUEUED, ImportStatus.RUNNING) or not path.exists():  # only what was committed
         raise Http404(_("This import has no rejected rows."))
     name = job.file_name.rsplit(".", 1)[0] + "-rejected.csv"
     return FileResponse(path.open("rb"), as_attachment=True, filename=name, content_type="text/csv; charset=utf-8")

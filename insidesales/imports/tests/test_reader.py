@@ -155,3 +155,24 @@ def test_formula_cells_round_trip(value):
     written = neutralize(value)
     assert written[:1] not in ("=", "+", "-", "@", "\t", "\r")
     assert unneutralize(written) == value
+
+
+def test_xlsx_limits_apply_too(tmp_path):
+    book = Workbook()
+    book.active.append([f"c{i}" for i in range(600)])
+    path = tmp_path / "wide.xlsx"
+    book.save(path)
+    with pytest.raises(FileProblem) as problem:
+        inspect_file(path)
+    assert "more than 500 columns" in problem.value.message
+
+
+def test_an_xlsx_that_unpacks_to_far_more_than_its_size_is_refused(tmp_path):
+    import zipfile
+
+    path = tmp_path / "bomb.xlsx"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/sharedStrings.xml", b"<sst>" + b"a" * (50 * 1024 * 1024) + b"</sst>")
+    with pytest.raises(FileProblem) as problem:
+        inspect_file(path)
+    assert "unpacks to too much data" in problem.value.message

@@ -213,3 +213,38 @@ def test_bad_uploads_are_refused_with_the_reason_and_leave_no_file(world, settin
     assert not ImportJob.objects.exists()
     with pytest.raises(PermissionDenied):
         services.import_upload(membership=world.field_rep, file_name="x.csv", chunks=[csv_file([])])
+
+
+def test_an_import_is_started_once_and_a_second_run_of_it_changes_nothing(world, settings_dir, monkeypatch):
+    rows = [[f"P{i}", "Person", "", "", f"p{i}@example.com", "", "", ""] for i in range(4)]
+    job = services.import_upload(membership=world.admin, file_name="l.csv", chunks=[csv_file(rows)])
+    services.import_start(membership=world.admin, job_id=job.pk, mapping=job.mapping)
+    with pytest.raises(ValidationError):  # a double click: queued once only
+        services.import_start(membership=world.admin, job_id=job.pk, mapping=job.mapping)
+    original = services.LeadImport.write_batch
+
+    def other_worker_first(self, batch, report):
+        ImportJob.objects.filter(pk=self.job.pk).update(rows_done=len(batch))  # another run committed meanwhile
+        return original(self, batch, report)
+
+    monkeypatch.setattr(services.LeadImport, "write_batch", other_worker_first)
+    services.import_run(job_id=job.pk)
+    assert not Lead.objects.filter(last_name="Person").exists()  # this run's batch was rolled back
+    assert ImportJob.objects.get(pk=job.pk).created_count == 0
+
+
+def test_ids_of_deleted_leads_are_never_given_out_again(world, settings_dir):
+    first = run(world.admin, csv_file([["Old", "One", "", "", "old@example.com", "", "", ""]]))
+    old_id = Lead.objects.get(email="old@example.com").pk
+    services.import_undo(membership=world.admin, job_id=first.pk)  # the highest lead is gone
+    run(world.admin, csv_file([["New", "One", "", "", "new@example.com", "", "", ""]]))
+    assert Lead.objects.get(email="new@example.com").pk > old_id
+    Lead.objects.create(organization=world.org, last_name="Typed in")  # Django's own inserts still fit
+    assert Lead.objects.get(last_name="Typed in").pk > Lead.objects.get(email="new@example.com").pk
+
+
+def test_a_failed_import_can_be_undone(world, settings_dir):
+    job = run(world.admin, csv_file([["Kept", "Row", "", "", "kept@example.com", "", "", ""]]))
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.FAILED, error="stopped")
+    services.import_undo(membership=world.admin, job_id=job.pk)
+    assert not Lead.objects.filter(email="kept@example.com").exists()
