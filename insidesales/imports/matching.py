@@ -1,0 +1,283 @@
+"""Finding records that describe the same person: blocking, field comparisons, Fellegi–Sunter scores.
+
+The matcher knows nothing of Django. A `Schema` names the fields to compare (each with a kind that
+decides how two values are compared) and the blocking keys (records that share no key are never
+compared, which keeps a scan over a million records to a few million comparisons).
+
+Each compared field lands on a level: exact, close, partial, different, or missing when either side
+is empty. The score of a pair is the Fellegi–Sunter match probability: how much likelier its levels
+are among true duplicates (m) than among random pairs (u).
+- u comes from the data itself: exact-agreement odds from the value frequencies (two random "smith"s
+  agree far more often than two random e-mail addresses), the other levels from random pairs.
+- m is what a duplicate typed by people usually looks like: mostly the same, sometimes a typo or a
+  missing word. (EM re-estimation of m over the candidate pairs was tried and dropped: blocking makes
+  non-duplicates agree on the blocked fields, and EM then took "pairs in one block" for duplicates.)
+A pair is a duplicate when its probability is at least one half, starting from one duplicate in ten
+candidate pairs; groups are connected pairs.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
+from rapidfuzz.fuzz import token_set_ratio, token_sort_ratio
+
+EXACT, CLOSE, PARTIAL, DIFFERENT = 3, 2, 1, 0
+MISSING = -1
+LEVELS = (EXACT, CLOSE, PARTIAL, DIFFERENT)
+
+
+def compare_name(a: str, b: str) -> int:
+    """A person's given name or surname: Jaro–Winkler, kind to typos near the end of a name."""
+    if a == b:
+        return EXACT
+    similarity = JaroWinkler.normalized_similarity(a, b)
+    if similarity >= 0.94:
+        return CLOSE
+    if similarity >= 0.88:
+        return PARTIAL
+    return DIFFERENT
+
+
+def compare_text(a: str, b: str) -> int:
+    """Several words (a company, a street): word order and an extra word matter little, but sharing
+    only a common word ("Acme Logistics", "Globex Logistics") is not alike."""
+    if a == b:
+        return EXACT
+    if token_set_ratio(a, b) >= 90:
+        return CLOSE
+    if token_sort_ratio(a, b) >= 80:
+        return PARTIAL
+    return DIFFERENT
+
+
+def compare_code(a: str, b: str) -> int:
+    """Identifiers, dates, postcodes, house numbers: one typed-over or swapped character is close."""
+    if a == b:
+        return EXACT
+    distance = DamerauLevenshtein.distance(a, b, score_cutoff=2)
+    if distance <= 1:
+        return CLOSE
+    if distance == 2 and min(len(a), len(b)) >= 6:
+        return PARTIAL
+    return DIFFERENT
+
+
+def compare_exact(a: str, b: str) -> int:
+    """Already normalized values (E.164 phones, e-mail addresses): equal or not."""
+    return EXACT if a == b else DIFFERENT
+
+
+COMPARATORS: dict[str, Callable[[str, str], int]] = {
+    "name": compare_name,
+    "text": compare_text,
+    "code": compare_code,
+    "exact": compare_exact,
+}
+# How often a duplicate's field is the same, close, partly alike or different.
+PRIOR_M = {
+    "name": {EXACT: 0.80, CLOSE: 0.09, PARTIAL: 0.06, DIFFERENT: 0.05},
+    "text": {EXACT: 0.80, CLOSE: 0.09, PARTIAL: 0.06, DIFFERENT: 0.05},
+    "code": {EXACT: 0.85, CLOSE: 0.09, PARTIAL: 0.03, DIFFERENT: 0.03},
+    "exact": {EXACT: 0.85, CLOSE: 0.0, PARTIAL: 0.0, DIFFERENT: 0.15},
+}
+SMALLEST = 1e-6
+MAX_DIFFERENT = 0.4
+
+
+@dataclass(frozen=True)
+class Field:
+    """One compared field. `swaps_with` names the field people confuse it with (given name/surname)."""
+
+    name: str
+    kind: str
+    swaps_with: str = ""
+
+
+@dataclass(frozen=True)
+class Schema:
+    """What to compare and how records are put in blocks.
+
+    A block is a tuple of (field, prefix length; 0 for the whole value): ("surname", 3), ("given", 1)
+    puts "smith john" and "smyth j." apart but "smith john" and "smith jon" together. Two records are
+    compared when they share any block key; a record whose first block field is empty has no key in
+    that block. Keys held by more than `max_block` records are too common to tell anything (a block
+    of every "Ivanov I.") and are not compared.
+    """
+
+    fields: tuple[Field, ...]
+    blocks: tuple[tuple[tuple[str, int], ...], ...]
+    max_block: int = 200
+
+
+@dataclass
+class Pair:
+    """Two records with their field levels and the probability that they are the same."""
+
+    left: int
+    right: int
+    levels: tuple[int, ...]
+    probability: float = 0.0
+
+
+@dataclass
+class Model:
+    """m and u per field and level, and the share of duplicates expected among compared pairs."""
+
+    m: list[dict[int, float]]
+    u: list[dict[int, float]]
+    prior: float = 0.1
+
+    def weights(self) -> list[dict[int, float]]:
+        return [
+            {level: math.log(max(m[level], SMALLEST) / max(u[level], SMALLEST)) for level in LEVELS}
+            for m, u in zip(self.m, self.u, strict=True)
+        ]
+
+
+@dataclass
+class Matcher:
+    """Scores pairs of records of one schema. `columns` holds each field's normalized values, one
+    list per field, all of the same length (record i is the i-th value of every list)."""
+
+    schema: Schema
+    columns: dict[str, list[str]]
+    seed: int = 20261128
+    model: Model | None = None
+    size: int = 0
+
+    def __post_init__(self) -> None:
+        self.size = len(next(iter(self.columns.values()), []))
+        self._fields = [self.columns[f.name] for f in self.schema.fields]
+        self._compare = [COMPARATORS[f.kind] for f in self.schema.fields]
+        names = [f.name for f in self.schema.fields]
+        self._swapped = [names.index(f.swaps_with) if f.swaps_with else i for i, f in enumerate(self.schema.fields)]
+        self._swaps = any(f.swaps_with for f in self.schema.fields)
+
+    # -- candidates -----------------------------------------------------------------------------
+
+    def block_keys(self, block: tuple[tuple[str, int], ...]) -> list[str]:
+        parts = [(self.columns[name], length) for name, length in block]
+        first = parts[0][0]
+        keys = []
+        for index in range(self.size):
+            if not first[index]:
+                keys.append("")
+                continue
+            keys.append("\x1f".join(column[index][:length] if length else column[index] for column, length in parts))
+        return keys
+
+    def candidate_pairs(self, *, across: int | None = None) -> set[tuple[int, int]]:
+        """Index pairs sharing a block key. With `across`, only pairs with one index below it and
+        one at or above it (linking new records, appended after the existing ones)."""
+        pairs: set[tuple[int, int]] = set()
+        limit = self.schema.max_block
+        for block in self.schema.blocks:
+            buckets: dict[str, list[int]] = defaultdict(list)
+            for index, key in enumerate(self.block_keys(block)):
+                if key:
+                    buckets[key].append(index)
+            for members in buckets.values():
+                if len(members) < 2 or len(members) > limit:
+                    continue
+                for i, left in enumerate(members):
+                    for right in members[i + 1 :]:
+                        if across is None or (left < across) != (right < across):
+                            pairs.add((left, right))
+        return pairs
+
+    # -- comparison -----------------------------------------------------------------------------
+
+    def levels(self, left: int, right: int) -> tuple[int, ...]:
+        """Each field's level; where names may be swapped, the better of straight and swapped."""
+        fields, compare = self._fields, self._compare
+        straight = []
+        for column, compare_one in zip(fields, compare, strict=True):
+            a, b = column[left], column[right]
+            straight.append(compare_one(a, b) if a and b else MISSING)
+        if not self._swaps:
+            return tuple(straight)
+        swapped = []
+        for index, other in enumerate(self._swapped):
+            a, b = fields[index][left], fields[other][right]
+            swapped.append(compare[index](a, b) if a and b else MISSING)
+        return tuple(swapped) if sum(swapped) > sum(straight) else tuple(straight)
+
+    # -- the model ------------------------------------------------------------------------------
+
+    def estimate_u(self, sample: int = 20000) -> list[dict[int, float]]:
+        """Level frequencies among random pairs; exact agreement from the value frequencies."""
+        rng = random.Random(self.seed)
+        n = self.size
+        u: list[dict[int, float]] = []
+        pairs = [(rng.randrange(n), rng.randrange(n)) for _ in range(sample)] if n > 1 else []
+        pairs = [(a, b) for a, b in pairs if a != b]
+        for index, f in enumerate(self.schema.fields):
+            column = self._fields[index]
+            filled = [value for value in column if value]
+            counts = Counter(filled)
+            total = len(filled)
+            exact = sum(c * c for c in counts.values()) / (total * total) if total else SMALLEST
+            compare = COMPARATORS[f.kind]
+            seen: Counter[int] = Counter()
+            for a, b in pairs:
+                if column[a] and column[b]:
+                    seen[compare(column[a], column[b])] += 1
+            compared = sum(seen.values())
+            levels = {EXACT: max(exact, SMALLEST)}
+            for level in (CLOSE, PARTIAL):  # smoothed: a level never seen among random pairs is rare, not impossible
+                levels[level] = (seen[level] + 1) / (compared + 100)
+            levels[DIFFERENT] = max(1.0 - sum(levels.values()), SMALLEST)
+            u.append(levels)
+        return u
+
+    def score(self, pairs: Iterable[tuple[int, int]]) -> list[Pair]:
+        """Compare the candidate pairs and give each its match probability."""
+        if self.model is None:
+            self.model = Model(m=[dict(PRIOR_M[f.kind]) for f in self.schema.fields], u=self.estimate_u())
+        weights = self.model.weights()
+        prior = self.model.prior
+        scored = []
+        for left, right in pairs:
+            levels = self.levels(left, right)
+            scored.append(Pair(left, right, levels, _probability(levels, weights, prior)))
+        return scored
+
+
+def _probability(levels: tuple[int, ...], weights: list[dict[int, float]], prior: float) -> float:
+    score = math.log(prior / (1 - prior))
+    for index, level in enumerate(levels):
+        if level != MISSING:
+            score += weights[index][level]
+    if score > 30:
+        return 1.0
+    if score < -30:
+        return 0.0
+    return 1 / (1 + math.exp(-score))
+
+
+def groups(pairs: Iterable[Pair], threshold: float = 0.5) -> list[list[int]]:
+    """Connected components of the pairs at or above the threshold, each sorted, largest first."""
+    parent: dict[int, int] = {}
+
+    def find(x: int) -> int:
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for pair in pairs:
+        if pair.probability >= threshold:
+            a, b = find(pair.left), find(pair.right)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+    components: dict[int, list[int]] = defaultdict(list)
+    for x in parent:
+        components[find(x)].append(x)
+    return sorted((sorted(members) for members in components.values()), key=lambda g: (-len(g), g[0]))
