@@ -86,6 +86,14 @@ PRIOR_M = {
     "code": {EXACT: 0.85, CLOSE: 0.09, PARTIAL: 0.03, DIFFERENT: 0.03},
     "exact": {EXACT: 0.85, CLOSE: 0.0, PARTIAL: 0.0, DIFFERENT: 0.15},
 }
+# How often two different people's field is the same, close or partly alike, before the data is seen.
+PRIOR_U = {
+    "name": {EXACT: 0.005, CLOSE: 0.002, PARTIAL: 0.01},
+    "text": {EXACT: 0.002, CLOSE: 0.002, PARTIAL: 0.005},
+    "code": {EXACT: 0.0001, CLOSE: 0.0005, PARTIAL: 0.001},
+    "exact": {EXACT: 0.0001, CLOSE: 0.0, PARTIAL: 0.0},
+}
+PRIOR_PAIRS = 1000
 SMALLEST = 1e-6
 MAX_DIFFERENT = 0.4
 
@@ -211,7 +219,10 @@ class Matcher:
     # -- the model ------------------------------------------------------------------------------
 
     def estimate_u(self, sample: int = 20000) -> list[dict[int, float]]:
-        """Level frequencies among random pairs; exact agreement from the value frequencies."""
+        """Level frequencies among pairs of different records: exact agreement counted from the
+        value frequencies, the other levels from a random sample of pairs. Both are blended with
+        `PRIOR_U` as if it had been seen in `PRIOR_PAIRS` pairs, so a small list is not judged
+        by a dozen records (and a large one only by itself)."""
         rng = random.Random(self.seed)
         n = self.size
         u: list[dict[int, float]] = []
@@ -219,19 +230,19 @@ class Matcher:
         pairs = [(a, b) for a, b in pairs if a != b]
         for index, f in enumerate(self.schema.fields):
             column = self._fields[index]
-            filled = [value for value in column if value]
-            counts = Counter(filled)
-            total = len(filled)
-            exact = sum(c * c for c in counts.values()) / (total * total) if total else SMALLEST
+            counts = Counter(value for value in column if value)
+            filled = sum(counts.values())
+            agreeing = sum(c * (c - 1) for c in counts.values()) / 2
+            prior = PRIOR_U[f.kind]
+            levels = {EXACT: (agreeing + PRIOR_PAIRS * prior[EXACT]) / (filled * (filled - 1) / 2 + PRIOR_PAIRS)}
             compare = COMPARATORS[f.kind]
             seen: Counter[int] = Counter()
             for a, b in pairs:
-                if column[a] and column[b]:
+                if column[a] and column[b] and column[a] != column[b]:
                     seen[compare(column[a], column[b])] += 1
-            compared = sum(seen.values())
-            levels = {EXACT: max(exact, SMALLEST)}
-            for level in (CLOSE, PARTIAL):  # smoothed: a level never seen among random pairs is rare, not impossible
-                levels[level] = (seen[level] + 1) / (compared + 100)
+            compared = sum(seen.values()) / (1 - levels[EXACT])  # the sample left out exact agreements
+            for level in (CLOSE, PARTIAL):
+                levels[level] = (seen[level] + PRIOR_PAIRS * prior[level]) / (compared + PRIOR_PAIRS)
             levels[DIFFERENT] = max(1.0 - sum(levels.values()), SMALLEST)
             u.append(levels)
         return u

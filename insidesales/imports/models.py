@@ -108,3 +108,110 @@ class SavedMapping(OrganizationScopedModel):
                 fields=["organization", "record_type", "signature"], name="savedmapping_unique_signature"
             )
         ]
+
+
+class ScanStatus(models.TextChoices):
+    SCHEDULED = "scheduled", _("Scheduled")
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+PENDING_SCAN = (ScanStatus.SCHEDULED, ScanStatus.QUEUED)
+
+
+class DuplicateScan(OrganizationScopedModel):
+    """One run of the duplicate matcher over an organization's leads (scheduled or asked for)."""
+
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(_("status"), max_length=10, choices=ScanStatus.choices, default=ScanStatus.QUEUED)
+    run_after = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    leads_count = models.BigIntegerField(default=0)
+    compared_count = models.BigIntegerField(default=0)
+    pairs_count = models.BigIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = _("duplicate scan")
+        verbose_name_plural = _("duplicate scans")
+        indexes = [models.Index(fields=["organization", "-created_at"], name="dupscan_org_created")]
+        constraints = [
+            # At most one scan waiting per organization: asking twice, or a schedule meeting a click, is one scan.
+            models.UniqueConstraint(
+                fields=["organization"],
+                condition=models.Q(status__in=["scheduled", "queued"]),
+                name="dupscan_one_pending",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization_id}: {self.status}"
+
+
+class PairStatus(models.TextChoices):
+    OPEN = "open", _("To review")
+    DISMISSED = "dismissed", _("Not duplicates")
+
+
+class DuplicatePair(OrganizationScopedModel):
+    """Two leads the matcher takes for one person (left id < right id), with its score and reasons.
+
+    Open pairs are replaced by each scan; dismissed ones stay, so "not duplicates" is said once.
+    """
+
+    left = models.ForeignKey("crm.Lead", on_delete=models.CASCADE, related_name="+")
+    right = models.ForeignKey("crm.Lead", on_delete=models.CASCADE, related_name="+")
+    score = models.FloatField(_("score"))
+    reasons = models.JSONField(default=list)  # codes: same_email, similar_name, ...
+    group = models.BigIntegerField(default=0)  # the lowest lead id of the connected group
+    status = models.CharField(_("status"), max_length=10, choices=PairStatus.choices, default=PairStatus.OPEN)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("duplicate pair")
+        verbose_name_plural = _("duplicate pairs")
+        constraints = [models.UniqueConstraint(fields=["organization", "left", "right"], name="duppair_once")]
+        indexes = [
+            models.Index(fields=["organization", "status", "-score", "id"], name="duppair_org_score"),
+            models.Index(fields=["right"], name="duppair_right"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.left_id} ~ {self.right_id} ({self.score:.2f})"
+
+
+class LeadMerge(OrganizationScopedModel):
+    """One merge of a lead into another, with everything needed to undo it.
+
+    The merged lead is deleted; `merged` keeps it serialized (fields and tags), `changes` the
+    survivor's fields the merge set ({field: [before, after]}), `relinked` the ids of the rows moved
+    from the merged lead to the survivor ({"app_label.model.field": [ids]}).
+    """
+
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    survivor = models.ForeignKey("crm.Lead", null=True, on_delete=models.SET_NULL, related_name="+")
+    merged_id = models.BigIntegerField()
+    merged_name = models.CharField(max_length=255, blank=True)
+    merged = models.JSONField()
+    changes = models.JSONField(default=dict)
+    added_tags = models.JSONField(default=list)
+    relinked = models.JSONField(default=dict)
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("merge")
+        verbose_name_plural = _("merges")
+        indexes = [models.Index(fields=["organization", "-created_at"], name="leadmerge_org_created")]
+
+    def __str__(self) -> str:
+        return f"{self.merged_id} → {self.survivor_id}"

@@ -12,3 +12,11 @@ def run_import(job_id: int) -> int | None:
 
     job = import_run(job_id=job_id)
     return job.rows_done if job is not None else None
+
+
+@task()
+def run_duplicate_scan(scan_id: int) -> int | None:
+    from insidesales.imports.duplicates import scan_run
+
+    scan = scan_run(scan_id=scan_id)
+    return scan.pairs_count if scan is not None else None

@@ -1,0 +1,311 @@
+"""Duplicate leads: the scan that finds them (scheduled and on demand), the pairs people review.
+
+A scan reads every lead of the organization once, hands the normalized fields to the matcher
+(`imports.matching`) and replaces the open pairs with what it found; pairs someone marked as "not
+duplicates" stay and are not offered again. Members see only pairs whose two leads they can see.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from insidesales.core.errors import NotFound, PermissionDenied
+from insidesales.core.text import search_key
+from insidesales.crm.models import Lead
+from insidesales.imports.matching import CLOSE, EXACT, PARTIAL, Field, Matcher, Pair, Schema, groups
+from insidesales.imports.models import (
+    PENDING_SCAN,
+    DuplicatePair,
+    DuplicateScan,
+    PairStatus,
+    ScanStatus,
+)
+from insidesales.orgs.models import Membership, Role
+from insidesales.orgs.services import audit_record
+from insidesales.orgs.visibility import visible_records
+
+LEAD_SCHEMA = Schema(
+    fields=(
+        Field("first_name", "name", swaps_with="last_name"),
+        Field("last_name", "name", swaps_with="first_name"),
+        Field("company", "text"),
+        Field("email", "code"),
+        Field("phone", "exact"),
+    ),
+    blocks=(
+        (("email", 0),),
+        (("phone", 0),),
+        (("last_name", 3), ("first_name", 1), ("company", 2)),
+        (("first_name", 3), ("last_name", 1), ("company", 2)),
+        (("last_name", 0), ("first_name", 0)),
+        (("company", 0), ("last_name", 2)),
+    ),
+)
+REASONS = {
+    "same_name": gettext_lazy("same name"),
+    "similar_name": gettext_lazy("similar name"),
+    "same_company": gettext_lazy("same company"),
+    "similar_company": gettext_lazy("similar company"),
+    "same_email": gettext_lazy("same email"),
+    "similar_email": gettext_lazy("similar email"),
+    "same_phone": gettext_lazy("same phone"),
+}
+INSERT_BATCH = 5000
+
+
+def can_review(membership: Membership) -> bool:
+    """Everyone who works leads reviews their duplicates; field reps work accounts, not leads."""
+    return membership.role in (Role.ADMIN, Role.MANAGER, Role.INSIDE_REP, Role.AGENCY_REP)
+
+
+def _require(membership: Membership) -> None:
+    if not can_review(membership):
+        raise PermissionDenied(_("Your role does not review duplicates."))
+
+
+# -- reading ---------------------------------------------------------------------------------------
+
+
+def pair_list(*, membership: Membership, status: str = PairStatus.OPEN) -> QuerySet[DuplicatePair]:
+    """Pairs of this organization whose two leads the member can see, best first."""
+    _require(membership)
+    leads = visible_records(Lead.objects.all(), membership).values("pk")
+    queryset = DuplicatePair.objects.filter(organization_id=membership.organization_id, status=status)
+    if membership.role != Role.ADMIN:
+        queryset = queryset.filter(left__in=leads, right__in=leads)
+    return queryset.select_related("left", "right").order_by("-score", "id")
+
+
+def pair_get(*, membership: Membership, pair_id: Any) -> DuplicatePair:
+    try:
+        pk = int(pair_id)
+    except (TypeError, ValueError) as exc:
+        raise NotFound() from exc
+    pair = pair_list(membership=membership, status=PairStatus.OPEN).filter(pk=pk).first()
+    if pair is None:
+        raise NotFound()
+    return pair
+
+
+def reason_labels(codes: list[str]) -> list[str]:
+    return [str(REASONS[code]) for code in codes if code in REASONS]
+
+
+def latest_scan(*, organization_id: int) -> DuplicateScan | None:
+    return DuplicateScan.objects.filter(organization_id=organization_id).order_by("-created_at", "-id").first()
+
+
+# -- writing ---------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def pair_dismiss(*, membership: Membership, pair_id: Any) -> DuplicatePair:
+    """ "Not duplicates": the pair leaves the list and later scans do not bring it back."""
+    pair = pair_get(membership=membership, pair_id=pair_id)
+    pair.status = PairStatus.DISMISSED
+    pair.decided_by = membership.user
+    pair.save(update_fields=["status", "decided_by", "updated_at"])
+    audit_record(
+        organization_id=pair.organization_id,
+        actor=membership.user,
+        action="duplicates.dismiss",
+        instance=pair,
+        changes={"leads": [pair.left_id, pair.right_id]},
+    )
+    return pair
+
+
+def scan_request(
+    *, organization_id: int, requested_by: Any = None, run_after: dt.datetime | None = None
+) -> DuplicateScan:
+    """Queue a scan (now, or at `run_after`), unless one is already waiting: then that one, brought
+    forward when this request is for sooner."""
+    status = ScanStatus.SCHEDULED if run_after else ScanStatus.QUEUED
+    pending = DuplicateScan.objects.filter(organization_id=organization_id, status__in=PENDING_SCAN).first()
+    if pending is None:
+        try:
+            with transaction.atomic():
+                pending = DuplicateScan.objects.create(
+                    organization_id=organization_id, requested_by=requested_by, status=status, run_after=run_after
+                )
+        except IntegrityError:  # somebody else queued one a moment ago
+            pending = DuplicateScan.objects.filter(organization_id=organization_id, status__in=PENDING_SCAN).first()
+            if pending is None:
+                raise
+    elif run_after is None and pending.status == ScanStatus.SCHEDULED:
+        DuplicateScan.objects.filter(pk=pending.pk, status=ScanStatus.SCHEDULED).update(
+            status=ScanStatus.QUEUED, run_after=None, requested_by=requested_by
+        )
+        pending.refresh_from_db()
+    else:
+        return pending
+    from insidesales.imports.tasks import run_duplicate_scan
+
+    scan_id, when = pending.pk, pending.run_after
+    transaction.on_commit(
+        lambda: (run_duplicate_scan.using(run_after=when) if when else run_duplicate_scan).enqueue(scan_id)
+    )
+    return pending
+
+
+def scan_now(*, membership: Membership) -> DuplicateScan:
+    """The "Scan now" button."""
+    _require(membership)
+    with transaction.atomic():
+        scan = scan_request(organization_id=membership.organization_id, requested_by=membership.user)
+        audit_record(
+            organization_id=membership.organization_id, actor=membership.user, action="duplicates.scan", instance=scan
+        )
+    return scan
+
+
+def ensure_scheduled(*, organization_id: int) -> None:
+    """Keep the daily scan going: one waiting scan per organization, at most one interval away."""
+    hours = getattr(settings, "DUPLICATE_SCAN_INTERVAL_HOURS", 24)
+    if not DuplicateScan.objects.filter(organization_id=organization_id, status__in=PENDING_SCAN).exists():
+        scan_request(organization_id=organization_id, run_after=timezone.now() + dt.timedelta(hours=hours))
+
+
+@dataclass
+class LeadColumns:
+    ids: list[int]
+    columns: dict[str, list[str]]
+
+
+def read_leads(organization_id: int) -> LeadColumns:
+    """Every lead of the organization, normalized for the matcher (one pass, no model instances)."""
+    ids: list[int] = []
+    columns: dict[str, list[str]] = {f.name: [] for f in LEAD_SCHEMA.fields}
+    first, last, company, email, phone = (columns[f.name] for f in LEAD_SCHEMA.fields)
+    rows = (
+        Lead.objects.filter(organization_id=organization_id)
+        .order_by()
+        .values_list("id", "first_name", "last_name", "company_key", "email", "phone")
+    )
+    for pk, first_name, last_name, company_key, lead_email, lead_phone in rows.iterator(chunk_size=20000):
+        ids.append(pk)
+        first.append(search_key(first_name) if first_name else "")
+        last.append(search_key(last_name) if last_name else "")
+        company.append(company_key)
+        email.append(lead_email.lower())
+        phone.append(lead_phone)
+    return LeadColumns(ids, columns)
+
+
+def reasons_of(levels: tuple[int, ...]) -> list[str]:
+    first, last, company, email, phone = levels
+    codes = []
+    if first == EXACT and last == EXACT:
+        codes.append("same_name")
+    elif first in (EXACT, CLOSE, PARTIAL) and last in (EXACT, CLOSE, PARTIAL):
+        codes.append("similar_name")
+    if company == EXACT:
+        codes.append("same_company")
+    elif company in (CLOSE, PARTIAL):
+        codes.append("similar_company")
+    if email == EXACT:
+        codes.append("same_email")
+    elif email in (CLOSE, PARTIAL):
+        codes.append("similar_email")
+    if phone == EXACT:
+        codes.append("same_phone")
+    return codes
+
+
+def find_pairs(leads: LeadColumns) -> tuple[int, list[Pair], dict[int, int]]:
+    """(pairs compared, pairs scoring at least one half, lead index → its group's lowest lead id)."""
+    matcher = Matcher(LEAD_SCHEMA, leads.columns)
+    candidates = matcher.candidate_pairs()
+    scored = matcher.score(candidates)
+    found = [pair for pair in scored if pair.probability >= 0.5]
+    group_of = {}
+    for members in groups(found):
+        lowest = min(leads.ids[member] for member in members)
+        for member in members:
+            group_of[member] = lowest
+    return len(candidates), found, group_of
+
+
+def scan_run(*, scan_id: int) -> DuplicateScan | None:
+    """Run a waiting scan (a second call for the same scan does nothing) and schedule the next."""
+    claimed = DuplicateScan.objects.filter(pk=scan_id, status__in=PENDING_SCAN).update(
+        status=ScanStatus.RUNNING, started_at=timezone.now()
+    )
+    if not claimed:
+        return None
+    scan = DuplicateScan.objects.get(pk=scan_id)
+    started = time.perf_counter()
+    try:
+        leads = read_leads(scan.organization_id)
+        compared, found, group_of = find_pairs(leads)
+        _store_pairs(scan.organization_id, leads, found, group_of)
+    except Exception as exc:
+        DuplicateScan.objects.filter(pk=scan_id).update(
+            status=ScanStatus.FAILED, finished_at=timezone.now(), error=f"{type(exc).__name__}: {exc}"[:2000]
+        )
+        ensure_scheduled(organization_id=scan.organization_id)
+        raise
+    DuplicateScan.objects.filter(pk=scan_id).update(
+        status=ScanStatus.DONE,
+        finished_at=timezone.now(),
+        leads_count=len(leads.ids),
+        compared_count=compared,
+        pairs_count=len(found),
+    )
+    scan.refresh_from_db()
+    scan.seconds = time.perf_counter() - started  # type: ignore[attr-defined]
+    ensure_scheduled(organization_id=scan.organization_id)
+    return scan
+
+
+def _store_pairs(organization_id: int, leads: LeadColumns, found: list[Pair], group_of: dict[int, int]) -> None:
+    """Replace the open pairs with the new ones, keeping every dismissed pair as it is."""
+    ids = leads.ids
+    now = timezone.now()
+    with transaction.atomic():
+        # Leads deleted since they were read have no pairs (their ids would break the foreign keys).
+        wanted = sorted({ids[index] for pair in found for index in (pair.left, pair.right)})
+        existing: set[int] = set()
+        for start in range(0, len(wanted), INSERT_BATCH):
+            chunk = wanted[start : start + INSERT_BATCH]
+            existing.update(
+                Lead.objects.filter(organization_id=organization_id, pk__in=chunk).values_list("pk", flat=True)
+            )
+        dismissed = set(
+            DuplicatePair.objects.filter(organization_id=organization_id, status=PairStatus.DISMISSED).values_list(
+                "left_id", "right_id"
+            )
+        )
+        DuplicatePair.objects.filter(organization_id=organization_id, status=PairStatus.OPEN).delete()
+        batch: list[DuplicatePair] = []
+        for pair in found:
+            left, right = sorted((ids[pair.left], ids[pair.right]))
+            if (left, right) in dismissed or left not in existing or right not in existing:
+                continue
+            batch.append(
+                DuplicatePair(
+                    organization_id=organization_id,
+                    left_id=left,
+                    right_id=right,
+                    score=round(pair.probability, 4),
+                    reasons=reasons_of(pair.levels),
+                    group=group_of.get(pair.left, left),
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            if len(batch) >= INSERT_BATCH:
+                DuplicatePair.objects.bulk_create(batch)
+                batch = []
+        if batch:
+            DuplicatePair.objects.bulk_create(batch)

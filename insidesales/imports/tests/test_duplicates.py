@@ -1,0 +1,219 @@
+"""Duplicate scan, review and merge through the services: what is found, who sees it, what a merge
+moves and what an undo brings back."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from insidesales.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from insidesales.core.testing import factories as f
+from insidesales.crm.models import Activity, ActivityKind, Lead, LeadStatus, Task
+from insidesales.imports import duplicates, merge
+from insidesales.imports.models import DuplicatePair, DuplicateScan, LeadMerge, PairStatus, ScanStatus
+from insidesales.orgs.models import AuditLog
+
+pytestmark = pytest.mark.django_db
+
+
+def lead(owner=None, **fields):
+    if owner is not None:
+        return f.LeadFactory(owned_by=owner, **fields)
+    return f.LeadFactory(**fields)
+
+
+def scan(org) -> DuplicateScan:
+    queued = duplicates.scan_request(organization_id=org.pk)
+    return duplicates.scan_run(scan_id=queued.pk)
+
+
+@pytest.fixture
+def twins(world):
+    """Ivan Petrov twice in rep1's leads (typo in the surname, same phone), plus an unrelated Ivanov."""
+    a = lead(
+        world.rep1, first_name="Ivan", last_name="Petrov", company_name="Romashka LLC", phone="+79161234567", email=""
+    )
+    b = lead(
+        world.rep1, first_name="Ivan", last_name="Petrova", company_name="Romashka", phone="+79161234567", email=""
+    )
+    c = lead(world.rep1, first_name="Ivan", last_name="Ivanov", company_name="Globex", phone="+79160000000")
+    return a, b, c
+
+
+def test_scan_finds_the_typed_over_lead_with_its_reasons(world, twins):
+    a, b, c = twins
+    done = scan(world.org)
+    assert done.status == ScanStatus.DONE
+    assert done.leads_count == Lead.objects.filter(organization=world.org).count()
+    pair = DuplicatePair.objects.get(organization=world.org, left=a, right=b)
+    assert pair.score >= 0.5
+    assert set(pair.reasons) == {"similar_name", "same_company", "same_phone"}
+    assert pair.group == a.pk
+    assert not DuplicatePair.objects.filter(left=c).exists() and not DuplicatePair.objects.filter(right=c).exists()
+    assert not DuplicatePair.objects.filter(organization=world.org_b).exists()
+
+
+def test_a_finished_scan_schedules_the_next_one_and_a_scan_runs_once(world, twins):
+    first = duplicates.scan_request(organization_id=world.org.pk)
+    again = duplicates.scan_request(organization_id=world.org.pk)
+    assert again.pk == first.pk  # one waiting scan per organization
+    assert duplicates.scan_run(scan_id=first.pk) is not None
+    assert duplicates.scan_run(scan_id=first.pk) is None
+    waiting = DuplicateScan.objects.get(organization=world.org, status=ScanStatus.SCHEDULED)
+    assert waiting.run_after > timezone.now() + dt.timedelta(hours=23)
+    asked = duplicates.scan_now(membership=world.manager)  # "Scan now" brings the scheduled one forward
+    assert asked.pk == waiting.pk and asked.status == ScanStatus.QUEUED and asked.run_after is None
+
+
+def test_dismissed_pairs_stay_dismissed_after_a_rescan(world, twins):
+    a, b, _ = twins
+    scan(world.org)
+    pair = DuplicatePair.objects.get(left=a, right=b)
+    duplicates.pair_dismiss(membership=world.rep1, pair_id=pair.pk)
+    scan(world.org)
+    assert list(DuplicatePair.objects.filter(left=a, right=b).values_list("status", flat=True)) == [
+        PairStatus.DISMISSED
+    ]
+    assert not duplicates.pair_list(membership=world.rep1).filter(left=a, right=b).exists()
+    assert AuditLog.objects.filter(action="duplicates.dismiss", object_id=pair.pk).exists()
+
+
+@pytest.mark.parametrize("member", ["rep2", "agency_x_rep", "admin_b"])
+def test_pairs_of_leads_out_of_scope_are_hidden(world, twins, member):
+    a, b, _ = twins
+    scan(world.org)
+    pair = DuplicatePair.objects.get(left=a, right=b)
+    assert not duplicates.pair_list(membership=world.members[member]).filter(pk=pair.pk).exists()
+    with pytest.raises(NotFound):
+        duplicates.pair_get(membership=world.members[member], pair_id=pair.pk)
+    with pytest.raises(NotFound):
+        duplicates.pair_dismiss(membership=world.members[member], pair_id=pair.pk)
+
+
+def test_a_pair_half_in_scope_is_hidden(world):
+    mine = lead(world.rep1, first_name="Olga", last_name="Smirnova", email="olga@vega.example")
+    theirs = lead(world.rep2, first_name="Olga", last_name="Smirnova", email="olga@vega.example")
+    scan(world.org)
+    pair = DuplicatePair.objects.get(left=mine, right=theirs)
+    assert not duplicates.pair_list(membership=world.rep1).filter(pk=pair.pk).exists()
+    assert duplicates.pair_list(membership=world.admin).filter(pk=pair.pk).exists()
+
+
+def test_field_reps_do_not_review_duplicates(world):
+    with pytest.raises(PermissionDenied):
+        duplicates.pair_list(membership=world.field_rep)
+
+
+def test_merge_keeps_chosen_values_moves_everything_and_deletes_the_other(world, twins):
+    a, b, _ = twins
+    b.email, b.title, b.notes = "ivan@romashka.example", "CEO", "Met at the fair"
+    b.save()
+    a.notes = "Called twice"
+    a.save()
+    b.tags.add(world.tag)
+    note = Activity.objects.create(organization=world.org, kind=ActivityKind.NOTE, lead=b, body="from b")
+    task = Task.objects.create(organization=world.org, title="Call back", assignee=world.rep1.user, lead=b)
+    done = merge.lead_merge(
+        membership=world.rep1, survivor_id=a.pk, other_id=b.pk, choices={"last_name": "other", "notes": "both"}
+    )
+    a.refresh_from_db()
+    assert not Lead.objects.filter(pk=b.pk).exists()
+    assert (a.last_name, a.email, a.title) == ("Petrova", "ivan@romashka.example", "CEO")  # chosen; blanks filled
+    assert a.company_name == "Romashka LLC"  # the survivor's own value by default
+    assert a.notes == "Called twice\n\nMet at the fair"
+    assert a.name_key == "ivan petrova"
+    assert list(a.tags.all()) == [world.tag]
+    note.refresh_from_db()
+    task.refresh_from_db()
+    assert note.lead_id == a.pk and task.lead_id == a.pk
+    entry = Activity.objects.get(lead=a, kind=ActivityKind.MERGE)
+    assert entry.data["other_id"] == b.pk and entry.data["merge_id"] == done.pk
+    assert AuditLog.objects.get(action="lead.merge").changes["merged_lead"] == [b.pk, None]
+
+
+def test_undo_brings_the_lead_back_with_everything_moved(world, twins):
+    a, b, _ = twins
+    b.email = "ivan@romashka.example"
+    b.save()
+    b.tags.add(world.tag)
+    note = Activity.objects.create(organization=world.org, kind=ActivityKind.NOTE, lead=b, body="from b")
+    done = merge.lead_merge(membership=world.rep1, survivor_id=a.pk, other_id=b.pk)
+    merge.merge_undo(membership=world.rep1, merge_id=done.pk)
+    restored = Lead.objects.get(pk=b.pk)
+    assert (restored.last_name, restored.email, restored.owner_id) == (
+        "Petrova",
+        "ivan@romashka.example",
+        world.rep1.user_id,
+    )
+    assert list(restored.tags.all()) == [world.tag]
+    note.refresh_from_db()
+    assert note.lead_id == b.pk
+    a.refresh_from_db()
+    assert a.email == "" and not a.tags.exists()
+    assert Activity.objects.filter(lead=a, kind=ActivityKind.MERGE, data__event="undone").exists()
+    assert Activity.objects.filter(lead=restored, kind=ActivityKind.MERGE, data__event="undone").exists()
+    with pytest.raises(Conflict):
+        merge.merge_undo(membership=world.rep1, merge_id=done.pk)
+
+
+def test_undo_keeps_survivor_fields_changed_after_the_merge(world, twins):
+    a, b, _ = twins
+    b.email, b.title = "ivan@romashka.example", "CEO"
+    b.save()
+    done = merge.lead_merge(membership=world.rep1, survivor_id=a.pk, other_id=b.pk)
+    Lead.objects.filter(pk=a.pk).update(title="CTO")
+    merge.merge_undo(membership=world.rep1, merge_id=done.pk)
+    a.refresh_from_db()
+    assert (a.email, a.title) == ("", "CTO")
+    assert AuditLog.objects.get(action="lead.merge_undo").changes["kept_newer"][1] == {"title": "CTO"}
+
+
+def test_merge_needs_both_leads_in_scope(world, twins):
+    a, _, _ = twins
+    with pytest.raises(NotFound):
+        merge.lead_merge(membership=world.rep1, survivor_id=a.pk, other_id=world.lead_rep2.pk)
+    with pytest.raises(NotFound):
+        merge.lead_merge(membership=world.rep2, survivor_id=world.lead_rep2.pk, other_id=a.pk)
+    assert Lead.objects.filter(pk=a.pk).exists() and Lead.objects.filter(pk=world.lead_rep2.pk).exists()
+
+
+def test_a_rep_merges_away_only_their_own_leads(world):
+    pool = world.lead_unassigned
+    mine = lead(world.rep1, first_name=pool.first_name, last_name=pool.last_name)
+    with pytest.raises(PermissionDenied):
+        merge.lead_merge(membership=world.rep1, survivor_id=mine.pk, other_id=pool.pk)
+    merge.lead_merge(membership=world.rep1, survivor_id=pool.pk, other_id=mine.pk)
+    pool.refresh_from_db()
+    assert pool.owner_id == world.rep1.user_id  # the unassigned survivor takes the merged lead's owner
+
+
+def test_converted_leads_are_kept_not_merged_away(world, twins):
+    a, b, _ = twins
+    Lead.objects.filter(pk=b.pk).update(status=LeadStatus.CONVERTED)
+    with pytest.raises(ValidationError):
+        merge.lead_merge(membership=world.rep1, survivor_id=a.pk, other_id=b.pk)
+    merge.lead_merge(membership=world.rep1, survivor_id=b.pk, other_id=a.pk)
+    assert not Lead.objects.filter(pk=a.pk).exists()
+
+
+def test_bad_choices_are_refused_before_anything_changes(world, twins):
+    a, b, _ = twins
+    with pytest.raises(ValidationError) as error:
+        merge.lead_merge(
+            membership=world.rep1, survivor_id=a.pk, other_id=b.pk, choices={"status": "other", "email": "mine"}
+        )
+    assert set(error.value.fields) == {"status", "email"}
+    with pytest.raises(ValidationError):
+        merge.lead_merge(membership=world.rep1, survivor_id=a.pk, other_id=a.pk)
+    assert Lead.objects.filter(pk=b.pk).exists()
+
+
+def test_undo_is_for_the_merger_or_a_manager(world, twins):
+    a, b, _ = twins
+    done = merge.lead_merge(membership=world.rep1, survivor_id=a.pk, other_id=b.pk)
+    with pytest.raises(NotFound):
+        merge.merge_undo(membership=world.rep2, merge_id=done.pk)
+    merge.merge_undo(membership=world.manager, merge_id=done.pk)
+    assert LeadMerge.objects.get(pk=done.pk).undone_by == world.manager.user
