@@ -28,6 +28,20 @@ def usage() -> str:
     return "\n".join(lines)
 
 
+def _schedule_recurring() -> None:
+    """Recurring work is queued when a worker starts (each run queues its next): daily duplicate scans."""
+    import django
+    from django.db import DatabaseError
+
+    django.setup()
+    from insidesales.imports.duplicates import schedule_all
+
+    try:
+        schedule_all()
+    except DatabaseError as exc:  # not migrated yet: the worker still starts, the next start schedules
+        print(f"recurring tasks not scheduled: {exc}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv if argv is None else argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "insidesales.settings")
@@ -36,6 +50,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     if argv[1] == "worker":
         argv[1] = "db_worker"
+        _schedule_recurring()
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(["insidesales", *argv[1:]])

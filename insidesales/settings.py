@@ -156,6 +156,9 @@ TASKS = {
     }
 }
 
+# Duplicate leads are looked for this often (and after each import, and on demand).
+DUPLICATE_SCAN_INTERVAL_HOURS = float(os.environ.get("DUPLICATE_SCAN_INTERVAL_HOURS", "24"))
+
 # --- auth -------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "orgs.User"
 AUTHENTICATION_BACKENDS = ["insidesales.orgs.auth.EmailBackend"]

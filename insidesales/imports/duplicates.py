@@ -83,10 +83,12 @@ def pair_list(*, membership: Membership, status: str = PairStatus.OPEN) -> Query
     queryset = DuplicatePair.objects.filter(organization_id=membership.organization_id, status=status)
     if membership.role != Role.ADMIN:
         queryset = queryset.filter(left__in=leads, right__in=leads)
-    return queryset.select_related("left", "right").order_by("-score", "id")
+    return queryset.select_related("left", "right").order_by("-score", "-id")
 
 
 def pair_get(*, membership: Membership, pair_id: Any) -> DuplicatePair:
+    if not can_review(membership):
+        raise NotFound()  # nobody's pairs exist for a role that reviews none
     try:
         pk = int(pair_id)
     except (TypeError, ValueError) as exc:
@@ -174,6 +176,16 @@ def ensure_scheduled(*, organization_id: int) -> None:
     hours = getattr(settings, "DUPLICATE_SCAN_INTERVAL_HOURS", 24)
     if not DuplicateScan.objects.filter(organization_id=organization_id, status__in=PENDING_SCAN).exists():
         scan_request(organization_id=organization_id, run_after=timezone.now() + dt.timedelta(hours=hours))
+
+
+def schedule_all() -> int:
+    """Called when a worker starts: every organization gets its daily scan if it has none waiting."""
+    from insidesales.orgs.models import Organization
+
+    organizations = list(Organization.objects.values_list("pk", flat=True))
+    for organization_id in organizations:
+        ensure_scheduled(organization_id=organization_id)
+    return len(organizations)
 
 
 @dataclass

@@ -104,10 +104,10 @@ def lead_merge(
     *, membership: Membership, survivor_id: Any, other_id: Any, choices: dict[str, str] | None = None
 ) -> LeadMerge:
     """Merge lead `other_id` into lead `survivor_id` (both must be visible to the member)."""
-    if not can_review(membership):
-        raise PermissionDenied(_("Your role does not merge leads."))
     survivor = get_visible(Lead, membership, survivor_id, for_update=True)
     other = get_visible(Lead, membership, other_id, for_update=True)
+    if not can_review(membership):
+        raise PermissionDenied(_("Your role does not merge leads."))
     if survivor.pk == other.pk:
         raise ValidationError(_("A lead cannot be merged with itself."))
     if not can_delete_records(membership) and other.owner_id != membership.user_id:

@@ -179,7 +179,7 @@ class DuplicatePair(OrganizationScopedModel):
         verbose_name_plural = _("duplicate pairs")
         constraints = [models.UniqueConstraint(fields=["organization", "left", "right"], name="duppair_once")]
         indexes = [
-            models.Index(fields=["organization", "status", "-score", "id"], name="duppair_org_score"),
+            models.Index(fields=["organization", "status", "-score", "-id"], name="duppair_org_score"),
             models.Index(fields=["right"], name="duppair_right"),
         ]
 

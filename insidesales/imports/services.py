@@ -472,6 +472,10 @@ class LeadImport:
             with connection.cursor() as cursor:
                 cursor.execute("PRAGMA optimize")  # refresh the planner's statistics after many new rows
         job.refresh_from_db()
+        if job.created_count or job.updated_count:
+            from insidesales.imports.duplicates import scan_request
+
+            scan_request(organization_id=job.organization_id, requested_by=self.membership.user)  # new leads, new pairs
         audit_record(
             organization_id=job.organization_id,
             actor=self.membership.user,

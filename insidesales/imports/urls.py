@@ -1,7 +1,7 @@
 from django.urls import path
 
 from insidesales.crm.views.kinds import RECORD_KINDS
-from insidesales.imports import views
+from insidesales.imports import duplicate_views, views
 
 urlpatterns = [
     path("imports/", views.import_list, name="import_list"),
@@ -9,6 +9,11 @@ urlpatterns = [
     path("imports/<int:job_id>/progress/", views.import_progress, name="import_progress"),
     path("imports/<int:job_id>/report/", views.import_report, name="import_report"),
     path("imports/<int:job_id>/undo/", views.import_undo, name="import_undo"),
+    path("duplicates/", duplicate_views.duplicate_list, name="duplicate_list"),
+    path("duplicates/scan/", duplicate_views.duplicate_scan, name="duplicate_scan"),
+    path("duplicates/<int:pair_id>/", duplicate_views.duplicate_merge, name="duplicate_merge"),
+    path("duplicates/<int:pair_id>/dismiss/", duplicate_views.duplicate_dismiss, name="duplicate_dismiss"),
+    path("merges/<int:merge_id>/undo/", duplicate_views.merge_undo, name="merge_undo"),
     *[
         path(f"{kind.plural}/export/", views.record_export, {"kind": kind}, name=kind.names["export"])
         for kind in RECORD_KINDS.values()

@@ -6,6 +6,7 @@ from django.http import HttpRequest
 from ninja import Schema
 from pydantic import Field
 
+from insidesales.api.routers.duplicates import MergeOut
 from insidesales.api.routers.records import RecordApi, RecordId, record_router
 from insidesales.api.schemas import (
     READ_ONLY,
@@ -23,6 +24,7 @@ from insidesales.api.schemas import (
 )
 from insidesales.crm import services
 from insidesales.crm.models import DisqualifyReason, Lead, LeadSource, LeadStatus
+from insidesales.imports.merge import CHOOSABLE, lead_merge
 
 Source = Literal[tuple(LeadSource.values)]  # type: ignore[valid-type]
 
@@ -190,3 +192,32 @@ def convert(request: HttpRequest, payload: ConvertIn | None = None, id: int = Re
 def _ids(result: dict[str, Any]) -> dict[str, Any]:
     keys = ("contact_id", "contact_created", "company_id", "company_created", "deal_id")
     return {key: result[key] for key in keys}
+
+
+MergeChoice = Literal["survivor", "other", "both"]
+
+
+class MergeIn(Input):
+    other_id: Id = Field(description="The lead merged into this one and then deleted.")
+    choices: dict[str, MergeChoice] = Field(
+        default_factory=dict,
+        description=(
+            "Per field, whose value the kept lead keeps: `survivor` (this lead) or `other`; `both` for `notes`. "
+            "Fields: " + ", ".join(CHOOSABLE) + ". Unlisted fields keep this lead's value, or the other's where "
+            "this one has none; notes that differ are kept both."
+        ),
+    )
+
+
+@router.post(
+    "/{int:id}/merge",
+    response=MergeOut,
+    operation_id="lead_merge",
+    summary="Merge another lead into this one",
+    description=(
+        "Timeline entries, tasks and tags of the other lead move to this one; the other lead is deleted. "
+        "Undo with `POST /merges/{id}/undo`."
+    ),
+)
+def merge_into(request: HttpRequest, payload: MergeIn, id: int = RecordId):
+    return lead_merge(membership=request.auth, survivor_id=id, other_id=payload.other_id, choices=payload.choices)

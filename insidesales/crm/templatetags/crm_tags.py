@@ -143,6 +143,11 @@ def activity_summary(event: Any, record_type: str = "") -> str:
         if data.get("source"):
             return _("Source: %(source)s") % {"source": _choice_label(LeadSource, data["source"])}
         return ""
+    if kind == ActivityKind.MERGE:
+        name = data.get("other_name") or ""
+        if data.get("event") == "undone":
+            return _("Merge with %(name)s undone") % {"name": name}
+        return _("Merged with %(name)s") % {"name": name}
     if kind == ActivityKind.CONVERSION:
         if record_type == "contact":
             return _("Created from a lead")
