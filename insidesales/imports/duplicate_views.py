@@ -32,6 +32,7 @@ def duplicate_list(request: HttpRequest) -> HttpResponse:
         "rows": [(pair, duplicates.reason_labels(pair.reasons)) for pair in page.items],
         "next_cursor": page.next_cursor,
         "scan": duplicates.latest_scan(organization_id=membership.organization_id),
+        "next_scan": duplicates.pending_scan(organization_id=membership.organization_id),
         "merges": merge.merge_list(membership=membership),
     }
     return render(request, "imports/duplicate_list.html", context)

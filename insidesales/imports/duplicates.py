@@ -104,7 +104,14 @@ def reason_labels(codes: list[str]) -> list[str]:
 
 
 def latest_scan(*, organization_id: int) -> DuplicateScan | None:
-    return DuplicateScan.objects.filter(organization_id=organization_id).order_by("-created_at", "-id").first()
+    """The scan running or finished last (None before the first)."""
+    scans = DuplicateScan.objects.filter(organization_id=organization_id).exclude(status__in=PENDING_SCAN)
+    return scans.order_by("-created_at", "-id").first()
+
+
+def pending_scan(*, organization_id: int) -> DuplicateScan | None:
+    """The scan waiting to run, scheduled or queued."""
+    return DuplicateScan.objects.filter(organization_id=organization_id, status__in=PENDING_SCAN).first()
 
 
 # -- writing ---------------------------------------------------------------------------------------

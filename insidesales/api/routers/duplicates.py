@@ -97,12 +97,15 @@ def list_pairs(
     response=ScanOut | None,
     operation_id="duplicate_scan_latest",
     summary="The latest duplicate scan",
-    description="Scheduled, queued, running or finished; null before the first one.",
+    description="The waiting scan (scheduled or queued) if there is one, else the last one; null before any.",
 )
 def latest_scan(request: HttpRequest):
     if not duplicates.can_review(request.auth):
         raise PermissionDenied(_("Your role does not review duplicates."))
-    return duplicates.latest_scan(organization_id=request.auth.organization_id)
+    organization_id = request.auth.organization_id
+    return duplicates.pending_scan(organization_id=organization_id) or duplicates.latest_scan(
+        organization_id=organization_id
+    )
 
 
 @router.post(
@@ -139,4 +142,3 @@ def dismiss(request: HttpRequest, id: int = PairId):
 )
 def undo(request: HttpRequest, id: int = MergeId):
     return merge.merge_undo(membership=request.auth, merge_id=id)
-

@@ -39,6 +39,8 @@ OBJECT_TYPES: list[tuple[str, str]] = [
     (r"^settings/api-keys/|^api/v1/api-keys/", "api_key"),
     (r"^agencies/", "agency"),
     (r"^imports/", "import_job"),
+    (r"^(api/v1/)?duplicates/", "duplicate_pair"),
+    (r"^(api/v1/)?merges/", "lead_merge"),
 ]
 # Objects of `others` (below) that members besides their owner may reach: an organization's admin sees
 # every import of the organization.
@@ -136,6 +138,12 @@ class Access:
             hidden = world.hidden_slots(member)
             picks = [next(s for s in group if s in hidden) for group in BOUNDARIES if hidden & set(group)]
             return [world.slots[s].record(RECORD_MODELS[kind]).pk for s in picks]
+        if kind in ("duplicate_pair", "lead_merge"):
+            # A pair (of a slot's lead and its twin) is seen by who sees both leads; a merge by who sees its
+            # kept lead: both follow the slot, like the records.
+            hidden = world.hidden_slots(member)
+            picks = [next(s for s in group if s in hidden) for group in BOUNDARIES if hidden & set(group)]
+            return [self.others[kind][s].pk for s in picks]
         if kind == "task":
             hidden = {s for s, slot in world.slots.items() if slot.task} - VISIBLE_TASK_SLOTS[member]
             return [world.slots[s].task.pk for s in sorted(hidden)][:4]
@@ -179,6 +187,7 @@ def access(db, settings, tmp_path) -> Access:
             "rep2": _finished_import(world.rep2),
             "admin_b": _finished_import(world.admin_b),
         },
+        **_pairs_and_merges(world),
     }
     return Access(world=world, ui=ui, api_keys=api_keys, others=others)
 
@@ -203,6 +212,37 @@ def _finished_import(membership) -> Any:
     return job
 
 
+def _pairs_and_merges(world: World) -> dict[str, dict[str, Any]]:
+    """Per slot: a duplicate pair of the slot's lead and a twin with the same owner, and a merge kept there."""
+    from django.core import serializers
+
+    from insidesales.imports.models import DuplicatePair, LeadMerge
+
+    pairs, merges = {}, {}
+    for slot, records in world.slots.items():
+        lead = records.lead
+        twin = f.LeadFactory(
+            organization_id=lead.organization_id,
+            owner_id=lead.owner_id,
+            team_id=lead.team_id,
+            agency_id=lead.agency_id,
+            first_name=lead.first_name,
+            last_name=lead.last_name,
+            email=lead.email,
+        )
+        pairs[slot] = DuplicatePair.objects.create(
+            organization_id=lead.organization_id, left=lead, right=twin, score=0.99, reasons=["same_email"]
+        )
+        merges[slot] = LeadMerge.objects.create(
+            organization_id=lead.organization_id,
+            survivor=lead,
+            merged_id=MISSING_ID - 1,
+            merged_name="Merged away",
+            merged=serializers.serialize("json", [twin]).replace(str(twin.pk), str(MISSING_ID - 1), 1),
+        )
+    return {"duplicate_pair": pairs, "lead_merge": merges}
+
+
 def _form_data(access: Access, member: str) -> dict[str, Any]:
     """A form that would be valid for an object in scope, so only the scope can refuse it."""
     membership = access.world.members[member]
@@ -222,6 +262,7 @@ def _form_data(access: Access, member: str) -> dict[str, Any]:
         "done": "1",
         "confirm": "yes",
         "create_deal": "on",
+        "action": "merge",
     }
 
 
@@ -286,6 +327,9 @@ def _body_for(schema: dict[str, Any], method: str, path: str, access: Access, me
         "last_name": "Of scope",
         "done": True,
         "create_deal": True,
+        "other_id": next(
+            (access.world.slots[s].lead.pk for s in sorted(access.world.visible_slots(member))), MISSING_ID
+        ),
     }
     return {name: value for name, value in samples.items() if name in properties}
 
