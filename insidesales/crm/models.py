@@ -342,7 +342,7 @@ class ActivityKind(models.TextChoices):
     CREATED = "created", _("Created")
     CONVERSION = "conversion", _("Conversion")
     STAGE_CHANGE = "stage_change", _("Stage change")
-    MERGE = "merge", _("Merge")
+    MERGE = "merge", pgettext_lazy("activity kind", "Merge")
 
 
 class Activity(FastLoading, models.Model):

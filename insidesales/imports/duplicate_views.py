@@ -95,6 +95,7 @@ def duplicate_merge(request: HttpRequest, pair_id: int) -> HttpResponse:
         "other": other,
         "fields": fields,
         "reasons": duplicates.reason_labels(pair.reasons),
+        "percent": round(pair.score * 100),
         "message": message,
     }
     return render(request, "imports/duplicate_merge.html", context, status=400 if message else 200)

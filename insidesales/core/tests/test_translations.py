@@ -23,6 +23,7 @@ from django.utils import timezone
 from insidesales.core.testing import factories as f
 from insidesales.crm import services
 from insidesales.crm.models import Deal, Stage, StageKind
+from insidesales.imports.models import DuplicatePair
 from insidesales.orgs.models import Membership
 
 CATALOG = Path(settings.BASE_DIR) / "locale" / "ru" / "LC_MESSAGES" / "django.po"
@@ -208,6 +209,16 @@ def russian_world(db):
     due = timezone.now() + dt.timedelta(hours=1)
     services.task_create(membership=rep, title="Позвонить Олегу", due_at=due, record_type=type(lead), record_id=lead.pk)
     services.lead_create(membership=rep, data={"first_name": "Пётр", "last_name": "Новиков", "company_name": "Луч"})
+    # Possible duplicates (one pair left to review, one merged) for the duplicates pages and the timeline.
+    from insidesales.imports import duplicates, merge
+
+    twin = {"first_name": "Олег", "last_name": "Смирнов", "company_name": "Вектор", "phone": "+7 903 555-12-34"}
+    services.lead_create(membership=rep, data=twin)
+    services.lead_create(membership=rep, data={**twin, "last_name": "Смирнофф", "email": "oleg@vector.test"})
+    kept = services.lead_create(membership=rep, data={"first_name": "Ия", "last_name": "Ким", "phone": "+79035550000"})
+    gone = services.lead_create(membership=rep, data={"first_name": "Ия", "last_name": "Ким", "phone": "+79035550000"})
+    merge.lead_merge(membership=rep, survivor_id=kept.pk, other_id=gone.pk)
+    duplicates.scan_run(scan_id=duplicates.scan_request(organization_id=org.pk).pk)
     data = {"Ромашка", "Москва", "Анна Админова", "Иван Петров", "vector.test"}
     return {
         "org": org,
@@ -216,6 +227,7 @@ def russian_world(db):
         "lead": lead,
         "deal": deal,
         "contact": result["contact"],
+        "merged_lead": kept,
         "data": data,
     }
 
@@ -245,6 +257,9 @@ def russian_pages(world) -> list[str]:
         "/settings/",
         "/settings/api-keys/",
         "/imports/",
+        "/duplicates/",
+        f"/duplicates/{DuplicatePair.objects.filter(organization=world['org']).first().pk}/",
+        f"/leads/{world['merged_lead'].pk}/",
     ]
 
 
