@@ -59,6 +59,7 @@ SCHEMA = Schema(
         (("postcode", 0), ("street_number", 0)),
         (("suburb", 4), ("surname", 2)),
     ),
+    identifiers=("soc_sec_id",),
 )
 DATASETS = {"febrl1": ("dataset1.csv",), "febrl2": ("dataset2.csv",), "febrl3": ("dataset3.csv",)}
 LINKED = {"febrl4": ("dataset4a.csv", "dataset4b.csv")}

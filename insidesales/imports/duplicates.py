@@ -50,6 +50,7 @@ LEAD_SCHEMA = Schema(
         (("last_name", 0), ("first_name", 0)),
         (("company", 0), ("last_name", 2)),
     ),
+    identifiers=("email", "phone"),
 )
 REASONS = {
     "same_name": gettext_lazy("same name"),

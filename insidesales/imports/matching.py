@@ -12,8 +12,9 @@ are among true duplicates (m) than among random pairs (u).
 - m is what a duplicate typed by people usually looks like: mostly the same, sometimes a typo or a
   missing word. (EM re-estimation of m over the candidate pairs was tried and dropped: blocking makes
   non-duplicates agree on the blocked fields, and EM then took "pairs in one block" for duplicates.)
-A pair is a duplicate when its probability is at least one half, starting from one duplicate in ten
-candidate pairs; groups are connected pairs.
+A pair is a duplicate when its probability is at least one half, starting from the share of
+duplicates among the candidate pairs estimated from exact agreement on identifiers; groups are
+connected pairs.
 """
 
 from __future__ import annotations
@@ -95,6 +96,9 @@ PRIOR_U = {
 }
 PRIOR_PAIRS = 1000
 SMALLEST = 1e-6
+# The prior: duplicates agree exactly on some identifier this often; bounds keep it sane either way.
+IDENTIFIER_RECALL = 0.7
+DEFAULT_PRIOR, MIN_PRIOR, MAX_PRIOR = 0.1, 0.001, 0.5
 MAX_DIFFERENT = 0.4
 
 
@@ -114,12 +118,14 @@ class Schema:
     A block is a tuple of (field, prefix length; 0 for the whole value): ("surname", 3), ("given", 1)
     puts "smith john" and "smyth j." apart but "smith john" and "smith jon" together. Two records are
     compared when they share any block key; a record whose first block field is empty has no key in
-    that block. Keys held by more than `max_block` records are too common to tell anything (a block
+    that block. `identifiers` name the fields on which exact agreement nearly always means the same
+    person (they set the prior, see `Matcher.estimate_prior`). Keys held by more than `max_block` records are too common to tell anything (a block
     of every "Ivanov I.") and are not compared.
     """
 
     fields: tuple[Field, ...]
     blocks: tuple[tuple[tuple[str, int], ...], ...]
+    identifiers: tuple[str, ...] = ()
     max_block: int = 200
 
 
@@ -139,7 +145,7 @@ class Model:
 
     m: list[dict[int, float]]
     u: list[dict[int, float]]
-    prior: float = 0.1
+    prior: float = 0.1  # share of duplicates among the candidate pairs (see Matcher.estimate_prior)
 
     def weights(self) -> list[dict[int, float]]:
         return [
@@ -249,15 +255,28 @@ class Matcher:
 
     def score(self, pairs: Iterable[tuple[int, int]]) -> list[Pair]:
         """Compare the candidate pairs and give each its match probability."""
+        compared = [(left, right, self.levels(left, right)) for left, right in pairs]
         if self.model is None:
-            self.model = Model(m=[dict(PRIOR_M[f.kind]) for f in self.schema.fields], u=self.estimate_u())
+            self.model = Model(
+                m=[dict(PRIOR_M[f.kind]) for f in self.schema.fields],
+                u=self.estimate_u(),
+                prior=self.estimate_prior([levels for _, _, levels in compared]),
+            )
         weights = self.model.weights()
         prior = self.model.prior
-        scored = []
-        for left, right in pairs:
-            levels = self.levels(left, right)
-            scored.append(Pair(left, right, levels, _probability(levels, weights, prior)))
-        return scored
+        return [Pair(left, right, levels, _probability(levels, weights, prior)) for left, right, levels in compared]
+
+    def estimate_prior(self, compared: list[tuple[int, ...]]) -> float:
+        """The share of duplicates among the candidate pairs, from those that agree exactly on an
+        identifier (an e-mail address, a phone, a social security number): most duplicates do, and
+        few others do. A list of namesakes with no shared identifier gets a low prior, so similar
+        names alone do not make a duplicate there."""
+        positions = [i for i, f in enumerate(self.schema.fields) if f.name in self.schema.identifiers]
+        if not positions or not compared:
+            return DEFAULT_PRIOR
+        agreeing = sum(1 for levels in compared if any(levels[i] == EXACT for i in positions))
+        share = (agreeing + 1) / (len(compared) + 1) / IDENTIFIER_RECALL
+        return min(max(share, MIN_PRIOR), MAX_PRIOR)
 
 
 def _probability(levels: tuple[int, ...], weights: list[dict[int, float]], prior: float) -> float:

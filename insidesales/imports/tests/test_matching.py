@@ -29,6 +29,7 @@ PEOPLE = Schema(
         Field("phone", "exact"),
     ),
     blocks=((("last", 3), ("first", 1)), (("first", 3), ("last", 1)), (("email", 0),), (("phone", 0),)),
+    identifiers=("email", "phone"),
 )
 
 
