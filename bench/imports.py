@@ -2,9 +2,9 @@
 
     python -m bench.imports [--quick] [--rows N] [--database-url URL] [--data-dir DIR]
 
-1. Generates a leads CSV (names in English and Russian, emails, phones typed in mixed national and
-   international formats, companies, ~3% duplicates of earlier rows by email or phone, ~1% bad rows),
-   kept in the data directory for the next run.
+1. Generates a leads CSV (names in English and Russian, 80% at one of rows/200 companies with a work
+   email, phones typed in mixed national and international formats, ~3% duplicates of earlier rows by
+   email or phone, ~1% bad rows), kept in the data directory for the next run.
 2. Raw limit: the same rows (cells as they are, no validation) inserted into an empty lead table with
    the database's fastest bulk path (COPY on PostgreSQL, one prepared executemany on SQLite) — the
    number the import is compared with. The rows are then deleted.
@@ -53,6 +53,7 @@ def generate(path: Path, rows: int, seed: int = 11) -> dict:
 
     synthetic = Synthetic(seed, region="US")
     rng = random.Random(seed)
+    companies = [synthetic.company() for _ in range(max(50, rows // 200))]
     planted = {"duplicates": 0, "bad": 0}
     earlier: list[tuple[str, str]] = []
     with path.open("w", encoding="utf-8", newline="") as handle:
@@ -60,7 +61,8 @@ def generate(path: Path, rows: int, seed: int = 11) -> dict:
         writer.writerow(HEADERS)
         for index in range(rows):
             roll = rng.random()
-            person = synthetic.person()
+            company = companies[int(rng.random() * len(companies))] if rng.random() < 0.8 else None
+            person = synthetic.person(company.country, domain=company.domain) if company else synthetic.person()
             local, _at, domain = person.email.partition("@")
             email = f"{local}{index}@{domain}"  # unique, so only planted duplicates are duplicates
             phone = person.phone.raw
@@ -87,7 +89,16 @@ def generate(path: Path, rows: int, seed: int = 11) -> dict:
             if rng.random() < 0.1:
                 notes = "Met at the trade show; call back after the quarter"
             writer.writerow(
-                [person.first_name, person.last_name, "", person.title, email, phone, person.country, notes]
+                [
+                    person.first_name,
+                    person.last_name,
+                    company.name if company else "",
+                    person.title,
+                    email,
+                    phone,
+                    person.country,
+                    notes,
+                ]
             )
     return planted
 

@@ -42,14 +42,17 @@ LEAD_SCHEMA = Schema(
         Field("email", "code"),
         Field("phone", "exact"),
     ),
+    # As the usual CRM matching rules: the same e-mail, the same phone, or a similar name at a similar
+    # company (typos allowed past the first letters, and first and last names swapped).
     blocks=(
         (("email", 0),),
         (("phone", 0),),
-        (("last_name", 3), ("first_name", 1), ("company", 2)),
-        (("first_name", 3), ("last_name", 1), ("company", 2)),
-        (("last_name", 0), ("first_name", 0)),
-        (("company", 0), ("last_name", 2)),
+        (("email_user", 0),),
+        (("last_name", 4), ("first_name", 1), ("company", 4)),
+        (("first_name", 4), ("last_name", 1), ("company", 4)),
+        (("company", 0), ("first_name", 0), ("last_name", 0)),
     ),
+    max_block=100,
     identifiers=("email", "phone"),
 )
 REASONS = {
@@ -203,10 +206,13 @@ class LeadColumns:
 
 
 def read_leads(organization_id: int) -> LeadColumns:
-    """Every lead of the organization, normalized for the matcher (one pass, no model instances)."""
+    """Every lead of the organization, normalized for the matcher (one pass, no model instances).
+    Besides the compared fields, `email_user` (the part before the @) is there for blocking."""
     ids: list[int] = []
     columns: dict[str, list[str]] = {f.name: [] for f in LEAD_SCHEMA.fields}
+    columns["email_user"] = []
     first, last, company, email, phone = (columns[f.name] for f in LEAD_SCHEMA.fields)
+    email_user = columns["email_user"]
     rows = (
         Lead.objects.filter(organization_id=organization_id)
         .order_by()
@@ -217,7 +223,10 @@ def read_leads(organization_id: int) -> LeadColumns:
         first.append(search_key(first_name) if first_name else "")
         last.append(search_key(last_name) if last_name else "")
         company.append(company_key)
-        email.append(lead_email.lower())
+        address = lead_email.lower()
+        email.append(address)
+        user = address.partition("@")[0]
+        email_user.append(user if len(user) >= 4 else "")
         phone.append(lead_phone)
     return LeadColumns(ids, columns)
 

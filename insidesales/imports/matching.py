@@ -117,10 +117,11 @@ class Schema:
 
     A block is a tuple of (field, prefix length; 0 for the whole value): ("surname", 3), ("given", 1)
     puts "smith john" and "smyth j." apart but "smith john" and "smith jon" together. Two records are
-    compared when they share any block key; a record whose first block field is empty has no key in
-    that block. `identifiers` name the fields on which exact agreement nearly always means the same
-    person (they set the prior, see `Matcher.estimate_prior`). Keys held by more than `max_block` records are too common to tell anything (a block
-    of every "Ivanov I.") and are not compared.
+    compared when they share any block key; a record with an empty field of a block has no key in
+    that block. Keys held by more than `max_block` records are too common to tell anything (a block
+    of every "Ivanov I.") and are not compared. Blocks may use columns that are not compared fields.
+    `identifiers` name the fields on which exact agreement nearly always means the same person (they
+    set the prior, see `Matcher.estimate_prior`).
     """
 
     fields: tuple[Field, ...]
@@ -176,14 +177,12 @@ class Matcher:
     # -- candidates -----------------------------------------------------------------------------
 
     def block_keys(self, block: tuple[tuple[str, int], ...]) -> list[str]:
+        """Each record's key in this block; "" (no key) when any of the block's fields is empty."""
         parts = [(self.columns[name], length) for name, length in block]
-        first = parts[0][0]
         keys = []
         for index in range(self.size):
-            if not first[index]:
-                keys.append("")
-                continue
-            keys.append("\x1f".join(column[index][:length] if length else column[index] for column, length in parts))
+            values = [column[index][:length] if length else column[index] for column, length in parts]
+            keys.append("\x1f".join(values) if all(values) else "")
         return keys
 
     def candidate_pairs(self, *, across: int | None = None) -> set[tuple[int, int]]:
