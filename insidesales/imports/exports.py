@@ -105,6 +105,9 @@ RELATED = {
 }
 
 
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
 def _getter(model: type, path: str) -> Callable[[Any], Any]:
     if path == "tags":
         return lambda record: ", ".join(tag.name for tag in selectors.record_tags(record))

@@ -188,7 +188,7 @@ def record_export(request: HttpRequest, *, kind) -> HttpResponse:
             handle,
             as_attachment=True,
             filename=f"{kind.plural}-{stamp}.xlsx",
-            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            content_type=exports.XLSX_TYPE,
         )
     response = StreamingHttpResponse(exports.csv_stream(headers, rows), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{kind.plural}-{stamp}.csv"'

@@ -10,7 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from django.http import HttpRequest
+from django.http import FileResponse, HttpRequest, StreamingHttpResponse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Path, Query, Router, Schema, Status
 from pydantic import Field, create_model, model_validator
@@ -28,10 +29,11 @@ from insidesales.api.schemas import (
     NoteIn,
     QueryId,
 )
-from insidesales.core.errors import ValidationError
+from insidesales.core.errors import NotFound, ValidationError
 from insidesales.crm import selectors, services
 from insidesales.crm.filters import MODEL_FILTERSETS, Filter, FilterSet
 from insidesales.crm.models import DisqualifyReason
+from insidesales.imports import exports
 from insidesales.orgs.models import Membership
 
 RecordId = Path(..., ge=1, le=MAX_ID, description="The record's id.")
@@ -121,6 +123,30 @@ def list_query_schema(api: RecordApi) -> type[Schema]:
     return create_model(f"{name}ListQuery", __base__=Schema, **fields)
 
 
+def export_query_schema(api: RecordApi) -> type[Schema]:
+    """The export operation's parameters: the list's filters and sort (no pages), a format, a saved view."""
+    fields = {
+        name: (info.annotation, info)
+        for name, info in list_query_schema(api).model_fields.items()
+        if name not in ("cursor", "limit")
+    }
+    fields["format"] = (Literal["csv", "xlsx"], Field("csv", description="`csv` (UTF-8 with BOM) or `xlsx`."))
+    fields["view"] = (
+        int | None,
+        Field(
+            None,
+            ge=1,
+            le=MAX_ID,
+            description="A saved view of this record type: its filters and sort replace the others.",
+        ),
+    )
+    name = api.name.title().replace("_", "")
+    return create_model(f"{name}ExportQuery", __base__=Schema, **fields)
+
+
+EXPORT_TYPES = {"csv": "text/csv; charset=utf-8", "xlsx": exports.XLSX_TYPE}
+
+
 class BulkBase(Input):
     """Base of the `/bulk` bodies; each type adds its `action` choices (leads also `status`)."""
 
@@ -205,6 +231,56 @@ def record_router(api: RecordApi) -> Router:
         )
         # Same JSON as `{"items": page.items, ...}` through the Page schema, without per-field validation.
         return page_response(page.items, page.next_cursor, Out)
+
+    ExportQuery = export_query_schema(api)
+
+    @router.get(
+        "/export",
+        operation_id=f"{name}_export",
+        summary=f"Export {api.plural} to CSV or XLSX",
+        description=(
+            f"Every {title} visible to the caller that matches the filters (or the saved view `view`), in the "
+            "list's order, as a file: CSV is streamed, XLSX written row by row. The same columns as the web "
+            "export (owners by email, choices by label, custom fields as columns); cells a spreadsheet would run "
+            "as a formula are neutralized. Audited."
+        ),
+        openapi_extra={
+            "responses": {
+                "200": {
+                    "description": "The file (an attachment).",
+                    "content": {
+                        kind.split(";")[0]: {"schema": {"type": "string", "format": "binary"}}
+                        for kind in EXPORT_TYPES.values()
+                    },
+                }
+            }
+        },
+    )
+    def export_records(request: HttpRequest, params: Query[ExportQuery]):  # type: ignore[valid-type]
+        _custom_filters_checked(request)
+        membership = request.auth
+        errors: dict[str, list[str]] = {}
+        if params.view:
+            view = selectors.saved_view_get(membership=membership, view_id=params.view)
+            if view.record_type != api.filterset.record_type:
+                raise NotFound()
+            filters, sort = api.filterset.clean(view.filters or {}, errors), view.sort or ""
+        else:
+            filters, sort = api.filterset.clean(request.GET, errors), params.sort or ""
+        if errors:
+            raise ValidationError(fields=errors)
+        headers, rows = exports.export_rows(membership=membership, model=model, filters=filters, sort=sort)
+        stamp = timezone.localtime().strftime("%Y-%m-%d-%H%M")
+        if params.format == "xlsx":
+            return FileResponse(
+                exports.xlsx_file(headers, rows),
+                as_attachment=True,
+                filename=f"{api.plural}-{stamp}.xlsx",
+                content_type=exports.XLSX_TYPE,
+            )
+        response = StreamingHttpResponse(exports.csv_stream(headers, rows), content_type=EXPORT_TYPES["csv"])
+        response["Content-Disposition"] = f'attachment; filename="{api.plural}-{stamp}.csv"'
+        return response
 
     @router.post("", response={201: Out}, operation_id=f"{name}_create", summary=f"Create a {title}")
     def create_record(request: HttpRequest, payload: CreateIn):  # type: ignore[valid-type]
