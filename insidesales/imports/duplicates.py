@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
@@ -254,15 +255,16 @@ def reasons_of(levels: tuple[int, ...]) -> list[str]:
 def find_pairs(leads: LeadColumns) -> tuple[int, list[Pair], dict[int, int]]:
     """(pairs compared, pairs scoring at least one half, lead index → its group's lowest lead id)."""
     matcher = Matcher(LEAD_SCHEMA, leads.columns)
-    candidates = matcher.candidate_pairs()
-    scored = matcher.score(candidates)
-    found = [pair for pair in scored if pair.probability >= 0.5]
+    lefts, rights = matcher.candidate_arrays()
+    matrix, probability = matcher.score_arrays(lefts, rights)
+    chosen = np.flatnonzero(probability >= 0.5)
+    found = [Pair(int(lefts[i]), int(rights[i]), tuple(matrix[i].tolist()), float(probability[i])) for i in chosen]
     group_of = {}
     for members in groups(found):
         lowest = min(leads.ids[member] for member in members)
         for member in members:
             group_of[member] = lowest
-    return len(candidates), found, group_of
+    return len(lefts), found, group_of
 
 
 def scan_run(*, scan_id: int) -> DuplicateScan | None:

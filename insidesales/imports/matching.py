@@ -20,13 +20,16 @@ connected pairs.
 from __future__ import annotations
 
 import math
+import operator
 import random
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+import numpy as np
 from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
 from rapidfuzz.fuzz import token_set_ratio, token_sort_ratio
+from rapidfuzz.process import cpdist
 
 EXACT, CLOSE, PARTIAL, DIFFERENT = 3, 2, 1, 0
 MISSING = -1
@@ -185,11 +188,12 @@ class Matcher:
             keys.append("\x1f".join(values) if all(values) else "")
         return keys
 
-    def candidate_pairs(self, *, across: int | None = None) -> set[tuple[int, int]]:
-        """Index pairs sharing a block key. With `across`, only pairs with one index below it and
-        one at or above it (linking new records, appended after the existing ones)."""
-        pairs: set[tuple[int, int]] = set()
-        limit = self.schema.max_block
+    def candidate_arrays(self, *, across: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Index pairs sharing a block key, as two arrays (left < right). With `across`, only pairs
+        with one index below it and one at or above it (linking new records, appended after the
+        existing ones)."""
+        size, limit = self.size, self.schema.max_block
+        seen: set[int] = set()  # left * size + right: a tenth of the memory of a set of tuples
         for block in self.schema.blocks:
             buckets: dict[str, list[int]] = defaultdict(list)
             for index, key in enumerate(self.block_keys(block)):
@@ -199,10 +203,17 @@ class Matcher:
                 if len(members) < 2 or len(members) > limit:
                     continue
                 for i, left in enumerate(members):
+                    base = left * size
                     for right in members[i + 1 :]:
                         if across is None or (left < across) != (right < across):
-                            pairs.add((left, right))
-        return pairs
+                            seen.add(base + right)
+        codes = np.fromiter(seen, dtype=np.int64, count=len(seen))
+        codes.sort()
+        return codes // max(size, 1), codes % max(size, 1)
+
+    def candidate_pairs(self, *, across: int | None = None) -> set[tuple[int, int]]:
+        lefts, rights = self.candidate_arrays(across=across)
+        return set(zip(lefts.tolist(), rights.tolist(), strict=True))
 
     # -- comparison -----------------------------------------------------------------------------
 
@@ -252,42 +263,90 @@ class Matcher:
             u.append(levels)
         return u
 
-    def score(self, pairs: Iterable[tuple[int, int]]) -> list[Pair]:
-        """Compare the candidate pairs and give each its match probability."""
-        compared = [(left, right, self.levels(left, right)) for left, right in pairs]
+    def level_matrix(self, lefts: np.ndarray, rights: np.ndarray) -> np.ndarray:
+        """`levels` for many pairs at once (one row per pair), compared in C on both cores."""
+        lefts_list, rights_list = lefts.tolist(), rights.tolist()
+        fields = self.schema.fields
+        matrix = np.empty((len(lefts_list), len(fields)), dtype=np.int8)
+        for index, f in enumerate(fields):
+            matrix[:, index] = self._column_levels(f.kind, index, index, lefts_list, rights_list)
+        swaps = [index for index, f in enumerate(fields) if f.swaps_with]
+        if swaps and len(lefts_list):
+            crossed = np.stack(
+                [self._column_levels(fields[i].kind, i, self._swapped[i], lefts_list, rights_list) for i in swaps],
+                axis=1,
+            )
+            better = crossed.sum(axis=1, dtype=np.int32) > matrix[:, swaps].sum(axis=1, dtype=np.int32)
+            matrix[np.ix_(better, swaps)] = crossed[better]
+        return matrix
+
+    def _column_levels(self, kind: str, left_field: int, right_field: int, lefts: list, rights: list) -> np.ndarray:
+        a = list(map(self._fields[left_field].__getitem__, lefts))
+        b = list(map(self._fields[right_field].__getitem__, rights))
+        n = len(a)
+        length_a = np.fromiter(map(len, a), dtype=np.int32, count=n)
+        length_b = np.fromiter(map(len, b), dtype=np.int32, count=n)
+        equal = np.fromiter(map(operator.eq, a, b), dtype=bool, count=n)
+        if kind == "name":
+            similarity = cpdist(a, b, scorer=JaroWinkler.normalized_similarity, workers=-1)
+            levels = np.select([similarity >= 0.94, similarity >= 0.88], [CLOSE, PARTIAL], DIFFERENT)
+        elif kind == "text":
+            word_sets = cpdist(a, b, scorer=token_set_ratio, workers=-1)
+            sorted_words = cpdist(a, b, scorer=token_sort_ratio, workers=-1)
+            levels = np.select([word_sets >= 90, sorted_words >= 80], [CLOSE, PARTIAL], DIFFERENT)
+        elif kind == "code":
+            distance = cpdist(a, b, scorer=DamerauLevenshtein.distance, score_cutoff=2, workers=-1)
+            shortest = np.minimum(length_a, length_b)
+            levels = np.select([distance <= 1, (distance == 2) & (shortest >= 6)], [CLOSE, PARTIAL], DIFFERENT)
+        else:
+            levels = np.full(n, DIFFERENT)
+        levels = levels.astype(np.int8)
+        levels[equal] = EXACT
+        levels[(length_a == 0) | (length_b == 0)] = MISSING
+        return levels
+
+    def score_arrays(self, lefts: np.ndarray, rights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Levels and match probabilities of the pairs (lefts[i], rights[i])."""
+        matrix = self.level_matrix(lefts, rights)
         if self.model is None:
             self.model = Model(
                 m=[dict(PRIOR_M[f.kind]) for f in self.schema.fields],
                 u=self.estimate_u(),
-                prior=self.estimate_prior([levels for _, _, levels in compared]),
+                prior=self.estimate_prior(matrix),
             )
         weights = self.model.weights()
-        prior = self.model.prior
-        return [Pair(left, right, levels, _probability(levels, weights, prior)) for left, right, levels in compared]
+        table = np.array([[0.0] + [w[level] for level in (DIFFERENT, PARTIAL, CLOSE, EXACT)] for w in weights])
+        # levels run from MISSING (-1) to EXACT (3): column level + 1 of the table, 0 for missing.
+        logit = math.log(self.model.prior / (1 - self.model.prior)) + table[
+            np.arange(len(weights)), matrix.astype(np.int64) + 1
+        ].sum(axis=1)
+        probability = 1 / (1 + np.exp(-np.clip(logit, -30, 30)))
+        return matrix, probability
 
-    def estimate_prior(self, compared: list[tuple[int, ...]]) -> float:
+    def score(self, pairs: Iterable[tuple[int, int]]) -> list[Pair]:
+        """Compare the candidate pairs and give each its match probability."""
+        pairs = list(pairs)
+        lefts = np.array([left for left, _ in pairs], dtype=np.int64)
+        rights = np.array([right for _, right in pairs], dtype=np.int64)
+        matrix, probability = self.score_arrays(lefts, rights)
+        return [
+            Pair(left, right, tuple(row), float(p))
+            for left, right, row, p in zip(
+                lefts.tolist(), rights.tolist(), matrix.tolist(), probability.tolist(), strict=True
+            )
+        ]
+
+    def estimate_prior(self, matrix: np.ndarray) -> float:
         """The share of duplicates among the candidate pairs, from those that agree exactly on an
         identifier (an e-mail address, a phone, a social security number): most duplicates do, and
         few others do. A list of namesakes with no shared identifier gets a low prior, so similar
         names alone do not make a duplicate there."""
         positions = [i for i, f in enumerate(self.schema.fields) if f.name in self.schema.identifiers]
-        if not positions or not compared:
+        if not positions or not len(matrix):
             return DEFAULT_PRIOR
-        agreeing = sum(1 for levels in compared if any(levels[i] == EXACT for i in positions))
-        share = (agreeing + 1) / (len(compared) + 1) / IDENTIFIER_RECALL
+        agreeing = int(np.any(matrix[:, positions] == EXACT, axis=1).sum())
+        share = (agreeing + 1) / (len(matrix) + 1) / IDENTIFIER_RECALL
         return min(max(share, MIN_PRIOR), MAX_PRIOR)
-
-
-def _probability(levels: tuple[int, ...], weights: list[dict[int, float]], prior: float) -> float:
-    score = math.log(prior / (1 - prior))
-    for index, level in enumerate(levels):
-        if level != MISSING:
-            score += weights[index][level]
-    if score > 30:
-        return 1.0
-    if score < -30:
-        return 0.0
-    return 1 / (1 + math.exp(-score))
 
 
 def groups(pairs: Iterable[Pair], threshold: float = 0.5) -> list[list[int]]:

@@ -153,3 +153,39 @@ def test_finds_typed_over_duplicates_among_many_people():
     precision, recall = hits / len(found), hits / len(truth)
     assert precision >= 0.95
     assert recall >= 0.9
+
+
+def test_many_pairs_at_once_get_the_same_levels_as_one_at_a_time():
+    rng = random.Random(7)
+    alphabet = "abcdeиван "
+    rows = [
+        {
+            name: ("" if rng.random() < 0.15 else "".join(rng.choice(alphabet) for _ in range(rng.randrange(1, 9))))
+            for name in ("first", "last", "company", "email", "phone")
+        }
+        for _ in range(300)
+    ]
+    rows += [{"first": "petrov", "last": "ivan"}, {"first": "ivan", "last": "petrov"}]  # swapped
+    matcher = Matcher(PEOPLE, columns(rows))
+    lefts = [rng.randrange(len(rows)) for _ in range(3000)] + [300]
+    rights = [rng.randrange(len(rows)) for _ in range(3000)] + [301]
+    import numpy as np
+
+    matrix = matcher.level_matrix(np.array(lefts), np.array(rights))
+    assert [tuple(row) for row in matrix.tolist()] == [matcher.levels(a, b) for a, b in zip(lefts, rights, strict=True)]
+    assert tuple(matrix[-1]) == (EXACT, EXACT, MISSING, MISSING, MISSING)
+
+
+def test_probability_is_the_fellegi_sunter_posterior():
+    import math
+
+    rows = [{"first": "anna", "last": "smith", "email": "a@x.example"}, {"first": "anna", "last": "smyth"}]
+    rows += [{"first": f"p{i}", "last": f"q{i}", "email": f"{i}@x.example"} for i in range(50)]
+    matcher = Matcher(PEOPLE, columns(rows))
+    (pair,) = matcher.score([(0, 1)])
+    model = matcher.model
+    logit = math.log(model.prior / (1 - model.prior))
+    for level, m, u in zip(pair.levels, model.m, model.u, strict=True):
+        if level != MISSING:
+            logit += math.log(m[level] / u[level])
+    assert pair.probability == pytest.approx(1 / (1 + math.exp(-logit)))
