@@ -20,14 +20,13 @@ connected pairs.
 from __future__ import annotations
 
 import math
-import operator
 import random
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
-from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
+from rapidfuzz.distance import OSA, JaroWinkler
 from rapidfuzz.fuzz import token_set_ratio, token_sort_ratio
 from rapidfuzz.process import cpdist
 
@@ -64,7 +63,7 @@ def compare_code(a: str, b: str) -> int:
     """Identifiers, dates, postcodes, house numbers: one typed-over or swapped character is close."""
     if a == b:
         return EXACT
-    distance = DamerauLevenshtein.distance(a, b, score_cutoff=2)
+    distance = OSA.distance(a, b, score_cutoff=2)
     if distance <= 1:
         return CLOSE
     if distance == 2 and min(len(a), len(b)) >= 6:
@@ -176,39 +175,57 @@ class Matcher:
         names = [f.name for f in self.schema.fields]
         self._swapped = [names.index(f.swaps_with) if f.swaps_with else i for i, f in enumerate(self.schema.fields)]
         self._swaps = any(f.swaps_with for f in self.schema.fields)
+        self._vocabulary: dict[str, int] = {}
+        self._column_cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     # -- candidates -----------------------------------------------------------------------------
 
     def block_keys(self, block: tuple[tuple[str, int], ...]) -> list[str]:
         """Each record's key in this block; "" (no key) when any of the block's fields is empty."""
-        parts = [(self.columns[name], length) for name, length in block]
-        keys = []
-        for index in range(self.size):
-            values = [column[index][:length] if length else column[index] for column, length in parts]
-            keys.append("\x1f".join(values) if all(values) else "")
+        parts = [
+            column if not length else [value[:length] for value in column] for column, length in self._parts(block)
+        ]
+        keys = list(map("\x1f".join, zip(*parts, strict=True))) if len(parts) > 1 else list(parts[0])
+        if len(parts) > 1:
+            empty = np.zeros(self.size, dtype=bool)
+            for part in parts:
+                empty |= np.fromiter(map(len, part), dtype=np.int32, count=self.size) == 0
+            for index in np.flatnonzero(empty).tolist():
+                keys[index] = ""
         return keys
 
+    def _parts(self, block: tuple[tuple[str, int], ...]) -> list[tuple[list[str], int]]:
+        return [(self.columns[name], length) for name, length in block]
+
     def candidate_arrays(self, *, across: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Index pairs sharing a block key, as two arrays (left < right). With `across`, only pairs
-        with one index below it and one at or above it (linking new records, appended after the
-        existing ones)."""
+        """Index pairs sharing a block key, as two arrays (left < right, sorted). With `across`, only
+        pairs with one index below it and one at or above it (linking new records, appended after
+        the existing ones)."""
         size, limit = self.size, self.schema.max_block
-        seen: set[int] = set()  # left * size + right: a tenth of the memory of a set of tuples
+        found = [np.empty(0, dtype=np.int64)]
         for block in self.schema.blocks:
-            buckets: dict[str, list[int]] = defaultdict(list)
-            for index, key in enumerate(self.block_keys(block)):
-                if key:
-                    buckets[key].append(index)
-            for members in buckets.values():
-                if len(members) < 2 or len(members) > limit:
-                    continue
-                for i, left in enumerate(members):
-                    base = left * size
-                    for right in members[i + 1 :]:
-                        if across is None or (left < across) != (right < across):
-                            seen.add(base + right)
-        codes = np.fromiter(seen, dtype=np.int64, count=len(seen))
-        codes.sort()
+            keys = self.block_keys(block)
+            numbers: dict[str, int] = {"": -1}
+            ids = np.fromiter((numbers.setdefault(key, len(numbers)) for key in keys), dtype=np.int64, count=size)
+            order = np.argsort(ids, kind="stable")
+            ordered = ids[order]
+            starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+            lengths = np.diff(np.r_[starts, size])
+            # Position of each record in its sorted group, and the group's length, for every record.
+            group_length = np.repeat(lengths, lengths)
+            position = np.arange(size) - np.repeat(starts, lengths)
+            usable = (ordered >= 0) & (group_length >= 2) & (group_length <= limit)
+            # Pairs (p, p + d) inside a group, for every offset d the largest usable group allows.
+            largest = int(group_length[usable].max()) if usable.any() else 0
+            for offset in range(1, largest):
+                take = usable & (position + offset < group_length)
+                lefts, rights = order[take], order[np.flatnonzero(take) + offset]
+                low, high = np.minimum(lefts, rights), np.maximum(lefts, rights)
+                if across is not None:
+                    keep = (low < across) != (high < across)
+                    low, high = low[keep], high[keep]
+                found.append(low * size + high)
+        codes = np.unique(np.concatenate(found))
         return codes // max(size, 1), codes % max(size, 1)
 
     def candidate_pairs(self, *, across: int | None = None) -> set[tuple[int, int]]:
@@ -246,9 +263,10 @@ class Matcher:
         pairs = [(a, b) for a, b in pairs if a != b]
         for index, f in enumerate(self.schema.fields):
             column = self._fields[index]
-            counts = Counter(value for value in column if value)
-            filled = sum(counts.values())
-            agreeing = sum(c * (c - 1) for c in counts.values()) / 2
+            codes, lengths = self._column_data(index)
+            counts = np.bincount(codes[lengths > 0]).astype(np.float64)
+            filled = float(counts.sum())
+            agreeing = float((counts * (counts - 1)).sum()) / 2
             prior = PRIOR_U[f.kind]
             levels = {EXACT: (agreeing + PRIOR_PAIRS * prior[EXACT]) / (filled * (filled - 1) / 2 + PRIOR_PAIRS)}
             compare = COMPARATORS[f.kind]
@@ -265,44 +283,70 @@ class Matcher:
 
     def level_matrix(self, lefts: np.ndarray, rights: np.ndarray) -> np.ndarray:
         """`levels` for many pairs at once (one row per pair), compared in C on both cores."""
-        lefts_list, rights_list = lefts.tolist(), rights.tolist()
+        lefts, rights = np.asarray(lefts, dtype=np.int64), np.asarray(rights, dtype=np.int64)
         fields = self.schema.fields
-        matrix = np.empty((len(lefts_list), len(fields)), dtype=np.int8)
+        matrix = np.empty((len(lefts), len(fields)), dtype=np.int8)
         for index, f in enumerate(fields):
-            matrix[:, index] = self._column_levels(f.kind, index, index, lefts_list, rights_list)
+            matrix[:, index] = self._column_levels(f.kind, index, index, lefts, rights)
         swaps = [index for index, f in enumerate(fields) if f.swaps_with]
-        if swaps and len(lefts_list):
+        if swaps and len(lefts):
+            # Crosswise only where the names are not already all exact: nothing could beat that.
+            rows = np.flatnonzero((matrix[:, swaps] != EXACT).any(axis=1))
             crossed = np.stack(
-                [self._column_levels(fields[i].kind, i, self._swapped[i], lefts_list, rights_list) for i in swaps],
+                [self._column_levels(fields[i].kind, i, self._swapped[i], lefts[rows], rights[rows]) for i in swaps],
                 axis=1,
             )
-            better = crossed.sum(axis=1, dtype=np.int32) > matrix[:, swaps].sum(axis=1, dtype=np.int32)
-            matrix[np.ix_(better, swaps)] = crossed[better]
+            better = crossed.sum(axis=1, dtype=np.int32) > matrix[np.ix_(rows, swaps)].sum(axis=1, dtype=np.int32)
+            matrix[np.ix_(rows[better], swaps)] = crossed[better]
         return matrix
 
-    def _column_levels(self, kind: str, left_field: int, right_field: int, lefts: list, rights: list) -> np.ndarray:
-        a = list(map(self._fields[left_field].__getitem__, lefts))
-        b = list(map(self._fields[right_field].__getitem__, rights))
-        n = len(a)
-        length_a = np.fromiter(map(len, a), dtype=np.int32, count=n)
-        length_b = np.fromiter(map(len, b), dtype=np.int32, count=n)
-        equal = np.fromiter(map(operator.eq, a, b), dtype=bool, count=n)
-        if kind == "name":
-            similarity = cpdist(a, b, scorer=JaroWinkler.normalized_similarity, workers=-1)
-            levels = np.select([similarity >= 0.94, similarity >= 0.88], [CLOSE, PARTIAL], DIFFERENT)
-        elif kind == "text":
-            word_sets = cpdist(a, b, scorer=token_set_ratio, workers=-1)
-            sorted_words = cpdist(a, b, scorer=token_sort_ratio, workers=-1)
-            levels = np.select([word_sets >= 90, sorted_words >= 80], [CLOSE, PARTIAL], DIFFERENT)
-        elif kind == "code":
-            distance = cpdist(a, b, scorer=DamerauLevenshtein.distance, score_cutoff=2, workers=-1)
-            shortest = np.minimum(length_a, length_b)
-            levels = np.select([distance <= 1, (distance == 2) & (shortest >= 6)], [CLOSE, PARTIAL], DIFFERENT)
-        else:
-            levels = np.full(n, DIFFERENT)
-        levels = levels.astype(np.int8)
-        levels[equal] = EXACT
-        levels[(length_a == 0) | (length_b == 0)] = MISSING
+    def _column_data(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """A field's values as numbers (equal strings, equal numbers, across all fields) and lengths."""
+        if index not in self._column_cache:
+            column = self._fields[index]
+            vocabulary = self._vocabulary
+            for value in dict.fromkeys(column):  # each distinct value once, in C
+                if value not in vocabulary:
+                    vocabulary[value] = len(vocabulary)
+            codes = np.fromiter(map(vocabulary.__getitem__, column), dtype=np.int64, count=self.size)
+            lengths = np.fromiter(map(len, column), dtype=np.int32, count=self.size)
+            self._column_cache[index] = (codes, lengths)
+        return self._column_cache[index]
+
+    def _column_levels(
+        self, kind: str, left_field: int, right_field: int, lefts: np.ndarray, rights: np.ndarray
+    ) -> np.ndarray:
+        codes_a, lengths_a = self._column_data(left_field)
+        codes_b, lengths_b = self._column_data(right_field)
+        length_a, length_b = lengths_a[lefts], lengths_b[rights]
+        missing = (length_a == 0) | (length_b == 0)
+        equal = codes_a[lefts] == codes_b[rights]
+        levels = np.where(equal, EXACT, DIFFERENT).astype(np.int8)
+        # Only pairs with two different values need the string comparison.
+        todo = np.flatnonzero(~equal & ~missing)
+        if kind != "exact" and len(todo):
+            a = list(map(self._fields[left_field].__getitem__, lefts[todo].tolist()))
+            b = list(map(self._fields[right_field].__getitem__, rights[todo].tolist()))
+            if kind == "name":
+                similarity = cpdist(a, b, scorer=JaroWinkler.normalized_similarity, workers=-1)
+                found = np.select([similarity >= 0.94, similarity >= 0.88], [CLOSE, PARTIAL], DIFFERENT)
+            elif kind == "text":
+                found = np.where(cpdist(a, b, scorer=token_set_ratio, workers=-1) >= 90, CLOSE, DIFFERENT)
+                rest = np.flatnonzero(found == DIFFERENT)
+                if len(rest):
+                    sorted_words = cpdist(
+                        [a[i] for i in rest.tolist()],
+                        [b[i] for i in rest.tolist()],
+                        scorer=token_sort_ratio,
+                        workers=-1,
+                    )
+                    found[rest] = np.where(sorted_words >= 80, PARTIAL, DIFFERENT)
+            else:  # code
+                distance = cpdist(a, b, scorer=OSA.distance, score_cutoff=2, workers=-1)
+                shortest = np.minimum(length_a[todo], length_b[todo])
+                found = np.select([distance <= 1, (distance == 2) & (shortest >= 6)], [CLOSE, PARTIAL], DIFFERENT)
+            levels[todo] = found
+        levels[missing] = MISSING
         return levels
 
     def score_arrays(self, lefts: np.ndarray, rights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
