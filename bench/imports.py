@@ -172,6 +172,11 @@ def _delete_leads(org_id: int) -> None:
 
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM crm_lead WHERE organization_id = %s", [org_id])
+    if connection.vendor == "postgresql":
+        # The import starts from an empty table, as the raw insert did: without this its lookups would
+        # walk a million dead index entries (autovacuum comes too late in a benchmark).
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE crm_lead")
 
 
 def run_import(path: Path) -> tuple[object, float]:
