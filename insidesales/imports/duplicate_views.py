@@ -13,6 +13,7 @@ from insidesales.core.http import member_view
 from insidesales.core.pagination import paginate
 from insidesales.crm.models import Lead
 from insidesales.imports import duplicates, merge
+from insidesales.orgs.visibility import can_delete_records
 
 PAGE_SIZE = 50
 
@@ -33,6 +34,7 @@ def duplicate_list(request: HttpRequest) -> HttpResponse:
         "next_cursor": page.next_cursor,
         "scan": duplicates.latest_scan(organization_id=membership.organization_id),
         "next_scan": duplicates.pending_scan(organization_id=membership.organization_id),
+        "can_see_counts": duplicates.sees_organization_counts(membership),
         "merges": merge.merge_list(membership=membership),
     }
     return render(request, "imports/duplicate_list.html", context)
@@ -60,7 +62,7 @@ def duplicate_merge(request: HttpRequest, pair_id: int) -> HttpResponse:
     """Both leads side by side; the person picks the lead to keep and, per field, the value."""
     membership = request.membership
     pair = duplicates.pair_get(membership=membership, pair_id=pair_id)
-    keep = request.POST.get("keep") or request.GET.get("keep") or str(pair.left_id)
+    keep = request.POST.get("keep") or request.GET.get("keep") or str(_default_keep(membership, pair))
     survivor, other = (pair.left, pair.right) if keep != str(pair.right_id) else (pair.right, pair.left)
     choices = merge.merge_defaults(survivor, other)
     errors: dict[str, list[str]] = {}
@@ -72,7 +74,7 @@ def duplicate_merge(request: HttpRequest, pair_id: int) -> HttpResponse:
         except ValidationError as exc:
             errors, message = {k: [str(m) for m in v] for k, v in exc.fields.items()}, str(exc.message)
             choices.update(chosen)
-        except Conflict as exc:
+        except (Conflict, PermissionDenied) as exc:
             message = str(exc.message)
         else:
             messages.success(request, _("Merged. %(name)s was merged into this lead.") % {"name": done.merged_name})
@@ -99,6 +101,13 @@ def duplicate_merge(request: HttpRequest, pair_id: int) -> HttpResponse:
         "message": message,
     }
     return render(request, "imports/duplicate_merge.html", context, status=400 if message else 200)
+
+
+def _default_keep(membership, pair) -> int:
+    """The older lead, unless the member may merge away only their own leads and that is theirs."""
+    if not can_delete_records(membership) and pair.left.owner_id == membership.user_id != pair.right.owner_id:
+        return pair.right_id
+    return pair.left_id
 
 
 def _shown(lead: Lead, name: str) -> str:

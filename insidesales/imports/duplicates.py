@@ -66,11 +66,17 @@ REASONS = {
     "same_phone": gettext_lazy("same phone"),
 }
 INSERT_BATCH = 5000
+STALE_SCAN = dt.timedelta(hours=2)  # a scan "running" longer than this lost its worker
 
 
 def can_review(membership: Membership) -> bool:
     """Everyone who works leads reviews their duplicates; field reps work accounts, not leads."""
     return membership.role in (Role.ADMIN, Role.MANAGER, Role.INSIDE_REP, Role.AGENCY_REP)
+
+
+def sees_organization_counts(membership: Membership) -> bool:
+    """How many leads and pairs the whole organization has is for admins and managers."""
+    return membership.role in (Role.ADMIN, Role.MANAGER)
 
 
 def _require(membership: Membership) -> None:
@@ -88,7 +94,7 @@ def pair_list(*, membership: Membership, status: str = PairStatus.OPEN) -> Query
     queryset = DuplicatePair.objects.filter(organization_id=membership.organization_id, status=status)
     if membership.role != Role.ADMIN:
         queryset = queryset.filter(left__in=leads, right__in=leads)
-    return queryset.select_related("left", "right").order_by("-score", "-id")
+    return queryset.select_related("left", "right", "left__owner", "right__owner").order_by("-score", "-id")
 
 
 def pair_get(*, membership: Membership, pair_id: Any) -> DuplicatePair:
@@ -269,8 +275,21 @@ def find_pairs(leads: LeadColumns) -> tuple[int, list[Pair], dict[int, int]]:
 
 def scan_run(*, scan_id: int) -> DuplicateScan | None:
     """Run a waiting scan (a second call for the same scan does nothing) and schedule the next."""
+    now = timezone.now()
+    scan = DuplicateScan.objects.filter(pk=scan_id, status__in=PENDING_SCAN).first()
+    if scan is None:
+        return None
+    running = DuplicateScan.objects.filter(organization_id=scan.organization_id, status=ScanStatus.RUNNING)
+    running.filter(started_at__lt=now - STALE_SCAN).update(
+        status=ScanStatus.FAILED, finished_at=now, error="The worker running this scan stopped."
+    )
+    if running.exists():  # one scan at a time per organization: this one waits for the other
+        from insidesales.imports.tasks import run_duplicate_scan
+
+        run_duplicate_scan.using(run_after=now + dt.timedelta(minutes=5)).enqueue(scan_id)
+        return None
     claimed = DuplicateScan.objects.filter(pk=scan_id, status__in=PENDING_SCAN).update(
-        status=ScanStatus.RUNNING, started_at=timezone.now()
+        status=ScanStatus.RUNNING, started_at=now
     )
     if not claimed:
         return None

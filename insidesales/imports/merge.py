@@ -16,19 +16,20 @@ from typing import Any
 
 from django.core import serializers
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from insidesales.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from insidesales.core.text import company_search_key
-from insidesales.crm.models import ActivityKind, Lead, LeadStatus, Tag
+from insidesales.crm.models import Activity, ActivityKind, Lead, LeadStatus, Tag
 from insidesales.crm.services.activities import activity_log
-from insidesales.crm.services.common import get_visible, name_keys
+from insidesales.crm.services.common import get_visible, name_keys, parse_id
 from insidesales.imports.duplicates import can_review, scan_request
-from insidesales.imports.models import DuplicatePair, LeadMerge
+from insidesales.imports.models import DuplicatePair, LeadMerge, PairStatus
 from insidesales.orgs.models import Membership
 from insidesales.orgs.services import audit_record
-from insidesales.orgs.visibility import can_delete_records
+from insidesales.orgs.visibility import can_delete_records, visible_records
 
 # Fields a person picks between; a phone brings its typed spelling along.
 CHOOSABLE = (
@@ -44,6 +45,9 @@ CHOOSABLE = (
     "notes",
 )
 CARRIED = {"phone": ("phone", "phone_raw")}
+# Keys of LeadMerge.relinked that are not relations: merges that followed the merged lead to the
+# survivor, and the merged lead's "not duplicates" pairs (restored by an undo).
+FOLLOWED, DISMISSED = "_merges", "_dismissed_pairs"
 SURVIVOR, OTHER, BOTH = "survivor", "other", "both"
 
 
@@ -99,13 +103,28 @@ def _links() -> list[tuple[str, Any, str]]:
     ]
 
 
+def _lock_pair(membership: Membership, survivor_id: Any, other_id: Any) -> tuple[Lead, Lead]:
+    """Both leads, visible to the member, row-locked in id order (two opposite merges of one pair
+    then wait for each other instead of deadlocking)."""
+    survivor_pk, other_pk = parse_id(survivor_id), parse_id(other_id)
+    if survivor_pk is None or other_pk is None:
+        raise NotFound()
+    if survivor_pk == other_pk:
+        get_visible(Lead, membership, survivor_pk)
+        raise ValidationError(_("A lead cannot be merged with itself."))
+    rows = visible_records(Lead.objects.all(), membership).filter(pk__in=[survivor_pk, other_pk])
+    found = {lead.pk: lead for lead in rows.select_for_update().order_by("pk")}
+    if len(found) != 2:
+        raise NotFound()
+    return found[survivor_pk], found[other_pk]
+
+
 @transaction.atomic
 def lead_merge(
     *, membership: Membership, survivor_id: Any, other_id: Any, choices: dict[str, str] | None = None
 ) -> LeadMerge:
     """Merge lead `other_id` into lead `survivor_id` (both must be visible to the member)."""
-    survivor = get_visible(Lead, membership, survivor_id, for_update=True)
-    other = get_visible(Lead, membership, other_id, for_update=True)
+    survivor, other = _lock_pair(membership, survivor_id, other_id)
     if not can_review(membership):
         raise PermissionDenied(_("Your role does not merge leads."))
     if survivor.pk == other.pk:
@@ -140,6 +159,17 @@ def lead_merge(
         if ids:
             model._base_manager.filter(pk__in=ids).update(**{field: survivor.pk})
             relinked[label] = ids
+    # Earlier merges into the lead merged away now live on in the survivor: they follow it, so they
+    # can still be undone (and this merge's undo hands them back).
+    earlier = list(LeadMerge.objects.filter(survivor_id=other.pk, undone_at__isnull=True).values_list("pk", flat=True))
+    LeadMerge.objects.filter(pk__in=earlier).update(survivor_id=survivor.pk)
+    pairs = DuplicatePair.objects.filter(organization_id=survivor.organization_id).filter(
+        Q(left_id=other.pk) | Q(right_id=other.pk)
+    )
+    dismissed = [
+        [pair.left_id, pair.right_id, pair.score, pair.reasons, pair.group, pair.decided_by_id]
+        for pair in pairs.filter(status=PairStatus.DISMISSED)
+    ]
     merge = LeadMerge.objects.create(
         organization_id=survivor.organization_id,
         actor=membership.user,
@@ -149,10 +179,9 @@ def lead_merge(
         merged=merged_json,
         changes=changes,
         added_tags=added_tags,
-        relinked=relinked,
+        relinked={**relinked, FOLLOWED: earlier, DISMISSED: dismissed},
     )
-    DuplicatePair.objects.filter(organization_id=survivor.organization_id, left_id=other.pk).delete()
-    DuplicatePair.objects.filter(organization_id=survivor.organization_id, right_id=other.pk).delete()
+    pairs.delete()
     other.delete()
     activity_log(
         record=survivor,
@@ -175,6 +204,25 @@ def _plain(value: Any) -> Any:
     return value if isinstance(value, (str, int, float, bool, dict, list)) or value is None else str(value)
 
 
+def _restore(merge: LeadMerge) -> Lead:
+    """The merged lead, saved again from its copy with its id: checked to be that lead of this
+    organization; links to a user, team or agency removed since are left empty, unknown fields skipped."""
+    restored = next(iter(serializers.deserialize("json", merge.merged, ignorenonexistent=True)))
+    lead = restored.object
+    if not isinstance(lead, Lead) or lead.pk != merge.merged_id or lead.organization_id != merge.organization_id:
+        raise Conflict(_("The copy of the merged lead does not match this merge; it cannot be undone."))
+    for name in ("owner", "team", "agency"):
+        related = Lead._meta.get_field(name).related_model
+        if getattr(lead, f"{name}_id") and not related.objects.filter(pk=getattr(lead, f"{name}_id")).exists():
+            setattr(lead, f"{name}_id", None)
+    tags = restored.m2m_data.get("tags", [])
+    restored.m2m_data["tags"] = list(
+        Tag.objects.filter(organization_id=merge.organization_id, pk__in=tags).values_list("pk", flat=True)
+    )
+    restored.save()
+    return Lead.objects.get(pk=merge.merged_id)
+
+
 def merge_get(*, membership: Membership, merge_id: Any) -> LeadMerge:
     """A merge the member may see: its survivor is visible to them."""
     try:
@@ -192,8 +240,6 @@ def merge_list(*, membership: Membership, limit: int = 20) -> list[LeadMerge]:
     """Recent merges whose survivor the member can see."""
     if not can_review(membership):
         return []
-    from insidesales.orgs.visibility import visible_records
-
     leads = visible_records(Lead.objects.all(), membership).values("pk")
     return list(
         LeadMerge.objects.filter(organization_id=membership.organization_id, survivor__in=leads)
@@ -216,21 +262,19 @@ def merge_undo(*, membership: Membership, merge_id: Any) -> LeadMerge:
     if Lead.objects.filter(pk=merge.merged_id).exists():
         raise Conflict(_("The merged lead exists again; this merge cannot be undone."))
 
-    restored = next(iter(serializers.deserialize("json", merge.merged)))
-    tags = restored.m2m_data.get("tags", [])
-    restored.m2m_data["tags"] = list(
-        Tag.objects.filter(organization_id=merge.organization_id, pk__in=tags).values_list("pk", flat=True)
-    )
-    owner_field = Lead._meta.get_field("owner")
-    if restored.object.owner_id and not owner_field.related_model.objects.filter(pk=restored.object.owner_id).exists():
-        restored.object.owner_id = None
-    restored.save()
-    lead = Lead.objects.get(pk=merge.merged_id)
+    lead = _restore(merge)
+    # The lead comes back with its owner, team and agency: it must be in the undoer's scope too.
+    if not visible_records(Lead.objects.filter(pk=lead.pk), membership).exists():
+        raise NotFound()
 
     kept = {}
     for name, (before, after) in merge.changes.items():
+        if name == "phone_raw":
+            continue  # travels with the phone
         if _plain(getattr(survivor, name)) == after:
             setattr(survivor, name, before)
+            if name == "phone" and "phone_raw" in merge.changes:
+                survivor.phone_raw = merge.changes["phone_raw"][0]
         else:
             kept[name] = _plain(getattr(survivor, name))
     survivor.name_key, survivor.name_rev_key = name_keys(survivor.first_name, survivor.last_name)
@@ -243,6 +287,33 @@ def merge_undo(*, membership: Membership, merge_id: Any) -> LeadMerge:
         if label in models:
             model, field = models[label]
             model._base_manager.filter(pk__in=ids, **{field: survivor.pk}).update(**{field: lead.pk})
+    followed = merge.relinked.get(FOLLOWED, [])
+    LeadMerge.objects.filter(pk__in=followed, survivor_id=survivor.pk).update(survivor_id=lead.pk)
+    for left, right, score, reasons, group, decided_by in merge.relinked.get(DISMISSED, []):
+        if Lead.objects.filter(pk__in=[left, right]).count() == 2:
+            DuplicatePair.objects.get_or_create(
+                organization_id=merge.organization_id,
+                left_id=left,
+                right_id=right,
+                defaults={
+                    "score": score,
+                    "reasons": reasons,
+                    "group": group,
+                    "status": PairStatus.DISMISSED,
+                    "decided_by_id": decided_by,
+                },
+            )
+    Activity.objects.filter(
+        lead_id=survivor.pk, kind=ActivityKind.MERGE, data__merge_id=merge.pk, data__event="merged"
+    ).update(
+        data={
+            "event": "merged",
+            "merge_id": merge.pk,
+            "other_id": lead.pk,
+            "other_name": merge.merged_name,
+            "undone": True,
+        }
+    )
     merge.undone_at = timezone.now()
     merge.undone_by = membership.user
     merge.save(update_fields=["undone_at", "undone_by", "updated_at"])

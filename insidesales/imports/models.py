@@ -164,8 +164,11 @@ class DuplicatePair(OrganizationScopedModel):
     Open pairs are replaced by each scan; dismissed ones stay, so "not duplicates" is said once.
     """
 
-    left = models.ForeignKey("crm.Lead", on_delete=models.CASCADE, related_name="+")
-    right = models.ForeignKey("crm.Lead", on_delete=models.CASCADE, related_name="+")
+    # No database constraint: a scan writing pairs must not fail, nor make a merge or delete committing
+    # at the same moment fail, over a lead deleted in between. Pairs go with their leads all the same
+    # (Django deletes them), and lists join the leads, so a stray pair is never shown.
+    left = models.ForeignKey("crm.Lead", on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    right = models.ForeignKey("crm.Lead", on_delete=models.CASCADE, related_name="+", db_constraint=False)
     score = models.FloatField(_("score"))
     reasons = models.JSONField(default=list)  # codes: same_email, similar_name, ...
     group = models.BigIntegerField(default=0)  # the lowest lead id of the connected group
@@ -196,7 +199,8 @@ class LeadMerge(OrganizationScopedModel):
     """
 
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    survivor = models.ForeignKey("crm.Lead", null=True, on_delete=models.SET_NULL, related_name="+")
+    # Deleting the kept lead deletes its merges too: their copies of merged leads go with it.
+    survivor = models.ForeignKey("crm.Lead", null=True, on_delete=models.CASCADE, related_name="+")
     merged_id = models.BigIntegerField()
     merged_name = models.CharField(max_length=255, blank=True)
     merged = models.JSONField()

@@ -55,9 +55,9 @@ class ScanOut(Schema):
     run_after: UtcDatetime | None
     started_at: UtcDatetime | None
     finished_at: UtcDatetime | None
-    leads_count: int
-    compared_count: int = Field(description="Candidate pairs compared (pairs sharing a block key).")
-    pairs_count: int
+    leads_count: int | None = Field(description="Leads of the organization scanned; admins and managers only.")
+    compared_count: int | None = Field(description="Candidate pairs compared; admins and managers only.")
+    pairs_count: int | None = Field(description="Pairs found in the organization; admins and managers only.")
     created_at: UtcDatetime
 
 
@@ -73,7 +73,7 @@ class MergeOut(Schema):
 
     @staticmethod
     def resolve_moved(obj: Any) -> dict[str, int]:
-        return {label: len(ids) for label, ids in (obj.relinked or {}).items()}
+        return {label: len(ids) for label, ids in (obj.relinked or {}).items() if not label.startswith("_")}
 
 
 @router.get(
@@ -103,9 +103,10 @@ def latest_scan(request: HttpRequest):
     if not duplicates.can_review(request.auth):
         raise PermissionDenied(_("Your role does not review duplicates."))
     organization_id = request.auth.organization_id
-    return duplicates.pending_scan(organization_id=organization_id) or duplicates.latest_scan(
+    scan = duplicates.pending_scan(organization_id=organization_id) or duplicates.latest_scan(
         organization_id=organization_id
     )
+    return _counts_for(request.auth, scan)
 
 
 @router.post(
@@ -116,7 +117,13 @@ def latest_scan(request: HttpRequest):
     description="Queues a scan of the organization's leads (or brings the scheduled one forward).",
 )
 def scan_now(request: HttpRequest):
-    return Status(202, duplicates.scan_now(membership=request.auth))
+    return Status(202, _counts_for(request.auth, duplicates.scan_now(membership=request.auth)))
+
+
+def _counts_for(membership: Any, scan: Any) -> Any:
+    if scan is not None and not duplicates.sees_organization_counts(membership):
+        scan.leads_count = scan.compared_count = scan.pairs_count = None
+    return scan
 
 
 @router.post(

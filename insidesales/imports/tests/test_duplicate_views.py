@@ -78,3 +78,22 @@ def test_field_reps_have_no_duplicates_page(world):
     assert client_for(world, "field_rep").get("/duplicates/").status_code == 403
     assert "/duplicates/" not in client_for(world, "field_rep").get("/leads/").content.decode()
     assert 'href="/duplicates/"' in client_for(world, "rep1").get("/leads/").content.decode()
+
+
+def test_a_rep_is_offered_to_keep_the_lead_they_may_not_merge_away(world):
+    mine = f.LeadFactory(owned_by=world.rep1, first_name="Pool", last_name="Twin", email="pool@twin.example")
+    pool = f.LeadFactory(organization=world.org, first_name="Pool", last_name="Twin", email="pool@twin.example")
+    pair = DuplicatePair.objects.create(organization=world.org, left=mine, right=pool, score=0.99, reasons=[])
+    client = client_for(world, "rep1")
+    page = client.get(f"/duplicates/{pair.pk}/").content.decode()
+    assert f'name="keep" value="{pool.pk}"' in page
+    refused = client.post(f"/duplicates/{pair.pk}/", {"keep": mine.pk, "action": "merge"})
+    assert refused.status_code == 400
+    assert "merge away only your own leads" in refused.content.decode()
+    assert client.post(f"/duplicates/{pair.pk}/", {"keep": pool.pk, "action": "merge"}).status_code == 302
+    assert not Lead.objects.filter(pk=mine.pk).exists()
+
+
+def test_organization_counts_are_for_managers(world, twins):
+    assert "leads," in client_for(world, "manager").get("/duplicates/").content.decode()
+    assert "leads," not in client_for(world, "rep1").get("/duplicates/").content.decode()

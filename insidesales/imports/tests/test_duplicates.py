@@ -217,3 +217,76 @@ def test_undo_is_for_the_merger_or_a_manager(world, twins):
         merge.merge_undo(membership=world.rep2, merge_id=done.pk)
     merge.merge_undo(membership=world.manager, merge_id=done.pk)
     assert LeadMerge.objects.get(pk=done.pk).undone_by == world.manager.user
+
+
+def test_chained_merges_undo_in_any_order(world, twins):
+    a, b, c = twins
+    first = merge.lead_merge(membership=world.rep1, survivor_id=b.pk, other_id=a.pk)  # a into b
+    merge.lead_merge(membership=world.rep1, survivor_id=c.pk, other_id=b.pk)  # b (with a inside) into c
+    assert LeadMerge.objects.get(pk=first.pk).survivor_id == c.pk  # the first merge followed a's data
+    merge.merge_undo(membership=world.rep1, merge_id=first.pk)  # the older one first
+    assert Lead.objects.filter(pk=a.pk).exists() and not Lead.objects.filter(pk=b.pk).exists()
+    second = LeadMerge.objects.get(merged_id=b.pk)
+    merge.merge_undo(membership=world.rep1, merge_id=second.pk)
+    assert set(Lead.objects.filter(pk__in=[a.pk, b.pk, c.pk]).values_list("pk", flat=True)) == {a.pk, b.pk, c.pk}
+
+
+def test_undoing_the_later_merge_first_hands_the_earlier_back(world, twins):
+    a, b, c = twins
+    first = merge.lead_merge(membership=world.rep1, survivor_id=b.pk, other_id=a.pk)
+    second = merge.lead_merge(membership=world.rep1, survivor_id=c.pk, other_id=b.pk)
+    merge.merge_undo(membership=world.rep1, merge_id=second.pk)
+    assert LeadMerge.objects.get(pk=first.pk).survivor_id == b.pk
+    merge.merge_undo(membership=world.rep1, merge_id=first.pk)
+    assert Lead.objects.filter(pk=a.pk).exists()
+
+
+def test_undo_that_would_bring_back_a_lead_out_of_scope_is_404(world):
+    kept = lead(world.manager, first_name="Kept", last_name="Lead", email="")
+    gone = lead(world.rep2, first_name="Kept", last_name="Lead", email="")
+    done = merge.lead_merge(membership=world.admin, survivor_id=kept.pk, other_id=gone.pk)
+    with pytest.raises(NotFound):
+        merge.merge_undo(membership=world.manager, merge_id=done.pk)  # rep2 is not in the manager's team
+    assert not Lead.objects.filter(pk=gone.pk).exists()
+    assert LeadMerge.objects.get(pk=done.pk).undone_at is None
+
+
+def test_undo_brings_back_not_duplicates_decisions(world, twins):
+    a, b, c = twins
+    scan(world.org)
+    pair = DuplicatePair.objects.get(left=a, right=b)
+    duplicates.pair_dismiss(membership=world.rep1, pair_id=pair.pk)
+    done = merge.lead_merge(membership=world.rep1, survivor_id=c.pk, other_id=b.pk)
+    assert not DuplicatePair.objects.filter(left=a, right=b).exists()
+    merge.merge_undo(membership=world.rep1, merge_id=done.pk)
+    assert DuplicatePair.objects.get(left=a, right=b).status == PairStatus.DISMISSED
+
+
+def test_deleting_the_kept_lead_deletes_its_merges_and_their_copies(world, twins):
+    a, b, _ = twins
+    merge.lead_merge(membership=world.rep1, survivor_id=a.pk, other_id=b.pk)
+    Lead.objects.filter(pk=a.pk).delete()
+    assert not LeadMerge.objects.filter(merged_id=b.pk).exists()
+
+
+def test_undo_leaves_team_and_agency_empty_when_they_are_gone(world):
+    kept = lead(world.rep1, first_name="Vera", last_name="Team", email="")
+    gone = lead(world.rep1, first_name="Vera", last_name="Team", email="")
+    done = merge.lead_merge(membership=world.rep1, survivor_id=kept.pk, other_id=gone.pk)
+    team = f.TeamFactory(organization=world.org, name="Short-lived")
+    LeadMerge.objects.filter(pk=done.pk).update(
+        merged=done.merged.replace(f'"team": {world.team1.pk}', f'"team": {team.pk}')
+    )
+    team.delete()
+    merge.merge_undo(membership=world.rep1, merge_id=done.pk)
+    assert Lead.objects.get(pk=gone.pk).team_id is None
+
+
+def test_a_second_scan_waits_while_one_runs(world, twins):
+    running = DuplicateScan.objects.create(organization=world.org, status=ScanStatus.RUNNING, started_at=timezone.now())
+    waiting = duplicates.scan_request(organization_id=world.org.pk)
+    assert duplicates.scan_run(scan_id=waiting.pk) is None
+    assert DuplicateScan.objects.get(pk=waiting.pk).status == ScanStatus.QUEUED
+    DuplicateScan.objects.filter(pk=running.pk).update(started_at=timezone.now() - dt.timedelta(hours=3))
+    assert duplicates.scan_run(scan_id=waiting.pk).status == ScanStatus.DONE
+    assert DuplicateScan.objects.get(pk=running.pk).status == ScanStatus.FAILED  # its worker was gone
