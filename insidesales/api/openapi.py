@@ -61,6 +61,8 @@ def _problem(status: int) -> dict[str, Any]:
 
 def _error_statuses(method: str, operation: dict[str, Any]) -> list[int]:
     has_path_id = any(p.get("in") == "path" for p in operation.get("parameters", []))
+    # An id in the query (e.g. an export's saved `view`) is looked up like a path id.
+    has_path_id |= any(p.get("in") == "query" and p.get("name") == "view" for p in operation.get("parameters", []))
     has_body = "requestBody" in operation
     statuses = [401, 403, 429]
     if has_body:
