@@ -133,6 +133,9 @@ def demo_load(*, leads: int = 3000, seed: int = DEMO_SEED, out=None) -> Organiza
     _tasks(people=people, synthetic=synthetic, now=now)
     _settle_last_activity(organization, since=now)
     say(f"{stories} leads worked through the services; tasks set for every rep")
+    from insidesales.imports.duplicates import scan_request
+
+    scan_request(organization_id=organization.pk)  # the worker finds the demo's duplicates on start
     return organization
 
 
