@@ -8,7 +8,6 @@ duplicates" stay and are not offered again. Members see only pairs whose two lea
 from __future__ import annotations
 
 import datetime as dt
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -294,7 +293,6 @@ def scan_run(*, scan_id: int) -> DuplicateScan | None:
     if not claimed:
         return None
     scan = DuplicateScan.objects.get(pk=scan_id)
-    started = time.perf_counter()
     try:
         leads = read_leads(scan.organization_id)
         compared, found, group_of = find_pairs(leads)
@@ -313,7 +311,6 @@ def scan_run(*, scan_id: int) -> DuplicateScan | None:
         pairs_count=len(found),
     )
     scan.refresh_from_db()
-    scan.seconds = time.perf_counter() - started  # type: ignore[attr-defined]
     ensure_scheduled(organization_id=scan.organization_id)
     return scan
 

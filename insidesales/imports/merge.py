@@ -25,25 +25,15 @@ from insidesales.core.text import company_search_key
 from insidesales.crm.models import Activity, ActivityKind, Lead, LeadStatus, Tag
 from insidesales.crm.services.activities import activity_log
 from insidesales.crm.services.common import get_visible, name_keys, parse_id
+from insidesales.crm.services.leads import LEAD_EDITABLE
 from insidesales.imports.duplicates import can_review, scan_request
 from insidesales.imports.models import DuplicatePair, LeadMerge, PairStatus
 from insidesales.orgs.models import Membership
 from insidesales.orgs.services import audit_record
 from insidesales.orgs.visibility import can_delete_records, visible_records
 
-# Fields a person picks between; a phone brings its typed spelling along.
-CHOOSABLE = (
-    "first_name",
-    "last_name",
-    "title",
-    "company_name",
-    "email",
-    "phone",
-    "country",
-    "time_zone",
-    "source",
-    "notes",
-)
+# Fields a person picks between: the lead's editable fields; a phone brings its typed spelling along.
+CHOOSABLE = LEAD_EDITABLE
 CARRIED = {"phone": ("phone", "phone_raw")}
 # Keys of LeadMerge.relinked that are not relations: merges that followed the merged lead to the
 # survivor, and the merged lead's "not duplicates" pairs (restored by an undo).
