@@ -14,11 +14,15 @@ import html
 from collections.abc import Callable
 from typing import Any
 
+from django import forms
+from django.forms.models import ModelChoiceIterator
 from django.forms.renderers import DjangoTemplates
 from django.utils.choices import BaseChoiceIterator
 from django.utils.formats import localize
+from django.utils.functional import Promise
 from django.utils.safestring import SafeData
 from django.utils.timezone import template_localtime
+from django.utils.translation import get_language
 
 W = "django/forms/widgets/"
 
@@ -169,3 +173,91 @@ class PreparedChoices(BaseChoiceIterator):
 
     def __bool__(self) -> bool:
         return bool(self.choices)
+
+
+# --- choice widgets whose HTML is remembered -----------------------------------------------------
+
+RENDERED_LIMIT = 2_000
+_RENDERED: dict[tuple, str] = {}
+
+
+def _plain_key(value: Any) -> tuple | None:
+    """What a choice value, label or attribute contributes to a widget's HTML, or None when it is
+    something whose text depends on more than the language (a date, a number format...)."""
+    if isinstance(value, bool) or value is None:
+        return (value,)
+    if isinstance(value, (str, int, Promise)):
+        return (type(value) is not str and isinstance(value, SafeData), str(value))
+    return None
+
+
+def _choices_key(choices: Any) -> tuple | None:
+    parts = []
+    for value, label in choices:
+        if isinstance(label, (list, tuple)):
+            group = _choices_key(label)
+            if group is None:
+                return None
+            parts.append((_plain_key(value), group))
+            continue
+        value_key, label_key = _plain_key(value), _plain_key(label)
+        if value_key is None or label_key is None:
+            return None
+        parts.append((value_key, label_key))
+    return tuple(parts)
+
+
+class RememberedChoicesMixin:
+    """A choice widget that writes each distinct (choices, value, attributes, language) once per process.
+
+    The selects of every assignable user, team and tag appear several times on every list and detail
+    page, identical from one request to the next except for what is selected; Django builds a dict per
+    `<option>` before writing it. The key is the full content (not an object's identity), so a changed
+    name, a new user or another language is a new entry; entries are dropped in bulk past
+    `RENDERED_LIMIT`. Choices with labels that are not plain text (dates, numbers) are not remembered.
+    """
+
+    def render(self, name, value, attrs=None, renderer=None):
+        key = self._remember_key(name, value, attrs, renderer)
+        if key is None:
+            return super().render(name, value, attrs, renderer)
+        written = _RENDERED.get(key)
+        if written is None:
+            written = super().render(name, value, attrs, renderer)
+            if len(_RENDERED) >= RENDERED_LIMIT:
+                _RENDERED.clear()
+            _RENDERED[key] = written
+        return written
+
+    def _remember_key(self, name: str, value: Any, attrs: dict | None, renderer: Any) -> tuple | None:
+        if isinstance(self.choices, ModelChoiceIterator):  # a query per iteration: not for these
+            return None
+        choices = _choices_key(self.choices)
+        if choices is None:
+            return None
+        merged = []
+        for attr, attr_value in sorted({**self.attrs, **(attrs or {})}.items()):
+            attr_key = _plain_key(attr_value)
+            if attr_key is None:
+                return None
+            merged.append((attr, attr_key))
+        selected = tuple(self.format_value(value))
+        return (
+            type(self),
+            type(renderer),
+            get_language(),
+            name,
+            selected,
+            tuple(merged),
+            self.is_required,
+            self.is_localized,
+            choices,
+        )
+
+
+class RememberedSelect(RememberedChoicesMixin, forms.Select):
+    pass
+
+
+class RememberedCheckboxSelectMultiple(RememberedChoicesMixin, forms.CheckboxSelectMultiple):
+    pass

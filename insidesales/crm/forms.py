@@ -17,7 +17,7 @@ from django.utils.translation import pgettext_lazy
 
 from insidesales.core.errors import ValidationError
 from insidesales.core.phones import format_phone
-from insidesales.core.widgets import PreparedChoices
+from insidesales.core.widgets import PreparedChoices, RememberedCheckboxSelectMultiple, RememberedSelect
 from insidesales.crm import selectors
 from insidesales.crm.models import CustomFieldType, DisqualifyReason, LeadSource, LeadStatus
 from insidesales.orgs.models import TIMEZONE_CHOICES, Membership, Role
@@ -268,12 +268,13 @@ class FilterForm(forms.Form):
                 for key, label in filterset.sorts.items()
                 for choice in ((f"-{key}", f"{label} ↓"), (key, f"{label} ↑"))
             ],
+            widget=RememberedSelect,
         )
         self.fields["cols"] = forms.MultipleChoiceField(
             label=_("Columns"),
             required=False,
             choices=state.column_choices,
-            widget=forms.CheckboxSelectMultiple,
+            widget=RememberedCheckboxSelectMultiple,
         )
         # Filters the form cannot show (e.g. a company picked from its page) ride along as hidden inputs.
         self.hidden_pairs = [
@@ -292,13 +293,16 @@ class FilterForm(forms.Form):
                 label=spec.label,
                 required=False,
                 choices=PreparedChoices([any_choice, ("me", _("Me")), ("none", _("Unassigned")), *users]),
+                widget=RememberedSelect,
             )
         if spec.kind == "multichoice":
             return forms.MultipleChoiceField(
-                label=spec.label, required=False, choices=spec.choices, widget=forms.CheckboxSelectMultiple
+                label=spec.label, required=False, choices=spec.choices, widget=RememberedCheckboxSelectMultiple
             )
         if spec.kind == "choice":
-            return forms.ChoiceField(label=spec.label, required=False, choices=[any_choice, *spec.choices])
+            return forms.ChoiceField(
+                label=spec.label, required=False, choices=[any_choice, *spec.choices], widget=RememberedSelect
+            )
         if spec.kind in ("date_from", "date_to"):
             return forms.DateField(label=spec.label, required=False, widget=DateInput())
         if spec.kind == "text":
@@ -311,7 +315,12 @@ class FilterForm(forms.Form):
         }
         if spec.name == "stage":
             groups = [(str(p), [(str(s.pk), str(s)) for s in p.stages.all()]) for p in options.pipelines]
-            return forms.ChoiceField(label=spec.label, required=False, choices=PreparedChoices([any_choice, *groups]))
+            return forms.ChoiceField(
+                label=spec.label,
+                required=False,
+                choices=PreparedChoices([any_choice, *groups]),
+                widget=RememberedSelect,
+            )
         items = lookups.get(spec.name)
         if not items:
             return None
@@ -319,6 +328,7 @@ class FilterForm(forms.Form):
             label=spec.label,
             required=False,
             choices=PreparedChoices([any_choice, *[(str(i.pk), str(i)) for i in items]]),
+            widget=RememberedSelect,
         )
 
 
@@ -340,25 +350,34 @@ class BulkActionForm(forms.Form):
             actions = [a for a in actions if a[0] != "assign"]  # agency reps cannot reassign
         if not options.tags:
             actions = [a for a in actions if a[0] != "tag"]
-        self.fields["action"] = forms.ChoiceField(label=_("Action"), choices=actions)
+        self.fields["action"] = forms.ChoiceField(label=_("Action"), choices=actions, widget=RememberedSelect)
         self.fields["target"] = forms.ChoiceField(
             label=_("Assign to"),
             required=False,
             choices=assignee_choices(membership, options.users, options.agencies),
+            widget=RememberedSelect,
         )
         self.fields["tag"] = forms.ChoiceField(
-            label=_("Tag"), required=False, choices=PreparedChoices((str(t.pk), t.name) for t in options.tags)
+            label=_("Tag"),
+            required=False,
+            choices=PreparedChoices((str(t.pk), t.name) for t in options.tags),
+            widget=RememberedSelect,
         )
         if kind.record_type == "lead":
-            self.fields["status"] = forms.ChoiceField(label=_("Status"), required=False, choices=self.STATUSES)
+            self.fields["status"] = forms.ChoiceField(
+                label=_("Status"), required=False, choices=self.STATUSES, widget=RememberedSelect
+            )
             self.fields["reason"] = forms.ChoiceField(
-                label=_("Reason"), required=False, choices=[("", "—"), *DisqualifyReason.choices]
+                label=_("Reason"),
+                required=False,
+                choices=[("", "—"), *DisqualifyReason.choices],
+                widget=RememberedSelect,
             )
 
 
 class SaveViewForm(forms.Form):
     name = forms.CharField(label=pgettext_lazy("name of a thing", "Name"), max_length=100)
-    team = forms.ChoiceField(label=_("Share with"), required=False)
+    team = forms.ChoiceField(label=_("Share with"), required=False, widget=RememberedSelect)
 
     def __init__(self, *args: Any, teams: list, **kwargs: Any) -> None:
         super().__init__(*args, auto_id="saveview_%s", **kwargs)
@@ -376,7 +395,7 @@ class NoteForm(forms.Form):
 
 
 class AssignForm(forms.Form):
-    target = forms.ChoiceField(label=_("Owner"))
+    target = forms.ChoiceField(label=_("Owner"), widget=RememberedSelect)
 
     def __init__(self, *args: Any, choices: list, **kwargs: Any) -> None:
         super().__init__(*args, auto_id="assign_%s", **kwargs)
@@ -384,7 +403,9 @@ class AssignForm(forms.Form):
 
 
 class DisqualifyForm(forms.Form):
-    reason = forms.ChoiceField(label=_("Reason"), choices=[("", "—"), *DisqualifyReason.choices])
+    reason = forms.ChoiceField(
+        label=_("Reason"), choices=[("", "—"), *DisqualifyReason.choices], widget=RememberedSelect
+    )
     note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 
@@ -395,7 +416,7 @@ class ConvertForm(forms.Form):
     amount = forms.DecimalField(
         label=_("Amount"), required=False, min_value=0, max_digits=14, decimal_places=2, localize=True
     )
-    pipeline = forms.ChoiceField(label=_("Pipeline"), required=False)
+    pipeline = forms.ChoiceField(label=_("Pipeline"), required=False, widget=RememberedSelect)
 
     def __init__(self, *args: Any, pipelines: list, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -405,7 +426,7 @@ class ConvertForm(forms.Form):
 
 
 class StageForm(forms.Form):
-    stage = forms.ChoiceField(label=_("Stage"))
+    stage = forms.ChoiceField(label=_("Stage"), widget=RememberedSelect)
     lost_reason = forms.CharField(label=_("Lost reason"), required=False, max_length=255)
 
     def __init__(self, *args: Any, stages: list, **kwargs: Any) -> None:
@@ -420,7 +441,7 @@ class TaskForm(forms.Form):
     due_at = forms.DateTimeField(label=_("Due"), widget=DateTimeInput())
     remind_at = forms.DateTimeField(label=_("Remind at"), required=False, widget=DateTimeInput())
     notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    assignee = forms.ChoiceField(label=_("Assignee"), required=False)
+    assignee = forms.ChoiceField(label=_("Assignee"), required=False, widget=RememberedSelect)
 
     def __init__(self, *args: Any, membership: Membership, users: list, **kwargs: Any) -> None:
         if "initial" not in kwargs:

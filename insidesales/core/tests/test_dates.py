@@ -11,6 +11,7 @@ from django.utils.formats import get_format
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from insidesales.core import dates
 from insidesales.core.dates import DateFormatter
 
 ZONES = [zoneinfo.ZoneInfo(name) for name in ("UTC", "Europe/Moscow", "America/New_York", "Asia/Kolkata")]
@@ -29,7 +30,7 @@ def test_datetimes_match_django_in_every_named_format(values, language):
     with translation.override(language):
         for name in NAMED:
             format_string = get_format(name)
-            formatter = DateFormatter(format_string)  # one per page: its memo sees every value
+            formatter = DateFormatter(format_string)  # one per page; the memo is shared across pages
             for value in values:
                 assert formatter(value) == dateformat.format(value, format_string), (name, value)
 
@@ -54,7 +55,7 @@ def test_dates_match_django(values, language):
 
 
 def test_same_date_in_two_languages_is_not_mixed_up():
-    """The memo belongs to one formatter, made while one language is active."""
+    """The shared memo belongs to one language: formatters made under another language do not see it."""
     value = dt.datetime(2026, 11, 28, 18, 38, tzinfo=zoneinfo.ZoneInfo("Europe/Moscow"))
     with translation.override("en"):
         english = DateFormatter("N j, Y, P")(value)
@@ -70,3 +71,24 @@ def test_time_characters_on_a_date_are_refused_like_django():
     with pytest.raises(TypeError) as ours:
         DateFormatter("Y H:i")(dt.date(2026, 1, 2))
     assert str(ours.value) == str(django_error.value)
+
+
+def test_times_sharing_a_minute_share_the_memo_but_not_the_seconds():
+    zone = zoneinfo.ZoneInfo("UTC")
+    first = dt.datetime(2026, 11, 28, 18, 38, 5, tzinfo=zone)
+    second = first.replace(second=59, microsecond=7)
+    with translation.override("en"):
+        assert DateFormatter("P")(first) == DateFormatter("P")(second) == "6:38 p.m."
+        assert DateFormatter("H:i:s.u")(first) == "18:38:05.000000"
+        assert DateFormatter("H:i:s.u")(second) == "18:38:59.000007"
+
+
+def test_the_shared_memo_is_bounded(monkeypatch):
+    monkeypatch.setattr(dates, "MEMO_LIMIT", 10)
+    zone = zoneinfo.ZoneInfo("UTC")
+    with translation.override("en"):
+        for day in range(1, 29):
+            value = dt.datetime(2026, 2, day, 1, day, tzinfo=zone)
+            assert DateFormatter("N j, Y, P")(value) == dateformat.format(value, "N j, Y, P")
+        # cleared when a formatter is made past the limit; one value adds at most four entries (N, j, Y, P)
+        assert len(dates._MEMOS[("en", "N j, Y, P")]) <= 10 + 1 + 4

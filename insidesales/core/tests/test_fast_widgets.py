@@ -5,7 +5,13 @@ from django import forms
 from django.forms.renderers import DjangoTemplates
 from django.utils.translation import gettext_lazy
 
-from insidesales.core.widgets import FastRenderer, PreparedChoices
+from insidesales.core import widgets
+from insidesales.core.widgets import (
+    FastRenderer,
+    PreparedChoices,
+    RememberedCheckboxSelectMultiple,
+    RememberedSelect,
+)
 
 EVIL = "<script>alert(\"x\")</script> & 'q'"
 CHOICES = [
@@ -180,3 +186,79 @@ def test_prepared_choices_validate_and_render_like_plain_lists(data):
         assert str(prepared[name]) == str(plain[name]), name
     assert list(PreparedChoices(CHOICES)) == list(forms.ChoiceField(choices=CHOICES).choices)
     assert len(PreparedChoices(CHOICES)) == len(CHOICES) and not PreparedChoices([])
+
+
+class RememberedSample(forms.Form):
+    """Sample's choice fields with remembered widgets."""
+
+    one = forms.ChoiceField(choices=CHOICES, required=False, widget=RememberedSelect)
+    req = forms.ChoiceField(
+        choices=PreparedChoices(CHOICES), widget=RememberedSelect(attrs={"class": "x", "data-a": EVIL})
+    )
+    boxes = forms.MultipleChoiceField(
+        choices=CHOICES, required=False, widget=RememberedCheckboxSelectMultiple(attrs={"class": "c"})
+    )
+    flat = forms.MultipleChoiceField(choices=[("a", "A"), ("b", EVIL)], widget=RememberedCheckboxSelectMultiple)
+
+
+@pytest.mark.parametrize("language", ["en", "ru"])
+def test_remembered_widgets_write_what_django_writes_every_time(language):
+    """Rendered twice (the second time from memory), with other values and ids, and again with other
+    choices and labels: always what Django's own widgets write for the same form."""
+    from django.utils import translation
+
+    widgets._RENDERED.clear()
+    cases = [
+        (None, "id_%s"),
+        (FILLED, "id_%s"),
+        ({"one": EVIL, "boxes": ["me"], "flat": ["a", "b"]}, "id_%s"),
+        (FILLED, "filter_%s"),
+        (None, False),
+    ]
+    with translation.override(language):
+        for _round in range(2):
+            for data, auto_id in cases:
+                plain = Sample(data, auto_id=auto_id)
+                remembered = RememberedSample(data, auto_id=auto_id)
+                for name in RememberedSample.base_fields:
+                    assert str(remembered[name]) == str(plain[name]), (name, data, auto_id)
+        assert widgets._RENDERED, "nothing was remembered"
+
+
+def test_remembered_widgets_see_changed_choices_safe_labels_and_languages():
+    from django.utils import translation
+    from django.utils.safestring import mark_safe
+
+    widgets._RENDERED.clear()
+
+    def pick(choices, value=""):
+        field = forms.ChoiceField(choices=choices, required=False, widget=RememberedSelect)
+        return str(field.widget.render("pick", value, attrs={"id": "id_pick"}))
+
+    assert "Ann" in pick([("1", "Ann")]) and "Anna" in pick([("1", "Anna")])  # a renamed user
+    assert "&lt;b&gt;" in pick([("1", "<b>")]) and "<b>" in pick([("1", mark_safe("<b>"))])
+    assert " selected" in pick([("1", "Ann")], "1") and " selected" not in pick([("1", "Ann")], "")
+    with translation.override("en"):
+        english = pick([("me", gettext_lazy("Me"))])
+    with translation.override("ru"):
+        russian = pick([("me", gettext_lazy("Me"))])
+    assert ">Me<" in english and ">Me<" not in russian
+
+
+def test_choices_that_are_not_plain_text_are_not_remembered():
+    import datetime as dt
+
+    widgets._RENDERED.clear()
+    field = forms.ChoiceField(choices=[(1, dt.date(2024, 1, 2))], required=False, widget=RememberedSelect)
+    plain = forms.ChoiceField(choices=[(1, dt.date(2024, 1, 2))], required=False)
+    assert str(field.widget.render("d", "1")) == str(plain.widget.render("d", "1"))
+    assert not widgets._RENDERED
+
+
+def test_the_memory_is_bounded(monkeypatch):
+    monkeypatch.setattr(widgets, "RENDERED_LIMIT", 5)
+    widgets._RENDERED.clear()
+    for i in range(23):
+        field = forms.ChoiceField(choices=[(str(i), f"user {i}")], required=False, widget=RememberedSelect)
+        assert f"user {i}" in str(field.widget.render("u", ""))
+        assert len(widgets._RENDERED) <= 5
