@@ -98,7 +98,68 @@ LEAD_TARGETS = (
     Target("tags", _("Tags (comma-separated)"), ("tags", "tag", "labels", "теги", "метки")),
 )
 
-TARGETS = {"lead": LEAD_TARGETS}
+_BY_KEY = {t.key: t for t in LEAD_TARGETS}
+
+# Contact fields. The company columns link each contact to a company: an existing one with the same
+# domain (or the domain of a work email) or the same name, else one the import creates.
+CONTACT_TARGETS = (
+    _BY_KEY["first_name"],
+    _BY_KEY["last_name"],
+    _BY_KEY["name"],
+    _BY_KEY["title"],
+    Target("company_name", _("Company (linked by name or domain)"), _BY_KEY["company_name"].aliases),
+    Target(
+        "company_domain",
+        _("Company website or domain"),
+        ("website", "web site", "site", "url", "domain", "company website", "company domain", "сайт", "домен"),
+    ),
+    _BY_KEY["email"],
+    _BY_KEY["phone"],
+    _BY_KEY["country"],
+    _BY_KEY["time_zone"],
+    _BY_KEY["owner"],
+    _BY_KEY["tags"],
+)
+
+COMPANY_TARGETS = (
+    Target(
+        "name",
+        _("Company name"),
+        (
+            "company",
+            "company name",
+            "name",
+            "organization",
+            "organisation",
+            "account",
+            "account name",
+            "компания",
+            "организация",
+            "название",
+            "название компании",
+            "наименование",
+            "фирма",
+        ),
+    ),
+    Target(
+        "domain",
+        _("Website or domain"),
+        ("website", "web site", "site", "url", "domain", "company website", "сайт", "домен", "веб сайт"),
+    ),
+    Target("industry", _("Industry"), ("industry", "sector", "отрасль", "сфера", "сфера деятельности")),
+    Target(
+        "employees",
+        _("Employees (a whole number)"),
+        ("employees", "headcount", "number of employees", "staff", "сотрудники", "число сотрудников", "штат"),
+    ),
+    _BY_KEY["phone"],
+    _BY_KEY["country"],
+    Target("city", _("City"), ("city", "town", "город", "населенный пункт")),
+    _BY_KEY["owner"],
+    _BY_KEY["tags"],
+)
+
+TARGETS = {"lead": LEAD_TARGETS, "contact": CONTACT_TARGETS, "company": COMPANY_TARGETS}
 SKIP = ""  # mapping value for a column that is not imported
 
 
@@ -130,6 +191,6 @@ def suggest_mapping(record_type: str, headers: list[str], custom_fields: list) -
             key = SKIP
         used.add(key)
         mapping.append(key)
-    if "name" in used and ("first_name" in used or "last_name" in used):
+    if record_type != "company" and "name" in used and ("first_name" in used or "last_name" in used):
         mapping = [SKIP if key == "name" else key for key in mapping]  # real first/last columns win
     return mapping

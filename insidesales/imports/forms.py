@@ -9,10 +9,13 @@ from django.utils.translation import gettext_lazy as _
 
 from insidesales.core.widgets import PreparedChoices
 from insidesales.crm.models import LeadSource
-from insidesales.imports.models import DuplicatePolicy
+from insidesales.imports.models import DuplicatePolicy, RecordType
 
 
 class UploadForm(forms.Form):
+    record_type = forms.ChoiceField(
+        label=_("Import"), choices=RecordType.choices, initial=RecordType.LEAD, required=False
+    )
     file = forms.FileField(
         label=_("CSV or XLSX file"),
         help_text=_(
@@ -22,10 +25,26 @@ class UploadForm(forms.Form):
     )
 
 
+MATCH_LABELS = {
+    RecordType.LEAD: _("When a row matches an existing lead (same email or phone)"),
+    RecordType.CONTACT: _("When a row matches an existing contact (same email or phone)"),
+    RecordType.COMPANY: _("When a row matches an existing company (same website, name or phone)"),
+}
+
+
 class MappingForm(forms.Form):
     """One select per column of the file, then what to do with duplicates, whom to assign, the source."""
 
-    def __init__(self, *args: Any, headers: list[str], mapping: list[str], targets: list, assignees: list, **kwargs):
+    def __init__(
+        self,
+        *args: Any,
+        headers: list[str],
+        mapping: list[str],
+        targets: list,
+        assignees: list,
+        record_type: str = "lead",
+        **kwargs: Any,
+    ):
         super().__init__(*args, auto_id="import_%s", **kwargs)
         choices = PreparedChoices([("", _("— do not import —")), *[(key, label) for key, label in targets]])
         for index, header in enumerate(headers):
@@ -36,7 +55,7 @@ class MappingForm(forms.Form):
                 initial=mapping[index] if index < len(mapping) else "",
             )
         self.fields["duplicate_policy"] = forms.ChoiceField(
-            label=_("When a row matches an existing lead (same email or phone)"),
+            label=MATCH_LABELS[record_type],
             choices=DuplicatePolicy.choices,
             initial=DuplicatePolicy.SKIP,
             widget=forms.RadioSelect,
@@ -47,11 +66,12 @@ class MappingForm(forms.Form):
                 choices=PreparedChoices(assignees),
                 required=False,
             )
-        self.fields["source"] = forms.ChoiceField(
-            label=_("Lead source (where the file has no source column)"),
-            choices=PreparedChoices(LeadSource.choices),
-            initial=LeadSource.COLD_LIST,
-        )
+        if record_type == RecordType.LEAD:
+            self.fields["source"] = forms.ChoiceField(
+                label=_("Lead source (where the file has no source column)"),
+                choices=PreparedChoices(LeadSource.choices),
+                initial=LeadSource.COLD_LIST,
+            )
         self.column_count = len(headers)
 
     def mapping(self) -> list[str]:

@@ -15,6 +15,12 @@ class DuplicatePolicy(models.TextChoices):
     CREATE = "create", _("Create it and flag it for review")
 
 
+class RecordType(models.TextChoices):
+    LEAD = "lead", _("Leads")
+    CONTACT = "contact", _("Contacts")
+    COMPANY = "company", _("Companies")
+
+
 class ImportStatus(models.TextChoices):
     UPLOADED = "uploaded", _("Waiting for a column mapping")
     QUEUED = "queued", _("Queued")
@@ -28,7 +34,7 @@ class ImportJob(OrganizationScopedModel):
     """One uploaded file and its import into one record type."""
 
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    record_type = models.CharField(_("record type"), max_length=10, default="lead")
+    record_type = models.CharField(_("record type"), max_length=10, choices=RecordType.choices, default="lead")
     file_name = models.CharField(_("file name"), max_length=255)
     file_size = models.BigIntegerField(_("file size"), default=0)
     stored_as = models.CharField(max_length=255)  # file name under DATA_DIR/imports/
@@ -54,6 +60,9 @@ class ImportJob(OrganizationScopedModel):
     flagged_count = models.BigIntegerField(default=0)
     report_bytes = models.BigIntegerField(default=0)  # length of the rejected-rows report at the last commit
     created_ranges = models.JSONField(default=list)  # [[first_id, last_id], ...] of records created
+    # Companies created to link imported contacts to (removed by an undo unless used since).
+    linked_count = models.BigIntegerField(default=0)
+    linked_ranges = models.JSONField(default=list)
     error = models.TextField(blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 from insidesales.core.bulk_insert import BulkWriter, allocate_ids, db_datetime, id_ranges
 from insidesales.core.errors import NotFound, PermissionDenied, ValidationError
 from insidesales.core.text import company_search_key
-from insidesales.crm.models import Activity, ActivityKind, CustomField, Lead, LeadSource, Tag
+from insidesales.crm.models import Activity, ActivityKind, Company, Contact, CustomField, Lead, LeadSource, Tag
 from insidesales.crm.services.common import name_keys
 from insidesales.imports.csvsafe import neutralize
 from insidesales.imports.fields import SKIP, TARGETS, suggest_mapping
@@ -39,7 +39,7 @@ from insidesales.imports.models import (
     SavedMapping,
 )
 from insidesales.imports.reader import FileInfo, FileProblem, inspect_file, iter_rows
-from insidesales.imports.rows import Assignment, CleanRow, LeadRowCleaner
+from insidesales.imports.rows import CLEANERS, Assignment, CleanRow
 from insidesales.orgs.models import Membership, Role
 from insidesales.orgs.services import audit_record
 from insidesales.orgs.visibility import visible_records
@@ -72,6 +72,7 @@ LEAD_COLUMNS = (
     "created_at",
     "updated_at",
 )
+TIMESTAMPS = ("last_activity_at", "created_at", "updated_at")
 # What "update the existing record" may change: a non-empty cell replaces the stored value.
 UPDATABLE = (
     "first_name",
@@ -86,6 +87,107 @@ UPDATABLE = (
     "source",
     "notes",
 )
+
+
+FOREIGN_KEYS = frozenset({"owner", "team", "agency", "company"})
+
+
+@dataclass(frozen=True)
+class ImportSpec:
+    """How rows become records of one type."""
+
+    model: type
+    columns: tuple[str, ...]  # model fields an import writes, besides id, organization and timestamps
+    updatable: tuple[str, ...]  # what "update the existing record" may change
+    keys: tuple[tuple[str, str], ...]  # exact duplicate keys in order: (reason, value)
+    record_field: str  # the activity's and the tag link's field naming the record
+
+
+SPECS = {
+    "lead": ImportSpec(
+        Lead,
+        columns=LEAD_COLUMNS[2:-3],
+        updatable=UPDATABLE,
+        keys=(("email", "email"), ("phone", "phone")),
+        record_field="lead",
+    ),
+    "contact": ImportSpec(
+        Contact,
+        columns=(
+            "owner",
+            "team",
+            "agency",
+            "company",
+            "first_name",
+            "last_name",
+            "title",
+            "email",
+            "phone",
+            "phone_raw",
+            "country",
+            "time_zone",
+            "custom",
+            "name_key",
+            "name_rev_key",
+        ),
+        updatable=(
+            "first_name",
+            "last_name",
+            "title",
+            "company",
+            "email",
+            "phone",
+            "phone_raw",
+            "country",
+            "time_zone",
+        ),
+        keys=(("email", "email"), ("phone", "phone")),
+        record_field="contact",
+    ),
+    "company": ImportSpec(
+        Company,
+        columns=(
+            "owner",
+            "team",
+            "agency",
+            "name",
+            "domain",
+            "industry",
+            "employees",
+            "phone",
+            "phone_raw",
+            "country",
+            "city",
+            "custom",
+            "name_key",
+        ),
+        updatable=("name", "domain", "industry", "employees", "phone", "phone_raw", "country", "city"),
+        keys=(("domain", "domain"), ("name", "name_key"), ("phone", "phone")),
+        record_field="company",
+    ),
+}
+
+
+def _attname(field: str) -> str:
+    return f"{field}_id" if field in FOREIGN_KEYS else field
+
+
+def rekey(record: Any) -> None:
+    """Recompute a record's search keys from its names (after an update or an undo)."""
+    if isinstance(record, Lead):
+        record.name_key, record.name_rev_key = name_keys(record.first_name, record.last_name)
+        record.company_key = company_search_key(record.company_name)
+    elif isinstance(record, Contact):
+        record.name_key, record.name_rev_key = name_keys(record.first_name, record.last_name)
+    elif isinstance(record, Company):
+        record.name_key = company_search_key(record.name)
+
+
+REKEYED = {
+    Lead: ("name_key", "name_rev_key", "company_key"),
+    Contact: ("name_key", "name_rev_key"),
+    Company: ("name_key",),
+}
 
 
 def upload_dir() -> Path:
@@ -378,7 +480,7 @@ def import_run(*, job_id: int, progress: Callable[[ImportJob, int], None] | None
     ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.RUNNING, started_at=job.started_at or timezone.now())
     job.refresh_from_db()
     try:
-        runner = LeadImport(job, membership, progress=progress)
+        runner = RecordImport(job, membership, progress=progress)
         runner.run()
     except ConcurrentRun:
         return ImportJob.objects.get(pk=job.pk)  # the other run carries on; this one changed nothing
@@ -401,7 +503,7 @@ def _fail(job: ImportJob, message: str) -> None:
     )
 
 
-class LeadImport:
+class RecordImport:
     """One run over a job's file. Reads rows, cleans them, matches duplicates, writes in batches."""
 
     def __init__(
@@ -412,10 +514,11 @@ class LeadImport:
         self.job = job
         self.membership = membership
         self.organization = membership.organization
-        custom = {f.key: f for f in CustomField.objects.filter(organization_id=job.organization_id, record_type="lead")}
+        self.spec = spec = SPECS[job.record_type]
+        custom = {f.key: f for f in custom_fields(job)}
         tags = {t.name.lower(): t.pk for t in Tag.objects.filter(organization_id=job.organization_id)}
         owners = _assignable(membership) if membership.role in (Role.ADMIN, Role.MANAGER) else None
-        self.cleaner = LeadRowCleaner(
+        self.cleaner = CLEANERS[job.record_type](
             mapping=job.mapping,
             region=self.organization.default_region,
             custom_fields=custom,
@@ -431,13 +534,15 @@ class LeadImport:
                 self.cleaner.source_labels([(value, str(label)) for value, label in LeadSource.choices])
         self.info = FileInfo(**job.file_settings)
         self.now = timezone.now()
-        self.writer = BulkWriter(Lead, LEAD_COLUMNS)
+        self.writer = BulkWriter(spec.model, ("id", "organization", *spec.columns, *TIMESTAMPS))
+        self.values = [(_attname(c), c == "custom") for c in spec.columns]  # (value key, as JSON)
         self.activity_writer = BulkWriter(
-            Activity, ("organization", "kind", "actor", "occurred_at", "subject", "body", "data", "lead")
+            Activity, ("organization", "kind", "actor", "occurred_at", "subject", "body", "data", spec.record_field)
         )
-        self.tag_writer = BulkWriter(Lead.tags.through, ("lead", "tag"))
+        self.tag_writer = BulkWriter(spec.model.tags.through, (spec.record_field, "tag"))
         self.vendor = connection.vendor
-        self.scope = visible_records(Lead.objects.all(), membership)
+        self.scope = visible_records(spec.model.objects.all(), membership)
+        self.linker = CompanyLinker(self) if job.record_type == "contact" else None
 
     def run(self) -> None:
         job = self.job
@@ -472,7 +577,7 @@ class LeadImport:
             with connection.cursor() as cursor:
                 cursor.execute("PRAGMA optimize")  # refresh the planner's statistics after many new rows
         job.refresh_from_db()
-        if job.created_count or job.updated_count:
+        if job.record_type == "lead" and (job.created_count or job.updated_count):
             from insidesales.imports.duplicates import scan_request
 
             scan_request(organization_id=job.organization_id, requested_by=self.membership.user)  # new leads, new pairs
@@ -527,6 +632,9 @@ class LeadImport:
                     self.remember(row, index, in_batch)
                     creates.append(row)
                     flags.append((index, match, reason))
+            linked: list[int] = []
+            if self.linker is not None:
+                linked = self.linker.link([*creates, *updates.values()])
             ids = self.insert(creates)
             counts.created = len(ids)
             changed = self.apply_updates(updates)
@@ -563,6 +671,8 @@ class LeadImport:
                 rejected_count=self.job.rejected_count + counts.rejected,
                 flagged_count=self.job.flagged_count + counts.flagged,
                 created_ranges=_merge_ranges(ranges),
+                linked_count=self.job.linked_count + len(linked),
+                linked_ranges=_merge_ranges(self.job.linked_ranges + id_ranges(linked)),
             )
             if not moved:  # another run of this job got here first, or it was stopped: keep nothing
                 raise ConcurrentRun()
@@ -580,9 +690,9 @@ class LeadImport:
     # --- duplicates ---------------------------------------------------------------------------
 
     def existing_matches(self, rows: list[CleanRow]) -> dict[tuple[str, str], int]:
-        """Visible leads with the email or phone of any of these rows: {("email", value): lowest id}."""
+        """Visible records with a key of any of these rows: {("email", value): lowest id}."""
         found: dict[tuple[str, str], int] = {}
-        for field in ("email", "phone"):
+        for _reason, field in self.spec.keys:
             values = sorted({row.values[field] for row in rows if row.values[field]})
             for start in range(0, len(values), 500):
                 chunk = values[start : start + 500]
@@ -594,23 +704,21 @@ class LeadImport:
                         found[key] = pk
         return found
 
-    @staticmethod
-    def match(row: CleanRow, existing: dict, in_batch: dict) -> tuple[tuple[str, int] | None, str]:
-        for field in ("email", "phone"):
+    def match(self, row: CleanRow, existing: dict, in_batch: dict) -> tuple[tuple[str, int] | None, str]:
+        for reason, field in self.spec.keys:
             value = row.values[field]
             if not value:
                 continue
             pk = existing.get((field, value))
             if pk is not None:
-                return ("db", pk), field
+                return ("db", pk), reason
             index = in_batch.get((field, value))
             if index is not None:
-                return ("batch", index), f"file_{field}"
+                return ("batch", index), f"file_{reason}"
         return None, ""
 
-    @staticmethod
-    def remember(row: CleanRow, index: int, in_batch: dict) -> None:
-        for field in ("email", "phone"):
+    def remember(self, row: CleanRow, index: int, in_batch: dict) -> None:
+        for _reason, field in self.spec.keys:
             if row.values[field]:
                 in_batch.setdefault((field, row.values[field]), index)
 
@@ -633,36 +741,13 @@ class LeadImport:
     def insert(self, rows: list[CleanRow]) -> list[int]:
         if not rows:
             return []
-        ids = allocate_ids(Lead, len(rows))
+        model = self.spec.model
+        ids = allocate_ids(model, len(rows))
         now = db_datetime(self.now, self.vendor)
         org = self.job.organization_id
-
+        keys = self.values
         self.writer.write(
-            (
-                pk,
-                org,
-                v["owner_id"],
-                v["team_id"],
-                v["agency_id"],
-                v["first_name"],
-                v["last_name"],
-                v["title"],
-                v["company_name"],
-                v["email"],
-                v["phone"],
-                v["phone_raw"],
-                v["country"],
-                v["time_zone"],
-                v["source"],
-                v["notes"],
-                json.dumps(v["custom"]),
-                v["name_key"],
-                v["name_rev_key"],
-                v["company_key"],
-                now,
-                now,
-                now,
-            )
+            (pk, org, *[json.dumps(v[key]) if as_json else v[key] for key, as_json in keys], now, now, now)
             for pk, v in zip(ids, (row.values for row in rows), strict=True)
         )
         data = json.dumps({"import": self.job.pk, "file": self.job.file_name})
@@ -678,29 +763,39 @@ class LeadImport:
         """Update matched records with the rows' non-empty values; returns the ids of those changed."""
         if not updates:
             return set()
+        spec = self.spec
+        names = [_attname(name) for name in spec.updatable]
         changed: set[int] = set()
         records = self.scope.select_for_update().in_bulk(list(updates))
         already = set(
             ImportUpdate.objects.filter(job=self.job, record_id__in=list(records)).values_list("record_id", flat=True)
         )
+        through = spec.model.tags.through
+        source = f"{spec.record_field}_id"
+        current_tags: dict[int, set[int]] = {pk: set() for pk in records}
+        for record_id, tag_id in through.objects.filter(**{f"{source}__in": list(records)}).values_list(
+            source, "tag_id"
+        ):
+            current_tags[record_id].add(tag_id)
         befores = []
         to_save = []
-        for pk, lead in records.items():
+        tag_rows = []
+        for pk, record in records.items():
             row = updates[pk]
-            before = {name: getattr(lead, name) for name in (*UPDATABLE, "custom")}
-            for name in UPDATABLE:
+            before = {name: getattr(record, name) for name in (*names, "custom")}
+            for name in names:
                 value = row.values[name]
                 if value in ("", None):
                     continue
-                if name in row.derived and getattr(lead, name):
+                if name in row.derived and getattr(record, name):
                     continue  # worked out from the phone: never replaces what the record says
-                if name == "phone_raw" and row.values["phone"] == lead.phone:
+                if name == "phone_raw" and row.values["phone"] == record.phone:
                     continue  # the same number, written another way (e.g. our own export's E.164)
-                setattr(lead, name, value)
+                setattr(record, name, value)
             if row.values["custom"]:
-                lead.custom = {**lead.custom, **{k: v for k, v in row.values["custom"].items() if v is not None}}
-            after = {name: getattr(lead, name) for name in (*UPDATABLE, "custom")}
-            tags_added = set(row.tag_ids) - set(lead.tags.values_list("id", flat=True)) if row.tag_ids else set()
+                record.custom = {**record.custom, **{k: v for k, v in row.values["custom"].items() if v is not None}}
+            after = {name: getattr(record, name) for name in (*names, "custom")}
+            tags_added = set(row.tag_ids) - current_tags[pk]
             if after == before and not tags_added:
                 continue
             if pk not in already:
@@ -710,25 +805,120 @@ class LeadImport:
                         record_id=pk,
                         before={
                             **before,
-                            "updated_at": lead.updated_at.isoformat(),
-                            "tag_ids": sorted(lead.tags.values_list("id", flat=True)),
+                            "updated_at": record.updated_at.isoformat(),
+                            "tag_ids": sorted(current_tags[pk]),
                         },
                     )
                 )
-            lead.name_key, lead.name_rev_key = name_keys(lead.first_name, lead.last_name)
-            lead.company_key = company_search_key(lead.company_name)
-            lead.updated_at = self.now
-            to_save.append(lead)
-            if tags_added:
-                lead.tags.add(*tags_added)
+            rekey(record)
+            record.updated_at = self.now
+            to_save.append(record)
+            tag_rows += [(pk, tag_id) for tag_id in sorted(tags_added)]
             changed.add(pk)
         if to_save:
-            Lead.objects.bulk_update(
-                to_save, [*UPDATABLE, "custom", "name_key", "name_rev_key", "company_key", "updated_at"]
-            )
+            spec.model.objects.bulk_update(to_save, [*names, "custom", *REKEYED[spec.model], "updated_at"])
+        if tag_rows:
+            self.tag_writer.write(tag_rows)
         if befores:
             ImportUpdate.objects.bulk_create(befores)
         return changed
+
+
+class CompanyLinker:
+    """Links imported contacts to companies: a visible company with the row's domain (the company
+    column's website, else the domain of a work email), else one with the same name (legal forms
+    aside: "Acme LLC" is "Acme"); rows naming a company that does not exist yet get one, created once
+    per name or domain for the whole file, owned as the row is, and removed again by an undo."""
+
+    def __init__(self, run: RecordImport) -> None:
+        self.run = run
+        self.scope = visible_records(Company.objects.all(), run.membership)
+        self.writer = BulkWriter(
+            Company,
+            ("id", "organization", "owner", "team", "agency", "name", "domain", "name_key", *TIMESTAMPS),
+        )
+        self.activity_writer = BulkWriter(
+            Activity, ("organization", "kind", "actor", "occurred_at", "subject", "body", "data", "company")
+        )
+
+    @staticmethod
+    def keys(row: CleanRow) -> tuple[str, str, str]:
+        """(domain given, domain of a work email, name key) of a row."""
+        from insidesales.crm.services.leads import FREE_MAIL_DOMAINS
+
+        values = row.values
+        email_domain = values["email"].rsplit("@", 1)[1] if "@" in values["email"] else ""
+        if email_domain in FREE_MAIL_DOMAINS:
+            email_domain = ""
+        return values["company_domain"], email_domain, company_search_key(values["company_name"])
+
+    def link(self, rows: list[CleanRow]) -> list[int]:
+        """Set `company_id` on the rows; returns the ids of companies created."""
+        keyed = [(row, *self.keys(row)) for row in rows]
+        domains = sorted({d for _r, given, mail, _n in keyed for d in (given, mail) if d})
+        names = sorted({name for _r, _g, _m, name in keyed if name})
+        by_domain = self.lowest("domain", domains)
+        by_name = self.lowest("name_key", names)
+        wanted: list[tuple[CleanRow, str, str]] = []  # companies to create: (first row, domain, name key)
+        new_by_domain: dict[str, int] = {}
+        new_by_name: dict[str, int] = {}
+        pending: list[tuple[CleanRow, int]] = []
+        for row, given, mail, name in keyed:
+            found = by_domain.get(given) or by_domain.get(mail) or by_name.get(name)
+            if found is not None:
+                row.values["company_id"] = found
+                continue
+            if not (given or row.values["company_name"]):
+                continue  # only a work email: linked when its company exists, never created from it
+            index = new_by_domain.get(given) if given else None
+            if index is None and name:
+                index = new_by_name.get(name)
+            if index is None:
+                index = len(wanted)
+                wanted.append((row, given, name))
+            if given:
+                new_by_domain.setdefault(given, index)
+            if name:
+                new_by_name.setdefault(name, index)
+            pending.append((row, index))
+        if not wanted:
+            return []
+        ids = allocate_ids(Company, len(wanted))
+        run = self.run
+        now = db_datetime(run.now, run.vendor)
+        org = run.job.organization_id
+        self.writer.write(
+            (
+                pk,
+                org,
+                row.values["owner_id"],
+                row.values["team_id"],
+                row.values["agency_id"],
+                (row.values["company_name"] or domain)[:255],
+                domain,
+                company_search_key((row.values["company_name"] or domain)[:255]),
+                now,
+                now,
+                now,
+            )
+            for pk, (row, domain, _name) in zip(ids, wanted, strict=True)
+        )
+        data = json.dumps({"import": run.job.pk, "file": run.job.file_name})
+        self.activity_writer.write(
+            (org, ActivityKind.CREATED, run.job.created_by_id, now, "Imported", "", data, pk) for pk in ids
+        )
+        for row, index in pending:
+            row.values["company_id"] = ids[index]
+        return ids
+
+    def lowest(self, field: str, values: list[str]) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for start in range(0, len(values), 500):
+            chunk = values[start : start + 500]
+            for pk, value in self.scope.filter(**{f"{field}__in": chunk}).values_list("id", field).order_by():
+                if pk < found.get(value, pk + 1):
+                    found[value] = pk
+        return found
 
 
 def _merge_ranges(ranges: list[list[int]]) -> list[list[int]]:
@@ -787,48 +977,67 @@ class report_writer:  # noqa: N801 - used as a context manager
 
 
 def import_undo(*, membership: Membership, job_id: Any) -> ImportJob:
-    """Remove the records an import created and restore the ones it updated, as they were before."""
+    """Remove the records an import created (and the companies it created for imported contacts, unless
+    something else now uses them) and restore the ones it updated, as they were before."""
     job = import_job_get(membership=membership, job_id=job_id)
     undoable = (ImportStatus.DONE, ImportStatus.FAILED)  # a failed import may have committed many rows
     if job.status not in undoable:
         raise ValidationError(_("Only a finished import can be undone."))
+    spec = SPECS[job.record_type]
+    model = spec.model
     with transaction.atomic():
         job = ImportJob.objects.select_for_update().get(pk=job.pk)
         if job.status not in undoable:
             raise ValidationError(_("Only a finished import can be undone."))
         removed = 0
+        label = model._meta.label
         for first, last in job.created_ranges:
             removed += (
-                Lead.objects.filter(organization_id=job.organization_id, pk__gte=first, pk__lte=last)
+                model.objects.filter(organization_id=job.organization_id, pk__gte=first, pk__lte=last)
                 .delete()[1]
-                .get("crm.Lead", 0)
+                .get(label, 0)
             )
         restored = 0
+        names = [_attname(name) for name in spec.updatable]
         for update in ImportUpdate.objects.filter(job=job).iterator():
-            lead = Lead.objects.filter(organization_id=job.organization_id, pk=update.record_id).first()
-            if lead is None:
+            record = model.objects.filter(organization_id=job.organization_id, pk=update.record_id).first()
+            if record is None:
                 continue  # deleted since: nothing to restore
             before = dict(update.before)
             tag_ids = before.pop("tag_ids", None)
             updated_at = before.pop("updated_at", None)
-            values = {name: before[name] for name in (*UPDATABLE, "custom") if name in before}
-            first, last = values.get("first_name", lead.first_name), values.get("last_name", lead.last_name)
-            values["name_key"], values["name_rev_key"] = name_keys(first, last)
-            values["company_key"] = company_search_key(values.get("company_name", lead.company_name))
+            for name in (*names, "custom"):
+                if name in before:
+                    setattr(record, name, before[name])
+            if getattr(record, "company_id", None) and not Company.objects.filter(pk=record.company_id).exists():
+                record.company_id = None  # the company was deleted since
+            rekey(record)
+            values = {name: getattr(record, name) for name in (*names, "custom", *REKEYED[model])}
             if updated_at:
                 values["updated_at"] = dt.datetime.fromisoformat(updated_at)
-            Lead.objects.filter(pk=lead.pk).update(**values)  # update(): keeps the restored updated_at
+            model.objects.filter(pk=record.pk).update(**values)  # update(): keeps the restored updated_at
             if tag_ids is not None:
-                lead.tags.set(tag_ids)
+                record.tags.set(tag_ids)
             restored += 1
+        companies_removed = companies_kept = 0
+        for first, last in job.linked_ranges:
+            created = Company.objects.filter(organization_id=job.organization_id, pk__gte=first, pk__lte=last)
+            unused = created.exclude(contacts__isnull=False).exclude(deals__isnull=False)
+            gone = unused.delete()[1].get(Company._meta.label, 0)
+            companies_removed += gone
+            companies_kept += created.count()
         job.status = ImportStatus.UNDONE
         job.undone_at = timezone.now()
         job.save(update_fields=["status", "undone_at", "updated_at"])
+        changes = {"removed": [None, removed], "restored": [None, restored]}
+        if job.linked_ranges:
+            changes["companies_removed"] = [None, companies_removed]
+            changes["companies_kept"] = [None, companies_kept]
         audit_record(
             organization_id=job.organization_id,
             actor=membership.user,
             action="import.undo",
             instance=job,
-            changes={"removed": [None, removed], "restored": [None, restored]},
+            changes=changes,
         )
     return job

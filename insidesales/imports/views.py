@@ -20,6 +20,7 @@ from insidesales.imports.models import ImportJob, ImportStatus
 from insidesales.orgs.models import Role
 
 UPLOAD_CHUNK = 1024 * 1024
+LIST_URLS = {"lead": "/leads/", "contact": "/contacts/", "company": "/companies/"}
 
 
 def _assignees(membership) -> list[tuple[str, str]]:
@@ -44,7 +45,7 @@ def _assignees(membership) -> list[tuple[str, str]]:
 def import_list(request: HttpRequest) -> HttpResponse:
     membership = request.membership
     allowed = services.can_import(membership)
-    form = UploadForm()
+    form = UploadForm(initial={"record_type": request.GET.get("type") or "lead"})
     if request.method == "POST":
         if not allowed:
             raise PermissionDenied(_("Your role cannot import records."))
@@ -53,7 +54,10 @@ def import_list(request: HttpRequest) -> HttpResponse:
             upload = form.cleaned_data["file"]
             try:
                 job = services.import_upload(
-                    membership=membership, file_name=upload.name, chunks=upload.chunks(UPLOAD_CHUNK)
+                    membership=membership,
+                    file_name=upload.name,
+                    chunks=upload.chunks(UPLOAD_CHUNK),
+                    record_type=form.cleaned_data["record_type"] or "lead",
                 )
             except ValidationError as exc:
                 for message in exc.fields.get("file", [exc.message]):
@@ -76,7 +80,12 @@ def import_detail(request: HttpRequest, job_id: int) -> HttpResponse:
     targets = targets_for(job.record_type, services.custom_fields(job))
     assignees = _assignees(membership)
     form = MappingForm(
-        request.POST or None, headers=job.headers, mapping=job.mapping, targets=targets, assignees=assignees
+        request.POST or None,
+        headers=job.headers,
+        mapping=job.mapping,
+        targets=targets,
+        assignees=assignees,
+        record_type=job.record_type,
     )
     if request.method == "POST" and form.is_valid():
         owner_id = agency_id = None
@@ -93,7 +102,7 @@ def import_detail(request: HttpRequest, job_id: int) -> HttpResponse:
                 duplicate_policy=form.cleaned_data["duplicate_policy"],
                 assign_owner_id=owner_id,
                 assign_agency_id=agency_id,
-                source=form.cleaned_data["source"],
+                source=form.cleaned_data.get("source", ""),
             )
         except ValidationError as exc:
             for name, errors in exc.fields.items():
@@ -125,6 +134,7 @@ def _progress_context(job: ImportJob) -> dict:
     percent = 100 if job.status == ImportStatus.DONE else int(100 * job.bytes_done / max(job.file_size, 1))
     return {
         "job": job,
+        "list_url": LIST_URLS[job.record_type],
         "percent": min(percent, 100),
         "rate": rate,
         "eta": eta,

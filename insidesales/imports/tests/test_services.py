@@ -154,7 +154,7 @@ def test_an_interrupted_run_resumes_without_doing_anything_twice(world, settings
     monkeypatch.setattr(services, "BATCH_ROWS", 3)
     rows = [[f"P{i}", "Person", "", "", f"p{i}@example.com" if i % 4 else "bad", "", "", ""] for i in range(10)]
     job = services.import_upload(membership=world.admin, file_name="l.csv", chunks=[csv_file(rows)])
-    original = services.LeadImport.write_batch
+    original = services.RecordImport.write_batch
     calls = {"n": 0}
 
     def crash_on_third(self, batch, report):
@@ -164,7 +164,7 @@ def test_an_interrupted_run_resumes_without_doing_anything_twice(world, settings
             raise RuntimeError("worker died")
         return original(self, batch, report)
 
-    monkeypatch.setattr(services.LeadImport, "write_batch", crash_on_third)
+    monkeypatch.setattr(services.RecordImport, "write_batch", crash_on_third)
     with pytest.raises(RuntimeError):
         services.import_start(membership=world.admin, job_id=job.pk, mapping=job.mapping, run_now=True)
     job.refresh_from_db()
@@ -172,7 +172,7 @@ def test_an_interrupted_run_resumes_without_doing_anything_twice(world, settings
     # The task runs again (the worker restarted); the job is marked failed by the crash handler, so
     # put it back in the queue as the task backend's retry would find it.
     ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.RUNNING)
-    monkeypatch.setattr(services.LeadImport, "write_batch", original)
+    monkeypatch.setattr(services.RecordImport, "write_batch", original)
     job = services.import_run(job_id=job.pk)
     assert job.status == ImportStatus.DONE and job.rows_done == 10
     assert Lead.objects.filter(organization=world.org, last_name="Person").count() == 7
@@ -221,13 +221,13 @@ def test_an_import_is_started_once_and_a_second_run_of_it_changes_nothing(world,
     services.import_start(membership=world.admin, job_id=job.pk, mapping=job.mapping)
     with pytest.raises(ValidationError):  # a double click: queued once only
         services.import_start(membership=world.admin, job_id=job.pk, mapping=job.mapping)
-    original = services.LeadImport.write_batch
+    original = services.RecordImport.write_batch
 
     def other_worker_first(self, batch, report):
         ImportJob.objects.filter(pk=self.job.pk).update(rows_done=len(batch))  # another run committed meanwhile
         return original(self, batch, report)
 
-    monkeypatch.setattr(services.LeadImport, "write_batch", other_worker_first)
+    monkeypatch.setattr(services.RecordImport, "write_batch", other_worker_first)
     services.import_run(job_id=job.pk)
     assert not Lead.objects.filter(last_name="Person").exists()  # this run's batch was rolled back
     assert ImportJob.objects.get(pk=job.pk).created_count == 0

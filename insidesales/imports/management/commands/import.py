@@ -16,7 +16,7 @@ from django.core.management.base import BaseCommand, CommandError
 from insidesales.core.errors import ApplicationError
 from insidesales.imports import services
 from insidesales.imports.fields import SKIP, targets_for
-from insidesales.imports.models import DuplicatePolicy, ImportJob
+from insidesales.imports.models import DuplicatePolicy, ImportJob, RecordType
 from insidesales.orgs.models import Membership
 
 CHUNK = 1024 * 1024
@@ -52,7 +52,7 @@ def parse_mapping(text: str, headers: list[str], suggested: list[str], valid: se
 
 
 class Command(BaseCommand):
-    help = "Import leads from a CSV or XLSX file (or undo an import with --undo JOB)."
+    help = "Import leads, contacts or companies from a CSV or XLSX file (or undo an import with --undo JOB)."
 
     def add_arguments(self, parser):
         parser.add_argument("file", nargs="?", help="CSV or XLSX file")
@@ -62,6 +62,9 @@ class Command(BaseCommand):
             help='"auto" (suggested from the headers, or the mapping saved for such files), '
             '"Header=field,..." , "auto+Header=field,..." or a .json file {"Header": "field"}',
         )
+        parser.add_argument(
+            "--type", dest="record_type", choices=RecordType.values, default=RecordType.LEAD, help="what the rows are"
+        )
         parser.add_argument("--organization", required=True, help="organization slug")
         parser.add_argument("--user", required=True, help="email of the member the import runs as")
         parser.add_argument("--on-duplicate", choices=DuplicatePolicy.values, default=DuplicatePolicy.SKIP)
@@ -69,7 +72,7 @@ class Command(BaseCommand):
         parser.add_argument("--source", default="", help="lead source of the imported rows, e.g. cold_list")
         parser.add_argument("--undo", type=int, metavar="JOB", help="undo import JOB instead")
 
-    def handle(self, *args, file, map, organization, user, on_duplicate, owner, source, undo, **options):
+    def handle(self, *args, file, map, organization, user, on_duplicate, owner, source, undo, record_type, **options):
         membership = (
             Membership.objects.select_related("organization", "user", "team", "agency")
             .filter(organization__slug=organization, user__email__iexact=user, is_active=True)
@@ -84,12 +87,14 @@ class Command(BaseCommand):
                 return
             if not file:
                 raise CommandError("give a FILE to import (or --undo JOB)")
-            self.run_import(membership, Path(file), map, on_duplicate, owner, source)
+            self.run_import(membership, Path(file), map, on_duplicate, owner, source, record_type)
         except ApplicationError as exc:
             details = " ".join(str(m) for messages in getattr(exc, "fields", {}).values() for m in messages)
             raise CommandError(f"{exc.message} {details}".strip()) from exc
 
-    def run_import(self, membership, path: Path, spec: str, policy: str, owner: str | None, source: str) -> None:
+    def run_import(
+        self, membership, path: Path, spec: str, policy: str, owner: str | None, source: str, record_type: str
+    ) -> None:
         if not path.is_file():
             raise CommandError(f"no such file: {path}")
 
@@ -98,7 +103,9 @@ class Command(BaseCommand):
                 while block := handle.read(CHUNK):
                     yield block
 
-        job = services.import_upload(membership=membership, file_name=path.name, chunks=chunks())
+        job = services.import_upload(
+            membership=membership, file_name=path.name, chunks=chunks(), record_type=record_type
+        )
         valid = {key for key, _label in targets_for(job.record_type, list(services.custom_fields(job)))}
         mapping = parse_mapping(spec, job.headers, job.mapping, valid)
         shown = ", ".join(f"{h} → {m}" for h, m in zip(job.headers, mapping, strict=True) if m)
@@ -143,6 +150,7 @@ class Command(BaseCommand):
                 f"import {job.pk} {job.status}: {job.rows_done:,} rows in {elapsed:.1f} s — "
                 f"created {job.created_count:,}, updated {job.updated_count:,}, "
                 f"skipped {job.skipped_count:,} duplicates, rejected {job.rejected_count:,}"
+                + (f"; {job.linked_count:,} companies created for the contacts" if job.linked_count else "")
             )
         )
         if job.rejected_count:
