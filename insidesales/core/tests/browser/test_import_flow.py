@@ -66,3 +66,48 @@ def test_admin_imports_a_list_and_undoes_it(
     page.get_by_role("button", name="Undo this import").click()
     expect(page.get_by_text("was undone")).to_be_visible()
     assert not Lead.objects.filter(email="anna@vector.example").exists()
+
+
+CONTACTS = (
+    b"First name,Last name,Company,Website,Email\r\n"
+    b"Dana,Reyes,Initech,https://www.initech.example/,dana@initech.example\r\n"
+    b'Eli,Stone,"Initech, Inc.",,eli@gmail.com\r\n'
+    b"Fox,,Initech,,\r\n"
+)
+
+
+def test_admin_imports_contacts_linked_to_a_company_made_for_them(
+    page: Page, browser_world: BrowserWorld, immediate_tasks, settings, tmp_path, screenshot
+):
+    from insidesales.crm.models import Company, Contact
+
+    settings.DATA_DIR = tmp_path
+    source = tmp_path / "contacts.csv"
+    source.write_bytes(CONTACTS)
+    sign_in(page, browser_world.admin)
+
+    page.goto("/imports/")
+    page.get_by_label("Import", exact=True).select_option("contact")
+    page.get_by_label("CSV or XLSX file").set_input_files(str(source))
+    page.get_by_role("button", name="Upload and map columns").click()
+    expect(page.get_by_label("Company", exact=True)).to_have_value("company_name")
+    expect(page.get_by_label("Website")).to_have_value("company_domain")
+    expect(page.get_by_text("When a row matches an existing contact")).to_be_visible()
+    expect(page.get_by_label("Lead source (where the file has no source column)")).to_have_count(0)
+    screenshot(page, "contacts-mapping")
+    page.get_by_role("button", name="Start the import").click()
+
+    expect(page.get_by_role("heading", name="Done · Contacts")).to_be_visible()
+    counts = page.locator(".imports-counts")
+    expect(counts.locator(".stat").filter(has_text="Created").first.locator("dd")).to_have_text("2")
+    expect(counts.locator(".stat").filter(has_text="Companies created for the contacts").locator("dd")).to_have_text(
+        "1"
+    )
+    screenshot(page, "contacts-done")
+    company = Company.objects.get(domain="initech.example")
+    assert set(Contact.objects.filter(company=company).values_list("last_name", flat=True)) == {"Reyes", "Stone"}
+
+    page.get_by_role("link", name="Open the list").click()
+    expect(page).to_have_url("/contacts/")
+    expect(page.get_by_role("link", name="Dana Reyes")).to_be_visible()
+    screenshot(page, "contacts-list")
