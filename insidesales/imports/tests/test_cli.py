@@ -71,3 +71,19 @@ def test_mistakes_on_the_command_line_are_explained(world, list_file, args, mess
         call_command("import", str(list_file), *[x for pair in base.items() for x in pair])
     assert message in str(error.value)
     assert not Lead.objects.filter(email="anna@example.ru").exists()
+
+
+def test_import_contacts_from_the_command_line(world, tmp_path, settings, capsys):
+    settings.DATA_DIR = tmp_path
+    path = tmp_path / "people.csv"
+    path.write_text("Name,Company,Website\r\nDana Reyes,Initech,initech.example\r\nEli Stone,Initech,\r\n")
+    call_command(
+        "import", str(path), "--type", "contact", "--organization", world.org.slug, "--user", world.admin.user.email
+    )
+    out = capsys.readouterr().out
+    assert "created 2" in out and "1 companies created for the contacts" in out
+    from insidesales.crm.models import Company, Contact
+
+    company = Company.objects.get(organization=world.org, domain="initech.example")
+    assert set(Contact.objects.filter(company=company).values_list("last_name", flat=True)) == {"Reyes", "Stone"}
+    assert ImportJob.objects.get().record_type == "contact"
