@@ -1,11 +1,11 @@
 """What every page asks about an organization, read once per change instead of once per request.
 
 A list page lists every assignable user twice (filter and bulk assignment), the teams, agencies, tags
-and the member's saved views: five or six queries that give the same answer until someone changes
-people, teams, agencies, tags or saved views. Each such change raises the organization's
-`directory_version` (signal receivers below, in the same transaction as the change); the membership
-read at the start of every request carries the version, and `remembered()` keeps a selector's result
-per (membership, what) for as long as the version stays the same.
+and the member's saved views, a detail page the custom fields: queries that give the same answer
+until someone changes people, teams, agencies, tags, saved views or custom fields. Each such change
+raises the organization's `directory_version` (signal receivers below, in the same transaction as the
+change); the membership read at the start of every request carries the version, and `remembered()`
+keeps a selector's result per (membership, what) for as long as the version stays the same.
 
 The selectors stay the only place that decides what a member may see: this module keeps their
 answers, it never filters anything itself. Each process keeps its own copy; the version in the
@@ -135,10 +135,10 @@ def _bump_for_team_managers(sender, instance, action, reverse, **kwargs) -> None
 
 
 def connect() -> None:
-    from insidesales.crm.models import SavedView, Tag
+    from insidesales.crm.models import CustomField, SavedView, Tag
     from insidesales.orgs.models import Agency, Membership, Team, User
 
-    for model in (Membership, Team, Agency, Tag, SavedView):
+    for model in (Membership, Team, Agency, Tag, SavedView, CustomField):
         post_save.connect(_bump_for_instance, sender=model, dispatch_uid=f"directory-save-{model.__name__}")
         post_delete.connect(_bump_for_instance, sender=model, dispatch_uid=f"directory-delete-{model.__name__}")
         pre_save.connect(_bump_organization_left, sender=model, dispatch_uid=f"directory-move-{model.__name__}")

@@ -27,9 +27,16 @@ def fields_context(membership: Membership, kind: RecordKind, record: Any) -> dic
     """The fields card: standard fields, custom fields (typed), tags."""
     meta = kind.model._meta
     rows = [(name, meta.get_field(name).verbose_name, getattr(record, name)) for name in kind.detail_fields]
+    from insidesales.orgs.directory import remembered
+
+    definitions = remembered(
+        membership,
+        f"custom_fields:{kind.record_type}",
+        lambda: tuple(selectors.custom_field_list(membership=membership, record_type=kind.record_type)),
+    )
     custom = [
         (definition.label, (record.custom or {}).get(definition.key), definition.field_type)
-        for definition in selectors.custom_field_list(membership=membership, record_type=kind.record_type)
+        for definition in definitions
     ]
     return {
         "kind": kind,
@@ -107,9 +114,11 @@ def detail_context(
         "can_release": not can_assign_to_others(membership) and record.owner_id == membership.user_id,
     }
     if can_assign_to_others(membership):
+        from insidesales.orgs.directory import remembered
         from insidesales.orgs.selectors import agency_list
 
-        choices = assignee_choices(membership, users, list(agency_list(membership=membership)))
+        agencies = remembered(membership, "agencies", lambda: tuple(agency_list(membership=membership)))
+        choices = assignee_choices(membership, users, list(agencies))
         current = "none"
         if record.owner_id:
             current = f"user:{record.owner_id}"

@@ -157,3 +157,41 @@ def test_members_share_one_copy_of_each_listed_user(org):
     b = remembered(fresh(second), "users", lambda: tuple(users))
     assert a == b
     assert all(x is y for x, y in zip(a, b, strict=True))
+
+
+def test_custom_fields_raise_the_version(org):
+    from insidesales.core.testing.factories import CustomFieldFactory
+
+    field = None
+
+    def add():
+        nonlocal field
+        field = CustomFieldFactory(organization=org, record_type="lead", key="budget", label="Budget")
+
+    assert changes(org, add)
+
+    def relabel():
+        field.label = "Budget (USD)"
+        field.save()
+
+    assert changes(org, relabel)
+    assert changes(org, lambda: field.delete())
+
+
+def test_the_detail_page_shows_custom_fields_and_agencies_added_since_the_last_page(client, org):
+    from insidesales.core.testing.factories import CustomFieldFactory, LeadFactory
+    from insidesales.orgs.models import Role
+    from insidesales.orgs.services import member_add
+
+    admin = member_add(
+        actor=None, organization=org, email="boss@org.test", full_name="Boss", role=Role.ADMIN, password="pw-1234567890"
+    )
+    lead = LeadFactory(organization=org, custom={"budget": "12000"})
+    client.force_login(admin.user)
+    first = client.get(f"/leads/{lead.pk}/").content.decode()
+    assert "Budget in dollars" not in first and "Agency Zeta" not in first
+    CustomFieldFactory(organization=org, record_type="lead", key="budget", label="Budget in dollars")
+    AgencyFactory(organization=org, name="Agency Zeta")
+    second = client.get(f"/leads/{lead.pk}/").content.decode()
+    assert "Budget in dollars" in second and "12000" in second
+    assert "Agency Zeta" in second
