@@ -8,6 +8,7 @@ the first row not yet committed and no row is imported twice.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -19,7 +20,7 @@ from typing import IO, Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -101,6 +102,9 @@ class ImportSpec:
     updatable: tuple[str, ...]  # what "update the existing record" may change
     keys: tuple[tuple[str, str], ...]  # exact duplicate keys in order: (reason, value)
     record_field: str  # the activity's and the tag link's field naming the record
+    # A key that does not count when both sides have this other value and it differs: two companies
+    # named "Acme" with different websites are two companies.
+    unless_differ: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 SPECS = {
@@ -164,6 +168,7 @@ SPECS = {
         updatable=("name", "domain", "industry", "employees", "phone", "phone_raw", "country", "city"),
         keys=(("domain", "domain"), ("name", "name_key"), ("phone", "phone")),
         record_field="company",
+        unless_differ={"name_key": "domain"},
     ),
 }
 
@@ -613,7 +618,7 @@ class RecordImport:
             flags: list[tuple[int, tuple[str, int], str]] = []  # (index in creates, match, reason)
             in_batch: dict[tuple[str, str], int] = {}  # ("email", value) → index in creates
             for _number, _cells, row in good:
-                match, reason = self.match(row, existing, in_batch)
+                match, reason = self.match(row, existing, in_batch, creates)
                 policy = self.job.duplicate_policy
                 if match is None:
                     self.remember(row, len(creates), in_batch)
@@ -634,7 +639,7 @@ class RecordImport:
                     flags.append((index, match, reason))
             linked: list[int] = []
             if self.linker is not None:
-                linked = self.linker.link([*creates, *updates.values()])
+                linked = self.linker.link(creates, list(updates.values()))
             ids = self.insert(creates)
             counts.created = len(ids)
             changed = self.apply_updates(updates)
@@ -689,32 +694,42 @@ class RecordImport:
 
     # --- duplicates ---------------------------------------------------------------------------
 
-    def existing_matches(self, rows: list[CleanRow]) -> dict[tuple[str, str], int]:
-        """Visible records with a key of any of these rows: {("email", value): lowest id}."""
-        found: dict[tuple[str, str], int] = {}
+    def existing_matches(self, rows: list[CleanRow]) -> dict[tuple[str, str], list[tuple[int, Any]]]:
+        """Visible records with a key of any of these rows: {("email", value): [(id, other), ...]} by id,
+        where `other` is the value that must not differ for the key to count (a company's domain for a
+        match by name), else None."""
+        found: dict[tuple[str, str], list[tuple[int, Any]]] = {}
         for _reason, field in self.spec.keys:
+            other = self.spec.unless_differ.get(field)
+            columns = ("id", field, other) if other else ("id", field)
             values = sorted({row.values[field] for row in rows if row.values[field]})
             for start in range(0, len(values), 500):
                 chunk = values[start : start + 500]
                 # No ORDER BY: with it, SQLite may walk the organization's rows in id order instead of
-                # using the (organization, email/phone) index; the lowest id is picked here instead.
-                for pk, value in self.scope.filter(**{f"{field}__in": chunk}).values_list("id", field).order_by():
-                    key = (field, value)
-                    if pk < found.get(key, pk + 1):
-                        found[key] = pk
+                # using the (organization, email/phone) index; the lowest id is picked in `match`.
+                for pk, value, *rest in self.scope.filter(**{f"{field}__in": chunk}).values_list(*columns).order_by():
+                    found.setdefault((field, value), []).append((pk, rest[0] if rest else None))
+        for matches in found.values():
+            matches.sort()
         return found
 
-    def match(self, row: CleanRow, existing: dict, in_batch: dict) -> tuple[tuple[str, int] | None, str]:
+    def match(
+        self, row: CleanRow, existing: dict, in_batch: dict, creates: list[CleanRow] | None = None
+    ) -> tuple[tuple[str, int] | None, str]:
         for reason, field in self.spec.keys:
             value = row.values[field]
             if not value:
                 continue
-            pk = existing.get((field, value))
-            if pk is not None:
-                return ("db", pk), reason
+            other = self.spec.unless_differ.get(field)
+            mine = row.values[other] if other else ""
+            for pk, theirs in existing.get((field, value), ()):
+                if not (mine and theirs and mine != theirs):
+                    return ("db", pk), reason
             index = in_batch.get((field, value))
             if index is not None:
-                return ("batch", index), f"file_{reason}"
+                theirs = creates[index].values[other] if other and creates is not None else ""
+                if not (mine and theirs and mine != theirs):
+                    return ("batch", index), f"file_{reason}"
         return None, ""
 
     def remember(self, row: CleanRow, index: int, in_batch: dict) -> None:
@@ -825,10 +840,11 @@ class RecordImport:
 
 
 class CompanyLinker:
-    """Links imported contacts to companies: a visible company with the row's domain (the company
-    column's website, else the domain of a work email), else one with the same name (legal forms
-    aside: "Acme LLC" is "Acme"); rows naming a company that does not exist yet get one, created once
-    per name or domain for the whole file, owned as the row is, and removed again by an undo."""
+    """Links imported contacts to companies the importing user can see: one with the website given in
+    the row, else one with the company name given (legal forms aside: "Acme LLC" is "Acme"), else one
+    with the domain of the contact's work email. Rows naming a company that does not exist yet get one,
+    created once per name or website for the whole file, owned as the first row naming it is, and
+    removed again by an undo unless used since."""
 
     def __init__(self, run: RecordImport) -> None:
         self.run = run
@@ -852,9 +868,12 @@ class CompanyLinker:
             email_domain = ""
         return values["company_domain"], email_domain, company_search_key(values["company_name"])
 
-    def link(self, rows: list[CleanRow]) -> list[int]:
-        """Set `company_id` on the rows; returns the ids of companies created."""
-        keyed = [(row, *self.keys(row)) for row in rows]
+    def link(self, creates: list[CleanRow], updates: list[CleanRow]) -> list[int]:
+        """Set `company_id` on the rows; returns the ids of companies created. A row updating an existing
+        contact moves it to another company only when the row names a company or a website (a work
+        email alone never moves anyone)."""
+        updates = [row for row in updates if row.values["company_domain"] or row.values["company_name"]]
+        keyed = [(row, *self.keys(row)) for row in (*creates, *updates)]
         domains = sorted({d for _r, given, mail, _n in keyed for d in (given, mail) if d})
         names = sorted({name for _r, _g, _m, name in keyed if name})
         by_domain = self.lowest("domain", domains)
@@ -863,13 +882,16 @@ class CompanyLinker:
         new_by_domain: dict[str, int] = {}
         new_by_name: dict[str, int] = {}
         pending: list[tuple[CleanRow, int]] = []
+        email_only: list[tuple[CleanRow, str]] = []
         for row, given, mail, name in keyed:
-            found = by_domain.get(given) or by_domain.get(mail) or by_name.get(name)
+            found = by_domain.get(given) or by_name.get(name) or by_domain.get(mail)
             if found is not None:
                 row.values["company_id"] = found
                 continue
             if not (given or row.values["company_name"]):
-                continue  # only a work email: linked when its company exists, never created from it
+                if mail:
+                    email_only.append((row, mail))  # linked below if this batch creates its company
+                continue  # a work email alone never creates a company
             index = new_by_domain.get(given) if given else None
             if index is None and name:
                 index = new_by_name.get(name)
@@ -881,6 +903,12 @@ class CompanyLinker:
             if name:
                 new_by_name.setdefault(name, index)
             pending.append((row, index))
+        # Rows with only a work email, wherever they are in the batch, join a company created for
+        # another row with that website (a later batch finds it in the database).
+        for row, mail in email_only:
+            index = new_by_domain.get(mail)
+            if index is not None:
+                pending.append((row, index))
         if not wanted:
             return []
         ids = allocate_ids(Company, len(wanted))
@@ -1022,7 +1050,7 @@ def import_undo(*, membership: Membership, job_id: Any) -> ImportJob:
         companies_removed = companies_kept = 0
         for first, last in job.linked_ranges:
             created = Company.objects.filter(organization_id=job.organization_id, pk__gte=first, pk__lte=last)
-            unused = created.exclude(contacts__isnull=False).exclude(deals__isnull=False)
+            unused = _untouched_companies(created, first, last)
             gone = unused.delete()[1].get(Company._meta.label, 0)
             companies_removed += gone
             companies_kept += created.count()
@@ -1041,3 +1069,23 @@ def import_undo(*, membership: Membership, job_id: Any) -> ImportJob:
             changes=changes,
         )
     return job
+
+
+def _untouched_companies(created: Any, first: int, last: int) -> Any:
+    """The companies among `created` nobody has used or changed since the import made them: still as
+    created (not edited, not reassigned), with no contacts or deals left, no tags, no tasks, no
+    timeline entry but the import's own, and no lead converted into them. Anything else is kept."""
+    in_range = {"gte": first, "lte": last}
+    worked_on = Activity.objects.filter(company_id__gte=first, company_id__lte=last).exclude(
+        kind=ActivityKind.CREATED, subject="Imported"
+    )
+    converted = Lead.objects.filter(**{f"converted_company_id__{op}": v for op, v in in_range.items()})
+    return (
+        created.filter(updated_at=F("created_at"))
+        .exclude(contacts__isnull=False)
+        .exclude(deals__isnull=False)
+        .exclude(tasks__isnull=False)
+        .exclude(tags__isnull=False)
+        .exclude(pk__in=worked_on.values("company_id"))
+        .exclude(pk__in=converted.values("converted_company_id"))
+    )

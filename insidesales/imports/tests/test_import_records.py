@@ -115,18 +115,24 @@ def test_companies_are_imported_checked_and_matched_against_existing_ones(world,
 def test_updating_companies_and_undoing_it(world, settings_dir):
     existing = world.company_rep1
     before = (existing.name, existing.industry, existing.city, existing.phone)
-    rows = [["", "rep1-industries.test", "Aerospace", "50", "", "", "Kazan", ""]]
-    rows[0][0] = "Rep1 Industries"
+    rows = [["Rep1 Industries Group", "rep1-industries.test", "Aerospace", "50", "+1 (646) 555-0177", "", "Kazan", ""]]
     job = run(world.admin, csv_file(rows, COMPANY_HEADERS), "company", policy="update")
     assert (job.created_count, job.updated_count) == (0, 1)
     existing.refresh_from_db()
-    assert (existing.industry, existing.employees, existing.city) == ("Aerospace", 50, "Kazan")
+    assert (existing.name, existing.industry, existing.employees, existing.city, existing.phone) == (
+        "Rep1 Industries Group",
+        "Aerospace",
+        50,
+        "Kazan",
+        "+16465550177",
+    )
     again = run(world.admin, csv_file(rows, COMPANY_HEADERS), "company", policy="update")
     assert (again.updated_count, again.skipped_count) == (0, 1)  # idempotent
     services.import_undo(membership=world.admin, job_id=job.pk)
     existing.refresh_from_db()
     assert (existing.name, existing.industry, existing.city, existing.phone) == before
     assert existing.employees is None
+    assert Company.objects.filter(organization=world.org, name_key=existing.name_key).count() == 1  # keys restored
 
 
 def test_contacts_are_linked_to_companies_by_domain_email_or_name_and_new_ones_are_created_once(world, settings_dir):
@@ -173,9 +179,11 @@ def test_contacts_duplicates_by_email_and_phone(world, settings_dir):
         ["Contact", "Rep1contact", "VP", "", "", existing.email.upper(), ""],
         ["New", "Person", "", "", "", "new@example.com", ""],
         ["New", "Again", "", "", "", "NEW@example.com", ""],
+        ["Same", "Phone", "", "", "", "", existing.phone.replace("+1", "+1 ")],
     ]
     job = run(world.admin, csv_file(rows, CONTACT_HEADERS), "contact")
-    assert (job.created_count, job.skipped_count) == (1, 2)
+    assert (job.created_count, job.skipped_count) == (1, 3)
+    assert not Contact.objects.filter(organization=world.org, last_name="Phone").exists()
     flagged = run(world.admin, csv_file(rows[:1], CONTACT_HEADERS), "contact", policy="create")
     assert (flagged.created_count, flagged.flagged_count) == (1, 1)
     updated = run(world.admin, csv_file(rows[:1], CONTACT_HEADERS), "contact", policy="update")
@@ -204,7 +212,6 @@ def test_undo_removes_the_contacts_and_the_companies_made_for_them_unless_used_s
     assert not Contact.objects.filter(organization=world.org, last_name__in=["Rowe", "Park", "Moss"]).exists()
     assert not Company.objects.filter(organization=world.org, domain="initech.example").exists()
     assert Company.objects.filter(pk=umbrella.pk).exists()  # a deal uses it now: kept
-    assert Company.objects.filter(pk=world.company_rep1.pk).exists()
     audit = AuditLog.objects.filter(action="import.undo").latest("id")
     assert audit.changes["removed"] == [None, 3]
     assert audit.changes["companies_removed"] == [None, 1] and audit.changes["companies_kept"] == [None, 1]
@@ -215,3 +222,80 @@ def test_unknown_record_types_are_refused(world, settings_dir):
 
     with pytest.raises(ValidationError):
         services.import_upload(membership=world.admin, file_name="x.csv", chunks=[csv_file([])], record_type="deal")
+
+
+def test_companies_with_one_name_and_different_websites_are_two_companies(world, settings_dir):
+    rows = [
+        ["Rep1 Industries", "other-rep1.example", "", "", "", "", "", ""],  # the existing one has another site
+        ["Field Industries", "", "", "", "", "", "", ""],  # no site in the row: the same company
+    ]
+    job = run(world.admin, csv_file(rows, COMPANY_HEADERS), "company", policy="update")
+    assert (job.created_count, job.updated_count, job.skipped_count) == (1, 0, 1)
+    world.company_rep1.refresh_from_db()
+    assert world.company_rep1.domain == "rep1-industries.test"
+    assert Company.objects.get(organization=world.org, domain="other-rep1.example").name == "Rep1 Industries"
+
+
+def test_updating_contacts_moves_them_only_to_a_company_the_row_names_and_undo_moves_them_back(world, settings_dir):
+    contact = world.contact_rep1
+    home = contact.company_id
+    rows = [
+        ["Contact", "Rep1contact", "Director", "", "", contact.email, ""],  # title only: stays where it is
+    ]
+    run(world.admin, csv_file(rows, CONTACT_HEADERS), "contact", policy="update")
+    contact.refresh_from_db()
+    assert (contact.title, contact.company_id) == ("Director", home)
+    moved = run(
+        world.admin,
+        csv_file([["Contact", "Rep1contact", "", "Field Industries", "", contact.email, ""]], CONTACT_HEADERS),
+        "contact",
+        policy="update",
+    )
+    contact.refresh_from_db()
+    assert contact.company_id == world.company_field.pk
+    services.import_undo(membership=world.admin, job_id=moved.pk)
+    contact.refresh_from_db()
+    assert contact.company_id == home
+
+
+def test_a_work_email_joins_the_company_made_for_a_later_row_of_the_same_batch(world, settings_dir):
+    rows = [
+        ["Gus", "Ward", "", "", "", "gus@initech.example", ""],
+        ["Dan", "Rowe", "", "Initech", "initech.example", "", ""],
+    ]
+    run(world.admin, csv_file(rows, CONTACT_HEADERS), "contact")
+    initech = Company.objects.get(organization=world.org, domain="initech.example")
+    assert set(Contact.objects.filter(company=initech).values_list("last_name", flat=True)) == {"Ward", "Rowe"}
+
+
+@pytest.mark.parametrize("use", ["note", "task", "edit", "tag"])
+def test_undo_keeps_a_company_made_for_the_contacts_once_someone_used_it(world, settings_dir, use):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from insidesales.crm.models import Task
+
+    rows = [["Dan", "Rowe", "", "Initech", "initech.example", "", ""]]
+    job = run(world.admin, csv_file(rows, CONTACT_HEADERS), "contact")
+    initech = Company.objects.get(organization=world.org, domain="initech.example")
+    if use == "note":
+        Activity.objects.create(organization=world.org, company=initech, kind="note", body="Met at the fair")
+    elif use == "task":
+        Task.objects.create(
+            organization=world.org,
+            title="Call Initech",
+            company=initech,
+            assignee=world.admin.user,
+            due_at=timezone.now() + dt.timedelta(days=1),
+        )
+    elif use == "edit":
+        initech.owner = world.rep2.user
+        initech.save()
+    else:
+        initech.tags.add(world.tag)
+    services.import_undo(membership=world.admin, job_id=job.pk)
+    assert not Contact.objects.filter(organization=world.org, last_name="Rowe").exists()
+    assert Company.objects.filter(pk=initech.pk).exists()
+    audit = AuditLog.objects.filter(action="import.undo").latest("id")
+    assert audit.changes["companies_removed"] == [None, 0] and audit.changes["companies_kept"] == [None, 1]
