@@ -10,6 +10,7 @@ template (forms, labels, other widgets, any template a project overrides by anot
 
 from __future__ import annotations
 
+import hashlib
 import html
 from collections.abc import Callable
 from typing import Any
@@ -177,34 +178,51 @@ class PreparedChoices(BaseChoiceIterator):
 
 # --- choice widgets whose HTML is remembered -----------------------------------------------------
 
-RENDERED_LIMIT = 2_000
+RENDERED_LIMIT = 2_000  # entries
+RENDERED_BYTES = 16 * 1024 * 1024  # characters of HTML kept, all entries together
 _RENDERED: dict[tuple, str] = {}
+_rendered_size = 0
 
 
-def _plain_key(value: Any) -> tuple | None:
-    """What a choice value, label or attribute contributes to a widget's HTML, or None when it is
-    something whose text depends on more than the language (a date, a number format...)."""
+def _plain_key(value: Any) -> str | None:
+    """What a choice value, label or attribute contributes to a widget's HTML, as text (with a mark
+    for safe strings and for True/False/None), or None when its text depends on more than the language
+    (a date, a number format...)."""
     if isinstance(value, bool) or value is None:
-        return (value,)
+        return f"\x00{value}"
     if isinstance(value, (str, int, Promise)):
-        return (type(value) is not str and isinstance(value, SafeData), str(value))
+        return ("\x01" if type(value) is not str and isinstance(value, SafeData) else "\x02") + str(value)
     return None
 
 
-def _choices_key(choices: Any) -> tuple | None:
-    parts = []
-    for value, label in choices:
-        if isinstance(label, (list, tuple)):
-            group = _choices_key(label)
-            if group is None:
-                return None
-            parts.append((_plain_key(value), group))
-            continue
-        value_key, label_key = _plain_key(value), _plain_key(label)
-        if value_key is None or label_key is None:
-            return None
-        parts.append((value_key, label_key))
-    return tuple(parts)
+def _choices_digest(choices: Any) -> tuple[bytes, set[str]] | None:
+    """A 128-bit digest of the choices' values and labels (with their groups), and the set of values;
+    None when a label is not plain text. The digest, not the choices, goes into the key, so a select
+    of a thousand users costs 16 bytes of key."""
+    digest = hashlib.blake2b(digest_size=16)
+    values: set[str] = set()
+
+    def walk(items: Any) -> bool:
+        for value, label in items:
+            value_key = _plain_key(value)
+            if value_key is None:
+                return False
+            if isinstance(label, (list, tuple)):
+                digest.update(b"\x03" + value_key.encode() + b"\x1f")
+                if not walk(label):
+                    return False
+                digest.update(b"\x04")
+                continue
+            label_key = _plain_key(label)
+            if label_key is None:
+                return False
+            digest.update(value_key.encode() + b"\x1f" + label_key.encode() + b"\x1e")
+            values.add(str(value))
+        return True
+
+    if not walk(choices):
+        return None
+    return digest.digest(), values
 
 
 class RememberedChoicesMixin:
@@ -212,36 +230,42 @@ class RememberedChoicesMixin:
 
     The selects of every assignable user, team and tag appear several times on every list and detail
     page, identical from one request to the next except for what is selected; Django builds a dict per
-    `<option>` before writing it. The key is the full content (not an object's identity), so a changed
-    name, a new user or another language is a new entry; entries are dropped in bulk past
-    `RENDERED_LIMIT`. Choices with labels that are not plain text (dates, numbers) are not remembered.
+    `<option>` before writing it. The key is the full content (its digest, not an object's identity),
+    so a changed name, a new user or another language is a new entry. Selected values that are not
+    among the choices (anything a URL may carry) do not change the HTML and are left out of the key.
+    Entries are dropped in bulk past `RENDERED_LIMIT` entries or `RENDERED_BYTES` of HTML. Choices with
+    labels that are not plain text (dates, numbers) are not remembered.
     """
 
     def render(self, name, value, attrs=None, renderer=None):
+        global _rendered_size
         key = self._remember_key(name, value, attrs, renderer)
         if key is None:
             return super().render(name, value, attrs, renderer)
         written = _RENDERED.get(key)
         if written is None:
             written = super().render(name, value, attrs, renderer)
-            if len(_RENDERED) >= RENDERED_LIMIT:
+            if len(_RENDERED) >= RENDERED_LIMIT or _rendered_size + len(written) > RENDERED_BYTES:
                 _RENDERED.clear()
+                _rendered_size = 0
             _RENDERED[key] = written
+            _rendered_size += len(written)
         return written
 
     def _remember_key(self, name: str, value: Any, attrs: dict | None, renderer: Any) -> tuple | None:
         if isinstance(self.choices, ModelChoiceIterator):  # a query per iteration: not for these
             return None
-        choices = _choices_key(self.choices)
-        if choices is None:
+        described = _choices_digest(self.choices)
+        if described is None:
             return None
+        digest, values = described
         merged = []
         for attr, attr_value in sorted({**self.attrs, **(attrs or {})}.items()):
             attr_key = _plain_key(attr_value)
             if attr_key is None:
                 return None
             merged.append((attr, attr_key))
-        selected = tuple(self.format_value(value))
+        selected = tuple(v for v in self.format_value(value) if v in values)
         return (
             type(self),
             type(renderer),
@@ -251,7 +275,7 @@ class RememberedChoicesMixin:
             tuple(merged),
             self.is_required,
             self.is_localized,
-            choices,
+            digest,
         )
 
 

@@ -262,3 +262,27 @@ def test_the_memory_is_bounded(monkeypatch):
         field = forms.ChoiceField(choices=[(str(i), f"user {i}")], required=False, widget=RememberedSelect)
         assert f"user {i}" in str(field.widget.render("u", ""))
         assert len(widgets._RENDERED) <= 5
+
+
+def test_values_not_among_the_choices_share_the_entry_of_no_selection(monkeypatch):
+    """Whatever a URL carries (`?owner=<anything>`) does not add entries."""
+    widgets._RENDERED.clear()
+    field = forms.ChoiceField(choices=[("1", "Ann"), ("2", "Bob")], required=False, widget=RememberedSelect)
+    plain = forms.ChoiceField(choices=[("1", "Ann"), ("2", "Bob")], required=False)
+    empty = str(field.widget.render("owner", ""))
+    for junk in ("999", "<x>", "1 ", "'"):
+        assert str(field.widget.render("owner", junk)) == empty == str(plain.widget.render("owner", junk))
+    assert len(widgets._RENDERED) == 1
+    assert " selected" in str(field.widget.render("owner", "2"))
+    assert len(widgets._RENDERED) == 2
+
+
+def test_the_memory_is_bounded_in_characters_too(monkeypatch):
+    monkeypatch.setattr(widgets, "RENDERED_BYTES", 2_000)
+    widgets._RENDERED.clear()
+    monkeypatch.setattr(widgets, "_rendered_size", 0)
+    for i in range(30):
+        choices = [(str(n), f"user {i}-{n}") for n in range(10)]
+        field = forms.ChoiceField(choices=choices, required=False, widget=RememberedSelect)
+        assert f"user {i}-9" in str(field.widget.render("u", ""))
+        assert sum(len(v) for v in widgets._RENDERED.values()) <= 2_000
