@@ -29,15 +29,18 @@ def usage() -> str:
 
 
 def _schedule_recurring() -> None:
-    """Recurring work is queued when a worker starts (each run queues its next): daily duplicate scans."""
+    """Recurring work is queued when a worker starts (each run queues its next): daily duplicate scans,
+    the hourly purge of old Idempotency-Key answers."""
     import django
     from django.db import DatabaseError
 
     django.setup()
+    from insidesales.api.tasks import schedule_idempotency_purge
     from insidesales.imports.duplicates import schedule_all
 
     try:
         schedule_all()
+        schedule_idempotency_purge()
     except DatabaseError as exc:  # not migrated yet: the worker still starts, the next start schedules
         print(f"recurring tasks not scheduled: {exc}", file=sys.stderr)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
@@ -102,3 +103,33 @@ def test_purge_forgets_expired_keys_only(admin_api):
     IdempotencyKey.objects.filter(key=KEY["Idempotency-Key"]).update(created_at=timezone.now() - dt.timedelta(hours=25))
     assert idempotency_purge_expired() == 1
     assert list(IdempotencyKey.objects.values_list("key", flat=True)) == ["fresh"]
+
+
+@pytest.mark.django_db
+def test_the_purge_runs_hourly_as_one_chain(settings):
+    """The worker queues the purge when it starts; each run queues the next; a restart (or two workers
+    starting together) never makes a second chain."""
+    import datetime as dt
+
+    from django.utils import timezone
+    from django_tasks_db.models import DBTaskResult
+
+    from insidesales.api.tasks import PURGE_EVERY, purge_idempotency_keys, schedule_idempotency_purge
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+    waiting = DBTaskResult.objects.filter(task_path=purge_idempotency_keys.module_path, status="READY")
+    assert schedule_idempotency_purge() is True
+    assert schedule_idempotency_purge() is False  # a restart
+    assert waiting.count() == 1
+    queued = waiting.get()
+    assert queued.run_after - timezone.now() > PURGE_EVERY - dt.timedelta(minutes=1)
+    queued.delete()  # as the worker takes it: it is no longer waiting while it runs
+    purge_idempotency_keys.call()
+    assert waiting.count() == 1  # the run queued the next one
+
+
+def test_the_purge_is_not_chained_on_a_backend_that_runs_tasks_at_once(settings):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    from insidesales.api.tasks import schedule_idempotency_purge
+
+    assert schedule_idempotency_purge() is False
