@@ -10,7 +10,16 @@ from typing import Annotated, Any
 
 from django.utils.translation import gettext as _
 from ninja import Schema
-from pydantic import AfterValidator, AwareDatetime, ConfigDict, Field, PlainSerializer, WithJsonSchema, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+    model_validator,
+)
 
 from insidesales.crm.selectors import record_tags
 
@@ -41,8 +50,16 @@ def _utc_iso(value: dt.datetime) -> str:
     return value.isoformat(timespec="milliseconds" if value.microsecond else "seconds").replace("+00:00", "Z")
 
 
+def _text_only(value: Any) -> Any:
+    """Dates come as ISO 8601 text; a number (pydantic would read it as seconds since 1970) is refused."""
+    if isinstance(value, str | dt.date):
+        return value
+    raise ValueError(_("Give the date as text in ISO 8601, e.g. 2026-11-29T10:00:00Z or 2026-11-29."))
+
+
 # Inputs must say their offset ("Z" or "+03:00"); a bare local time would be ambiguous.
-InDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
+InDatetime = Annotated[AwareDatetime, BeforeValidator(_text_only), AfterValidator(_to_utc)]
+InDate = Annotated[dt.date, BeforeValidator(_text_only)]
 # Outputs are always UTC with a "Z", whatever zone a value was set in.
 UtcDatetime = Annotated[
     dt.datetime,

@@ -12,6 +12,7 @@ from insidesales.api.routers.records import RecordApi, RecordId, record_router
 from insidesales.api.schemas import (
     READ_ONLY,
     Id,
+    InDate,
     Input,
     Money,
     NamedRef,
@@ -58,7 +59,7 @@ class DealFields(RecordIn):
     contact_id: Id | None = unset("A contact visible to you; null detaches it.")
     amount: Money = unset()
     currency: str = unset("ISO 4217; the organization's currency when not given.", pattern=r"^[A-Za-z]{3}$")
-    expected_close: dt.date | None = unset("YYYY-MM-DD.")
+    expected_close: InDate | None = unset("YYYY-MM-DD.")
 
 
 class DealCreate(DealFields, OwnedIn):

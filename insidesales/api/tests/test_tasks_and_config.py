@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from django.utils import timezone
 
 from insidesales.api.tests.conftest import assert_problem
@@ -137,3 +138,13 @@ def test_custom_field_values_filter_and_validate(admin, admin_api):
     assert [d["id"] for d in admin_api.get("/deals", {"custom.seats": "12"}).json()["items"]] == [deal["id"]]
     body = assert_problem(admin_api.patch(f"/deals/{deal['id']}", {"custom": {"seats": "many"}}), 422)
     assert "custom.seats" in body["errors"]
+
+
+@pytest.mark.parametrize("when", [1893456000, 1893456000.5, True])
+def test_dates_given_as_numbers_are_refused(admin_api, when):
+    """A number could be seconds or milliseconds since 1970: the API asks for ISO 8601 text instead."""
+    response = admin_api.post("/tasks", {"title": "Epoch", "due_at": when})
+    assert response.status_code == 422
+    assert "ISO 8601" in response.content.decode()
+    deal = admin_api.post("/deals", {"name": "Epoch deal", "expected_close": 1893456000})
+    assert deal.status_code == 422
