@@ -32,6 +32,7 @@ from .leads import (
     lead_qualify,
     lead_start_working,
     lead_update,
+    refuse_converted,
 )
 from .records import (
     deal_mark_lost,
@@ -57,6 +58,7 @@ __all__ = [
     "lead_qualify",
     "lead_start_working",
     "lead_update",
+    "refuse_converted",
     "leads_bulk_status",
     "note_add",
     "pipeline_create",

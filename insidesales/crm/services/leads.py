@@ -148,6 +148,7 @@ def lead_create(*, membership: Membership, data: dict[str, Any]) -> Lead:
 def lead_update(*, membership: Membership, lead_id: int, data: dict[str, Any]) -> Lead:
     """Change a lead's details. Status changes go through the named verbs, never through here."""
     lead = get_visible(Lead, membership, lead_id, for_update=True)
+    refuse_converted(lead)
     if "status" in data:
         raise ValidationError(fields={"status": [_("Use qualify, disqualify or convert to change the status.")]})
     before = snapshot(lead)
@@ -237,7 +238,18 @@ def lead_assign(
     return _assign_record(membership, lead, owner_id=owner_id, agency_id=agency_id)
 
 
+def refuse_converted(record: Any) -> None:
+    """A converted lead is the record of its conversion: kept as it was when converted (its contact,
+    company and deal are what people work on), so it is not edited or reassigned."""
+    if isinstance(record, Lead) and record.status == LeadStatus.CONVERTED:
+        raise ValidationError(
+            _("“%(lead)s” was converted: it is kept as it was. Work with its contact, company and deal instead.")
+            % {"lead": record}
+        )
+
+
 def _assign_record(membership: Membership, record: Any, *, owner_id: int | None, agency_id: int | None) -> Any:
+    refuse_converted(record)
     errors: dict[str, list[str]] = {}
     before = snapshot(record, ["owner_id", "team_id", "agency_id"])
     is_manager = membership.role in (Role.ADMIN, Role.MANAGER)
@@ -282,6 +294,8 @@ def _assign_record(membership: Membership, record: Any, *, owner_id: int | None,
 @transaction.atomic
 def lead_delete(*, membership: Membership, lead_id: int) -> None:
     lead = get_visible(Lead, membership, lead_id, for_update=True)
+    if lead.status == LeadStatus.CONVERTED and membership.role != Role.ADMIN:
+        raise PermissionDenied(_("Only administrators can delete a converted lead."))
     if not can_delete_records(membership) and lead.owner_id != membership.user_id:
         raise PermissionDenied(_("You can delete only your own leads."))
     audit_record(

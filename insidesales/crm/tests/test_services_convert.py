@@ -208,3 +208,39 @@ def test_convert_with_a_malformed_pipeline_is_a_validation_error(world, lead, pi
     with pytest.raises(ValidationError):
         _convert(world.rep1, lead, pipeline_id=pipeline_id)
     assert db_state() == before
+
+
+def test_a_converted_lead_is_kept_as_it_was(world, lead, client):
+    """No editing, reassigning or returning to the pool (services, bulk, pages); only admins delete it."""
+    from insidesales.core.errors import NotFound, PermissionDenied
+    from insidesales.crm.models import Lead
+
+    _convert(world.rep1, lead)
+    lead.refresh_from_db()
+    before = db_state()
+    with pytest.raises(ValidationError) as refused:
+        services.lead_update(membership=world.rep1, lead_id=lead.pk, data={"title": "CTO"})
+    assert "was converted" in refused.value.message
+    with pytest.raises(ValidationError):
+        services.lead_assign(membership=world.manager, lead_id=lead.pk, owner_id=world.manager.user_id)
+    with pytest.raises(ValidationError):
+        services.lead_assign(membership=world.rep1, lead_id=lead.pk)  # back to the pool
+    with pytest.raises(ValidationError):
+        services.records_bulk_assign(
+            membership=world.admin, model=Lead, ids=[lead.pk, world.lead_rep1.pk], owner_id=world.rep2.user_id
+        )
+    with pytest.raises(PermissionDenied):
+        services.lead_delete(membership=world.manager, lead_id=lead.pk)
+    assert db_state() == before
+
+    client.force_login(world.rep1.user)
+    page = client.get(f"/leads/{lead.pk}/").content.decode()
+    assert f"/leads/{lead.pk}/edit/" not in page and "Return to the pool" not in page and "Yes, delete" not in page
+    edit = client.get(f"/leads/{lead.pk}/edit/", follow=True)
+    assert "was converted" in edit.content.decode()
+    client.force_login(world.admin.user)
+    admin_page = client.get(f"/leads/{lead.pk}/").content.decode()
+    assert "Yes, delete" in admin_page and 'name="target"' not in admin_page
+    services.lead_delete(membership=world.admin, lead_id=lead.pk)
+    with pytest.raises(NotFound):
+        services.lead_delete(membership=world.admin, lead_id=lead.pk)

@@ -102,18 +102,25 @@ def detail_context(
 ) -> dict[str, Any]:
     membership = request.membership
     users = task_users(membership)  # fetched once for the assign and task forms (empty for reps)
+    # A converted lead is kept as it was converted: no editing, no reassigning; only admins delete it.
+    frozen = isinstance(record, Lead) and record.status == LeadStatus.CONVERTED
     context: dict[str, Any] = {
         **fields_context(membership, kind, record),
         **timeline_context(membership, kind, record),
         **tasks_context(membership, kind, record, form=task_form, users=users),
         "note_form": note_form or NoteForm(auto_id="note_%s"),
-        "can_delete": can_delete_records(membership) or record.owner_id == membership.user_id,
+        "frozen": frozen,
+        "can_delete": membership.role == Role.ADMIN
+        if frozen
+        else can_delete_records(membership) or record.owner_id == membership.user_id,
         "is_manager": can_assign_to_others(membership),
         # Reps may take a record from the pool or hand their own back; managers get the full assign form.
-        "can_take": membership.role in (Role.INSIDE_REP, Role.FIELD_REP) and record.owner_id != membership.user_id,
-        "can_release": not can_assign_to_others(membership) and record.owner_id == membership.user_id,
+        "can_take": not frozen
+        and membership.role in (Role.INSIDE_REP, Role.FIELD_REP)
+        and record.owner_id != membership.user_id,
+        "can_release": not frozen and not can_assign_to_others(membership) and record.owner_id == membership.user_id,
     }
-    if can_assign_to_others(membership):
+    if can_assign_to_others(membership) and not frozen:
         from insidesales.orgs.directory import remembered
         from insidesales.orgs.selectors import agency_list
 

@@ -285,6 +285,11 @@ def record_edit(request: HttpRequest, pk: int, *, kind: RecordKind) -> HttpRespo
     """The edit page; aimed at the fields card by htmx it edits inline and swaps the card back on save."""
     membership = request.membership
     record = selectors.record_get(membership=membership, model=kind.model, record_id=pk)
+    try:
+        services.refuse_converted(record)
+    except ValidationError as exc:
+        messages.error(request, exc.message)
+        return redirect(kind.names["detail"], record.pk)
     inline = wants_partial(request, "fields-card")
     if request.method == "POST":
         form = RecordForm(request.POST, kind=kind, membership=membership, record=record)
