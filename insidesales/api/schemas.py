@@ -193,7 +193,11 @@ class NoteIn(Input):
 class ActivityOut(Schema):
     id: int
     kind: str
-    subject: str
+    subject: str = Field(description="As stored: what a person wrote, or the service's own words (English).")
+    summary: str = Field(
+        description="The entry's one-line text in the request's language (Accept-Language), as the "
+        "timeline shows it: built from `kind` and `data` for entries written by the services."
+    )
     body: str
     data: dict[str, Any]
     actor: UserRef | None
@@ -202,6 +206,13 @@ class ActivityOut(Schema):
     @staticmethod
     def resolve_actor(obj: Any) -> dict[str, Any] | None:
         return user_ref(obj.actor) if obj.actor_id else None
+
+    @staticmethod
+    def resolve_summary(obj: Any) -> str:
+        from insidesales.crm.templatetags.crm_tags import activity_summary
+
+        record_type = next((name for name in ("lead", "contact", "company", "deal") if getattr(obj, f"{name}_id")), "")
+        return str(activity_summary(obj, record_type))
 
 
 class ActivityPage(Schema):

@@ -138,3 +138,20 @@ def test_verbs_leave_a_timeline_entry(admin_api):
     lead = admin_api.post("/leads", {"last_name": "History"}).json()
     admin_api.post(f"/leads/{lead['id']}/start-working")
     assert Activity.objects.filter(lead_id=lead["id"], kind="status_change").exists()
+
+
+def test_timeline_summaries_are_in_the_request_language(admin, admin_api):
+    """Entries the services wrote (status changes, assignments...) come with a summary in the language
+    the client asks for; `subject` stays as stored."""
+    rep = f.InsideRepMembershipFactory(organization=admin.organization, user__full_name="Rita Rep")
+    lead = admin_api.post("/leads", {"last_name": "Summarized"}).json()
+    admin_api.post(f"/leads/{lead['id']}/start-working")
+    admin_api.post(f"/leads/{lead['id']}/assign", {"owner_id": rep.user_id})
+    english = admin_api.get(f"/leads/{lead['id']}/timeline", **{"Accept-Language": "en"}).json()["items"]
+    russian = admin_api.get(f"/leads/{lead['id']}/timeline", **{"Accept-Language": "ru"}).json()["items"]
+    by_kind_en = {a["kind"]: a["summary"] for a in english}
+    by_kind_ru = {a["kind"]: a["summary"] for a in russian}
+    assert by_kind_en["status_change"] == "Status: New → Working"
+    assert by_kind_ru["status_change"] == "Статус: Новый → В работе"
+    assert by_kind_en["assignment"] == "Assigned to Rita Rep"
+    assert by_kind_ru["assignment"].endswith("Rita Rep") and by_kind_ru["assignment"] != by_kind_en["assignment"]

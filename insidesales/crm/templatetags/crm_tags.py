@@ -142,6 +142,8 @@ def activity_summary(event: Any, record_type: str = "") -> str:
             return _("Created from a lead")
         if data.get("source"):
             return _("Source: %(source)s") % {"source": _choice_label(LeadSource, data["source"])}
+        if data.get("import"):
+            return _("Imported from %(file)s") % {"file": data.get("file") or ""}
         return ""
     if kind == ActivityKind.MERGE:
         name = data.get("other_name") or ""
