@@ -198,31 +198,43 @@ def _plain_key(value: Any) -> str | None:
 def _choices_digest(choices: Any) -> tuple[bytes, set[str]] | None:
     """A 128-bit digest of the choices' values and labels (with their groups), and the set of values;
     None when a label is not plain text. The digest, not the choices, goes into the key, so a select
-    of a thousand users costs 16 bytes of key."""
-    digest = hashlib.blake2b(digest_size=16)
+    of a thousand users costs 16 bytes of key. Every part is written with its length first, so no
+    two different lists of choices read the same."""
+    items = list(choices)
+    if all(type(value) is str and type(label) is str for value, label in items):
+        # The common case: plain text throughout; `repr` writes the list unambiguously, in C.
+        return (
+            hashlib.blake2b(repr(items).encode(), digest_size=16).digest(),
+            {value for value, _label in items},
+        )
+    parts: list[str] = []
     values: set[str] = set()
 
     def walk(items: Any) -> bool:
         for value, label in items:
+            if type(value) is str and type(label) is str:  # the common case, without the general checks
+                parts.append(f"{len(value)}:{value}{len(label)}:{label}")
+                values.add(value)
+                continue
             value_key = _plain_key(value)
             if value_key is None:
                 return False
             if isinstance(label, (list, tuple)):
-                digest.update(b"\x03" + value_key.encode() + b"\x1f")
+                parts.append(f"[{len(value_key)}:{value_key}")
                 if not walk(label):
                     return False
-                digest.update(b"\x04")
+                parts.append("]")
                 continue
             label_key = _plain_key(label)
             if label_key is None:
                 return False
-            digest.update(value_key.encode() + b"\x1f" + label_key.encode() + b"\x1e")
+            parts.append(f"*{len(value_key)}:{value_key}{len(label_key)}:{label_key}")
             values.add(str(value))
         return True
 
-    if not walk(choices):
+    if not walk(items):
         return None
-    return digest.digest(), values
+    return hashlib.blake2b(("*" + "".join(parts)).encode(), digest_size=16).digest(), values
 
 
 class RememberedChoicesMixin:
