@@ -27,6 +27,7 @@ class ImportStatus(models.TextChoices):
     RUNNING = "running", _("Running")
     DONE = "done", _("Done")
     FAILED = "failed", _("Failed")
+    UNDOING = "undoing", _("Being undone")
     UNDONE = "undone", _("Undone")
 
 
@@ -67,6 +68,11 @@ class ImportJob(OrganizationScopedModel):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     undone_at = models.DateTimeField(null=True, blank=True)
+    # Who asked for the undo (it runs in the worker, as them) and the status to go back to if it fails.
+    undo_requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    undo_from_status = models.CharField(max_length=10, blank=True)
 
     class Meta:
         verbose_name = _("import")

@@ -1004,11 +1004,68 @@ class report_writer:  # noqa: N801 - used as a context manager
         self.handle.close()
 
 
+def import_undo_request(*, membership: Membership, job_id: Any) -> ImportJob:
+    """The Undo button: check, mark the import as being undone and leave the work to the worker (an
+    import of a million rows takes minutes to take back, longer than a page may wait)."""
+    job = import_job_get(membership=membership, job_id=job_id)
+    undoable = (ImportStatus.DONE, ImportStatus.FAILED)
+    claimed = ImportJob.objects.filter(pk=job.pk, status__in=undoable).update(
+        status=ImportStatus.UNDOING,
+        undo_requested_by=membership.user,
+        undo_from_status=job.status,
+        error="",
+        updated_at=timezone.now(),
+    )
+    if not claimed:
+        raise ValidationError(_("Only a finished import can be undone."))
+    from insidesales.imports.tasks import run_import_undo
+
+    transaction.on_commit(lambda: run_import_undo.enqueue(job.pk))
+    job.refresh_from_db()
+    return job
+
+
+def import_undo_run(*, job_id: int) -> ImportJob | None:
+    """The worker's half of an undo: as the member who asked; safe to run twice (an undone import is
+    left alone). If it fails, the import goes back to what it was, with the reason."""
+    job = ImportJob.objects.filter(pk=job_id).first()
+    if job is None or job.status != ImportStatus.UNDOING:
+        return job
+    membership = (
+        Membership.objects.select_related("organization", "user", "agency", "team")
+        .filter(
+            organization_id=job.organization_id,
+            user_id=job.undo_requested_by_id,
+            is_active=True,
+            user__is_active=True,
+        )
+        .first()
+    )
+    if membership is None:
+        _undo_failed(job, _("The user who asked for the undo no longer has access."))
+        return ImportJob.objects.get(pk=job.pk)
+    try:
+        return import_undo(membership=membership, job_id=job.pk)
+    except (ValidationError, NotFound, PermissionDenied) as exc:
+        _undo_failed(job, str(getattr(exc, "message", "") or exc))
+    except Exception as exc:
+        _undo_failed(job, _("The undo stopped because of an internal error: %(error)s") % {"error": type(exc).__name__})
+        raise
+    return ImportJob.objects.get(pk=job.pk)
+
+
+def _undo_failed(job: ImportJob, message: str) -> None:
+    ImportJob.objects.filter(pk=job.pk, status=ImportStatus.UNDOING).update(
+        status=job.undo_from_status or ImportStatus.DONE, error=message
+    )
+
+
 def import_undo(*, membership: Membership, job_id: Any) -> ImportJob:
     """Remove the records an import created (and the companies it created for imported contacts, unless
     something else now uses them) and restore the ones it updated, as they were before."""
     job = import_job_get(membership=membership, job_id=job_id)
-    undoable = (ImportStatus.DONE, ImportStatus.FAILED)  # a failed import may have committed many rows
+    # A failed import may have committed many rows; "undoing" is one the worker takes back now.
+    undoable = (ImportStatus.DONE, ImportStatus.FAILED, ImportStatus.UNDOING)
     if job.status not in undoable:
         raise ValidationError(_("Only a finished import can be undone."))
     spec = SPECS[job.record_type]

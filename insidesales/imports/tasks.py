@@ -20,3 +20,11 @@ def run_duplicate_scan(scan_id: int) -> int | None:
 
     scan = scan_run(scan_id=scan_id)
     return scan.pairs_count if scan is not None else None
+
+
+@task()
+def run_import_undo(job_id: int) -> str | None:
+    from insidesales.imports.services import import_undo_run
+
+    job = import_undo_run(job_id=job_id)
+    return job.status if job is not None else None

@@ -131,14 +131,18 @@ def _progress_context(job: ImportJob) -> dict:
         if job.status == ImportStatus.RUNNING and job.bytes_done:
             share = job.bytes_done / max(job.file_size, 1)
             eta = elapsed * (1 - share) / share if share > 0 else None
-    percent = 100 if job.status == ImportStatus.DONE else int(100 * job.bytes_done / max(job.file_size, 1))
+    percent = (
+        100
+        if job.status in (ImportStatus.DONE, ImportStatus.UNDOING, ImportStatus.UNDONE)
+        else int(100 * job.bytes_done / max(job.file_size, 1))
+    )
     return {
         "job": job,
         "list_url": LIST_URLS[job.record_type],
         "percent": min(percent, 100),
         "rate": rate,
         "eta": eta,
-        "active": job.status in (ImportStatus.QUEUED, ImportStatus.RUNNING),
+        "active": job.status in (ImportStatus.QUEUED, ImportStatus.RUNNING, ImportStatus.UNDOING),
         "has_report": job.status not in (ImportStatus.QUEUED, ImportStatus.RUNNING)
         and job.rejected_count > 0
         and services.report_path(job).exists(),
@@ -168,11 +172,14 @@ def import_report(request: HttpRequest, job_id: int) -> HttpResponse:
 @member_view
 def import_undo(request: HttpRequest, job_id: int) -> HttpResponse:
     try:
-        job = services.import_undo(membership=request.membership, job_id=job_id)
+        job = services.import_undo_request(membership=request.membership, job_id=job_id)
     except ValidationError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, _("The import of %(file)s was undone.") % {"file": job.file_name})
+        messages.success(
+            request,
+            _("The import of %(file)s is being undone: this page shows when it is done.") % {"file": job.file_name},
+        )
     return redirect(reverse("import_detail", kwargs={"job_id": job_id}))
 
 

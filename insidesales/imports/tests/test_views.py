@@ -63,9 +63,22 @@ def test_upload_map_run_report_and_undo(world, signed_in, django_capture_on_comm
     text = b"".join(report.streaming_content).decode("utf-8-sig")
     assert "Ольга" in text and "Ивaн" not in text
 
-    response = client.post(f"/imports/{job.pk}/undo/")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/imports/{job.pk}/undo/")
     assert response.status_code == 302
+    job.refresh_from_db()
+    assert job.status == ImportStatus.UNDOING  # the worker takes the records back
+    assert DBTaskResult.objects.filter(task_path="insidesales.imports.tasks.run_import_undo").count() == 1
+    undoing = client.get(f"/imports/{job.pk}/").content.decode()
+    assert "Being undone" in undoing and 'hx-trigger="every 1s"' in undoing and "Undo this import" not in undoing
+    assert client.post(f"/imports/{job.pk}/undo/").status_code == 302  # a second click changes nothing
+    assert Lead.objects.filter(email="ivan@example.ru").exists()
+
+    services.import_undo_run(job_id=job.pk)  # what the worker does with the queued task
     assert not Lead.objects.filter(email="ivan@example.ru").exists()
+    job.refresh_from_db()
+    assert job.status == ImportStatus.UNDONE and job.undo_requested_by_id == world.manager.user_id
+    assert services.import_undo_run(job_id=job.pk).status == ImportStatus.UNDONE  # run twice: nothing more
     assert "Undo this import" not in client.get(f"/imports/{job.pk}/").content.decode()
 
 
@@ -124,3 +137,21 @@ def test_file_names_headers_and_cells_are_escaped(world, signed_in):
     for url in ("/imports/", f"/imports/{job.pk}/"):
         html = client.get(url).content.decode()
         assert payload not in html and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in html, url
+
+
+def test_an_undo_the_requester_may_no_longer_do_goes_back_with_the_reason(world, signed_in, settings, tmp_path):
+    settings.DATA_DIR = tmp_path
+    client = signed_in("rep1")
+    client.post("/imports/", {"file": SimpleUploadedFile("mine.csv", FILE)})
+    job = ImportJob.objects.get()
+    services.import_start(
+        membership=world.rep1, job_id=job.pk, mapping=job.mapping, duplicate_policy="skip", run_now=True
+    )
+    created = Lead.objects.filter(organization=world.org, email="ivan@example.ru")
+    assert created.exists()
+    client.post(f"/imports/{job.pk}/undo/")
+    world.rep1.is_active = False  # the rep leaves before the worker gets to it
+    world.rep1.save()
+    job = services.import_undo_run(job_id=job.pk)
+    assert job.status == ImportStatus.DONE and "no longer has access" in job.error
+    assert created.exists()

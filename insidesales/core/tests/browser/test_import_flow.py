@@ -64,7 +64,8 @@ def test_admin_imports_a_list_and_undoes_it(
     page.get_by_role("link", name="выставка.csv").click()
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Undo this import").click()
-    expect(page.get_by_text("was undone")).to_be_visible()
+    expect(page.get_by_text("is being undone")).to_be_visible()
+    expect(page.get_by_role("heading", name="Undone")).to_be_visible()  # the worker (here: at once) took it back
     assert not Lead.objects.filter(email="anna@vector.example").exists()
 
 
