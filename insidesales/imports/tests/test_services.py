@@ -248,3 +248,14 @@ def test_a_failed_import_can_be_undone(world, settings_dir):
     ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.FAILED, error="stopped")
     services.import_undo(membership=world.admin, job_id=job.pk)
     assert not Lead.objects.filter(email="kept@example.com").exists()
+
+
+def test_undo_removes_every_record_of_ranges_longer_than_a_slice(world, settings_dir, monkeypatch):
+    monkeypatch.setattr(services, "UNDO_SLICE", 3)
+    rows = [[f"P{i}", "Sliced", "", "", f"sliced{i}@example.com", "", "", ""] for i in range(10)]
+    job = run(world.admin, csv_file(rows))
+    assert job.created_count == 10 and len(job.created_ranges) == 1
+    services.import_undo(membership=world.admin, job_id=job.pk)
+    assert not Lead.objects.filter(last_name="Sliced").exists()
+    assert Lead.objects.filter(pk=world.lead_rep1.pk).exists()
+    assert AuditLog.objects.filter(action="import.undo").latest("id").changes["removed"] == [None, 10]
