@@ -99,6 +99,7 @@ LEAD_TARGETS = (
 )
 
 _BY_KEY = {t.key: t for t in LEAD_TARGETS}
+WEBSITE_ALIASES = ("website", "web site", "site", "url", "domain", "company website", "сайт", "домен", "веб сайт")
 
 # Contact fields. The company columns link each contact to a company: an existing one with the same
 # domain (or the domain of a work email) or the same name, else one the import creates.
@@ -111,7 +112,7 @@ CONTACT_TARGETS = (
     Target(
         "company_domain",
         _("Company website or domain"),
-        ("website", "web site", "site", "url", "domain", "company website", "company domain", "сайт", "домен"),
+        (*WEBSITE_ALIASES, "company domain"),
     ),
     _BY_KEY["email"],
     _BY_KEY["phone"],
@@ -122,29 +123,12 @@ CONTACT_TARGETS = (
 )
 
 COMPANY_TARGETS = (
-    Target(
-        "name",
-        _("Company name"),
-        (
-            "company",
-            "company name",
-            "name",
-            "organization",
-            "organisation",
-            "account",
-            "account name",
-            "компания",
-            "организация",
-            "название",
-            "название компании",
-            "наименование",
-            "фирма",
-        ),
-    ),
+    # A companies file's "Name" column is the company's name (and "Company" too).
+    Target("name", _("Company name"), (*_BY_KEY["company_name"].aliases, "name", "название", "наименование")),
     Target(
         "domain",
         _("Website or domain"),
-        ("website", "web site", "site", "url", "domain", "company website", "сайт", "домен", "веб сайт"),
+        WEBSITE_ALIASES,
     ),
     Target("industry", _("Industry"), ("industry", "sector", "отрасль", "сфера", "сфера деятельности")),
     Target(

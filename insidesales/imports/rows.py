@@ -146,6 +146,13 @@ class RowCleaner:
             derived.add("time_zone")
         return derived
 
+    def owned(self, raw: dict[str, str], values: dict[str, Any], errors: list[str]) -> list[int]:
+        """What every record type's row has: the assignment, the tag ids (returned), the custom fields."""
+        self.assignment(raw, values, errors)
+        tag_ids = self.tag_ids(raw, errors)
+        values["custom"] = self.custom(raw, errors)
+        return tag_ids
+
     def assignment(self, raw: dict[str, str], values: dict[str, Any], errors: list[str]) -> None:
         assignment = self.default
         owner = raw.get("owner")
@@ -233,9 +240,7 @@ class LeadRowCleaner(RowCleaner):
                 errors.append(_("Source: “%(value)s” is not one of the lead sources.") % {"value": source[:50]})
             else:
                 values["source"] = found
-        self.assignment(raw, values, errors)
-        tag_ids = self.tag_ids(raw, errors)
-        values["custom"] = self.custom(raw, errors)
+        tag_ids = self.owned(raw, values, errors)
         if not (
             values["first_name"] or values["last_name"] or values["company_name"] or values["email"] or values["phone"]
         ):
@@ -298,9 +303,7 @@ class ContactRowCleaner(RowCleaner):
         values["company_domain"] = _domain(raw.get("company_domain"), str(_("Company website")), errors)
         values["email"] = self.email(raw.get("email"), errors)
         derived = self.place(raw, values, errors, zone=True)
-        self.assignment(raw, values, errors)
-        tag_ids = self.tag_ids(raw, errors)
-        values["custom"] = self.custom(raw, errors)
+        tag_ids = self.owned(raw, values, errors)
         if not values["last_name"] and not errors:
             errors.append(_("%(field)s: this field is required.") % {"field": _label("last_name", "contact")})
         if errors:
@@ -336,9 +339,7 @@ class CompanyRowCleaner(RowCleaner):
             else:
                 values["employees"] = int(digits)
         derived = self.place(raw, values, errors, zone=False)
-        self.assignment(raw, values, errors)
-        tag_ids = self.tag_ids(raw, errors)
-        values["custom"] = self.custom(raw, errors)
+        tag_ids = self.owned(raw, values, errors)
         if not values["name"] and not errors:
             errors.append(_("Company name: this field is required."))
         if errors:

@@ -48,10 +48,8 @@ from insidesales.orgs.visibility import visible_records
 BATCH_ROWS = 5000
 UNDO_SLICE = 2000  # records deleted at a time by an undo
 MAX_UPLOAD_BYTES = 4 * 1024**3
-# Lead columns an import sets, in the order rows are written.
+# Lead fields an import writes, besides id, organization and the timestamps.
 LEAD_COLUMNS = (
-    "id",
-    "organization",
     "owner",
     "team",
     "agency",
@@ -70,9 +68,6 @@ LEAD_COLUMNS = (
     "name_key",
     "name_rev_key",
     "company_key",
-    "last_activity_at",
-    "created_at",
-    "updated_at",
 )
 TIMESTAMPS = ("last_activity_at", "created_at", "updated_at")
 # What "update the existing record" may change: a non-empty cell replaces the stored value.
@@ -111,7 +106,7 @@ class ImportSpec:
 SPECS = {
     "lead": ImportSpec(
         Lead,
-        columns=LEAD_COLUMNS[2:-3],
+        columns=LEAD_COLUMNS,
         updatable=UPDATABLE,
         keys=(("email", "email"), ("phone", "phone")),
         record_field="lead",

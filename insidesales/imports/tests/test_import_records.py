@@ -299,3 +299,15 @@ def test_undo_keeps_a_company_made_for_the_contacts_once_someone_used_it(world, 
     assert Company.objects.filter(pk=initech.pk).exists()
     audit = AuditLog.objects.filter(action="import.undo").latest("id")
     assert audit.changes["companies_removed"] == [None, 0] and audit.changes["companies_kept"] == [None, 1]
+
+
+def test_a_rep_never_matches_or_updates_companies_they_cannot_see(world, settings_dir):
+    hidden = world.company_rep2
+    before = (hidden.name, hidden.industry)
+    rows = [["Rep2 Industries", hidden.domain, "Mining", "", "", "", "", ""]]
+    job = run(world.rep1, csv_file(rows, COMPANY_HEADERS), "company", policy="update")
+    assert (job.created_count, job.updated_count) == (1, 0)
+    hidden.refresh_from_db()
+    assert (hidden.name, hidden.industry) == before
+    mine = Company.objects.get(organization=world.org, domain=hidden.domain, owner=world.rep1.user)
+    assert mine.industry == "Mining"
