@@ -235,6 +235,7 @@ WHITENOISE_USE_FINDERS = not PRODUCTION
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns about a missing root at start
 
 # --- security ---------------------------------------------------------------------------------
+SESSION_ENGINE = "insidesales.orgs.sessions"  # Django's database sessions, read with fixed SQL
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the cookie-free meta tag; kept default.

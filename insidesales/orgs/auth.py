@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth.backends import ModelBackend
 
+from insidesales.core.compiled import CompiledQuery
 from insidesales.orgs.models import User
 
 
@@ -38,17 +39,25 @@ def _usable(membership):
     return membership
 
 
+def _signed_in_memberships(user_id):
+    from insidesales.orgs.models import Membership
+
+    return (
+        Membership.objects.select_related("organization", "agency", "team", "user")
+        .filter(user_id=user_id, is_active=True)
+        .order_by("id")
+    )
+
+
+# Every page runs it: compiled to SQL once (a four-table select_related costs ~1 ms to compile).
+_SIGNED_IN_MEMBERSHIPS = CompiledQuery(_signed_in_memberships, user_id=-7_301_915_446)
+
+
 class EmailBackend(ModelBackend):
     def get_user(self, user_id):
         """The signed-in user of a session, with their active memberships read in the same query (every
         page needs both: `active_membership` then uses them)."""
-        from insidesales.orgs.models import Membership
-
-        memberships = list(
-            Membership.objects.select_related("organization", "agency", "team", "user")
-            .filter(user_id=user_id, is_active=True)
-            .order_by("id")
-        )
+        memberships = _SIGNED_IN_MEMBERSHIPS.run(user_id=int(user_id))
         if memberships:
             user = memberships[0].user
             for membership in memberships:
