@@ -128,17 +128,126 @@ def format_phone(e164: str, region: str = "US") -> str:
     if not e164:
         return ""
     number = _from_e164(e164)
+    if number is not None:
+        plan = _plan(number.country_code)
+        if plan is not None:
+            return plan.format(str(number.national_number), region)
     if number is None:
         try:
             number = phonenumbers.parse(e164, None)
         except phonenumbers.NumberParseException:
             return e164
+    return _format_slowly(number, region)
+
+
+def _format_slowly(number: phonenumbers.PhoneNumber, region: str) -> str:
+    """`format_phone` through phonenumbers' own functions (the reference `_Plan` is tested against)."""
     # region_code_for_number matches patterns when regions share a calling code (+1, +7, +44):
     # only worth it when the calling code is the viewer's.
     home = number.country_code == phonenumbers.country_code_for_region(region)
     if home and phonenumbers.region_code_for_number(number) == region:
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+class _Plan:
+    """phonenumbers' formatting of one calling code's numbers with its metadata read once.
+
+    `format_number` and `region_code_for_number` look the metadata up and fetch each regular
+    expression from a cache on every call, ~20 µs a number here, paid for each phone of a list page.
+    This does the same steps in the same order with the patterns compiled up front: which region a
+    number of a shared calling code belongs to (leading digits, else the first region where the
+    number is of a known type), the first number format whose leading digits and pattern fit, and
+    the national prefix rule in national format. Tests compare it with phonenumbers on random and
+    example numbers of every region. Numbers with an extension or an Italian leading zero never get
+    here (`_from_e164`).
+    """
+
+    def __init__(self, code: int) -> None:
+        self.code = code
+        self.prefix = f"+{code} "
+        main = phonenumbers.region_code_for_country_code(code)
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(code, main.upper())
+        self.national = tuple(self._formats(metadata.number_format, national=True))
+        self.international = tuple(self._formats(metadata.intl_number_format or metadata.number_format, national=False))
+        regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE[code]
+        self.only_region = regions[0] if len(regions) == 1 else None
+        self.regions = tuple(self._region_test(r) for r in regions) if self.only_region is None else ()
+
+    @staticmethod
+    def _formats(formats, *, national: bool):
+        for number_format in formats:
+            patterns = number_format.leading_digits_pattern
+            leading = re.compile(patterns[-1]) if patterns else None  # the last is the most detailed
+            template = number_format.format
+            if national and number_format.national_prefix_formatting_rule:
+                template = _FIRST_GROUP.sub(number_format.national_prefix_formatting_rule, template, count=1)
+            yield leading, re.compile(number_format.pattern), template
+
+    @staticmethod
+    def _region_test(region: str):
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region(region.upper(), None)
+        if metadata is None:
+            return region, None, None, ()
+        if metadata.leading_digits is not None:
+            return region, re.compile(metadata.leading_digits), None, ()
+
+        def desc(number_desc):
+            if number_desc is None or not number_desc.national_number_pattern:
+                return None
+            return frozenset(number_desc.possible_length), re.compile(number_desc.national_number_pattern)
+
+        kinds = [
+            metadata.premium_rate,
+            metadata.toll_free,
+            metadata.shared_cost,
+            metadata.voip,
+            metadata.personal_number,
+            metadata.pager,
+            metadata.uan,
+            metadata.voicemail,
+            metadata.fixed_line,
+        ]
+        if not metadata.same_mobile_and_fixed_line_pattern:
+            kinds.append(metadata.mobile)  # else mobile is only asked after fixed_line matched
+        return region, None, desc(metadata.general_desc), tuple(d for d in map(desc, kinds) if d is not None)
+
+    def region_of(self, nsn: str) -> str | None:
+        if self.only_region is not None:
+            return self.only_region
+        size = len(nsn)
+        for region, leading, general, kinds in self.regions:
+            if leading is not None:
+                if leading.match(nsn):
+                    return region
+            elif general is not None and _fits(general, nsn, size) and any(_fits(k, nsn, size) for k in kinds):
+                return region
+        return None
+
+    def format(self, nsn: str, viewer_region: str) -> str:
+        home = self.code == phonenumbers.country_code_for_region(viewer_region)
+        national = home and self.region_of(nsn) == viewer_region
+        for leading, pattern, template in self.national if national else self.international:
+            if (leading is None or leading.match(nsn)) and pattern.fullmatch(nsn):
+                nsn = pattern.sub(template, nsn)
+                break
+        return nsn if national else self.prefix + nsn
+
+
+def _fits(desc: tuple[frozenset, re.Pattern], nsn: str, size: int) -> bool:
+    lengths, pattern = desc
+    return (not lengths or size in lengths) and pattern.fullmatch(nsn) is not None
+
+
+_FIRST_GROUP = re.compile(r"(\\\d)")
+
+
+@functools.cache
+def _plan(code: int) -> _Plan | None:
+    """The plan of a calling code phonenumbers knows (None for others: they take the slow path)."""
+    if code not in phonenumbers.COUNTRY_CODE_TO_REGION_CODE or phonenumbers.region_code_for_country_code(code) == "ZZ":
+        return None
+    return _Plan(code)
 
 
 def country_time_zone(country: str) -> str:

@@ -134,3 +134,51 @@ def test_the_direct_e164_path_never_disagrees_with_parse(digits, region):
     if direct is not None:
         assert direct == phonenumbers.parse(text, None)
     assert format_phone(text, region) == _format_by_parsing(text, region)
+
+
+def _example_numbers():
+    """An example number of every type of every region phonenumbers knows (the metadata's own)."""
+    import phonenumbers
+
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        for kind in phonenumbers.PhoneNumberType.values():
+            number = phonenumbers.example_number_for_type(region, kind)
+            if number is not None:
+                yield region, phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    for code in sorted(phonenumbers.COUNTRY_CODES_FOR_NON_GEO_REGIONS):
+        number = phonenumbers.example_number_for_non_geo_entity(code)
+        if number is not None:
+            yield "001", phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def test_the_compiled_plan_formats_every_regions_examples_as_phonenumbers():
+    """Every example number, and its neighbours with other last digits, read by viewers of its own
+    region, of each region sharing its calling code and of a few others."""
+    import random
+
+    import phonenumbers
+
+    rng = random.Random(20261129)
+    checked = 0
+    for region, e164 in _example_numbers():
+        code = phonenumbers.parse(e164).country_code
+        # Viewers are organizations' regions: countries, never the non-geographic "001".
+        viewers = {region, "US", "RU", "GB", *phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(code, ())} - {"001"}
+        variants = [e164] + [e164[:-3] + f"{rng.randrange(1000):03d}" for _ in range(3)]
+        variants += [e164[:-1], e164 + str(rng.randrange(10))]  # a digit short and a digit long
+        for text in variants:
+            for viewer in viewers:
+                assert format_phone(text, viewer) == _format_by_parsing(text, viewer), (text, viewer)
+                checked += 1
+    assert checked > 20_000
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    code=st.sampled_from(["1", "7", "44", "39", "61", "49", "33", "380", "998", "800", "882"]),
+    digits=st.text(alphabet="0123456789", min_size=4, max_size=13),
+    region=st.sampled_from(["US", "CA", "JM", "PR", "RU", "KZ", "GB", "GG", "JE", "IT", "VA", "AU", "CX", "DE"]),
+)
+def test_the_compiled_plan_agrees_on_any_digits_of_shared_calling_codes(code, digits, region):
+    text = f"+{code}{digits}"
+    assert format_phone(text, region) == _format_by_parsing(text, region)
