@@ -23,7 +23,7 @@ from django.utils.formats import localize
 from django.utils.functional import Promise
 from django.utils.safestring import SafeData
 from django.utils.timezone import template_localtime
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy, pgettext_lazy
 
 W = "django/forms/widgets/"
 
@@ -190,9 +190,18 @@ def _plain_key(value: Any) -> str | None:
     (a date, a number format...)."""
     if isinstance(value, bool) or value is None:
         return f"\x00{value}"
+    if type(value) in _TRANSLATION_PROXIES and all(type(arg) is str for arg in value._args) and not value._kw:
+        # A lazy (p)gettext: its text is fixed by its message (and context) in the key's language, so
+        # the message stands for it without translating it again (names its kind: gettext or pgettext).
+        return f"\x03{_TRANSLATION_PROXIES[type(value)]}" + "".join(f"{len(arg)}:{arg}" for arg in value._args)
     if isinstance(value, (str, int, Promise)):
         return ("\x01" if type(value) is not str and isinstance(value, SafeData) else "\x02") + str(value)
     return None
+
+
+# The proxy classes of Django's lazy translations: each lazy() call makes its own class, so the
+# class tells which function a proxy will call.
+_TRANSLATION_PROXIES = {type(gettext_lazy("x")): "g", type(pgettext_lazy("c", "x")): "p"}
 
 
 def _choices_digest(choices: Any) -> tuple[bytes, set[str]] | None:

@@ -245,6 +245,37 @@ def test_remembered_widgets_see_changed_choices_safe_labels_and_languages():
     assert ">Me<" in english and ">Me<" not in russian
 
 
+def test_lazy_translations_are_keyed_by_their_message_without_being_translated(monkeypatch):
+    """Lazy (p)gettext labels stand in the key as their message and context; others are translated."""
+    from django.utils import translation
+    from django.utils.functional import lazy
+    from django.utils.translation import pgettext_lazy
+
+    assert widgets._plain_key(gettext_lazy("Me")) != widgets._plain_key(gettext_lazy("Me "))
+    assert widgets._plain_key(pgettext_lazy("a\x00b", "c")) != widgets._plain_key(pgettext_lazy("a", "b\x00c"))
+    assert widgets._plain_key(gettext_lazy("Me")) != widgets._plain_key(pgettext_lazy("", "Me"))
+    assert widgets._plain_key(gettext_lazy("Me")) != widgets._plain_key("Me")
+    other = lazy(lambda text: text.upper(), str)("me")  # not a translation: its text is what counts
+    assert widgets._plain_key(other) == widgets._plain_key("ME")
+
+    def fail(*args, **kwargs):
+        raise AssertionError("translated for the key")
+
+    widgets._RENDERED.clear()
+    field = forms.ChoiceField(choices=[("new", gettext_lazy("New")), ("ctx", pgettext_lazy("stage", "Won"))])
+    field.widget = RememberedSelect(choices=field.choices)
+    for language in ("en", "ru", "en"):
+        with translation.override(language):
+            plain = forms.ChoiceField(choices=[("new", gettext_lazy("New")), ("ctx", pgettext_lazy("stage", "Won"))])
+            assert str(field.widget.render("s", "new")) == str(plain.widget.render("s", "new"))
+    assert len(widgets._RENDERED) == 2  # one entry per language
+    with translation.override("ru"):
+        expected = field.widget._remember_key("s", "new", None, None)
+        monkeypatch.setattr(translation._trans, "gettext", fail)  # what the lazy proxies call
+        monkeypatch.setattr(translation._trans, "pgettext", fail)
+        assert field.widget._remember_key("s", "new", None, None) == expected
+
+
 def test_choices_that_are_not_plain_text_are_not_remembered():
     import datetime as dt
 
