@@ -9,13 +9,16 @@ formats) is worked out once per page. Every value is escaped exactly as the temp
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 from typing import Any
 
 from django import template
+from django.conf import settings
 from django.template.base import render_value_in_context
 from django.template.defaultfilters import floatformat
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.formats import get_format
 from django.utils.safestring import SafeData, SafeString, mark_safe
 from django.utils.timezone import template_localtime
@@ -57,6 +60,8 @@ class RowWriter:
         self.agency_fallback = _("Agency")
         self.format_datetime = DateFormatter(get_format("SHORT_DATETIME_FORMAT"))
         self.format_date = DateFormatter(get_format("SHORT_DATE_FORMAT"))
+        use_tz = settings.USE_TZ if context.use_tz is None else context.use_tz
+        self.zone = timezone.get_current_timezone() if use_tz else None
         self.cache: dict[tuple, str] = {}  # badges, owners and tags repeat across rows
 
     def cached(self, key: tuple, make) -> str:
@@ -68,7 +73,10 @@ class RowWriter:
     def datetime(self, value: Any) -> str:
         if value is None:
             return '<span class="nowrap"></span>'
-        local = template_localtime(value, use_tz=self.context.use_tz)
+        if self.zone is not None and type(value) is dt.datetime and value.utcoffset() is not None:
+            local = value.astimezone(self.zone)  # what template_localtime does, the zone read once a page
+        else:
+            local = template_localtime(value, use_tz=self.context.use_tz)
         return f'<span class="nowrap">{_esc(self.format_datetime(local))}</span>'
 
     def cell(self, record: Any, key: str) -> str:

@@ -109,6 +109,21 @@ def test_column_chooser_shows_only_chosen_columns(ui, ui_login):
     assert "cols@example.test" not in body
 
 
+@pytest.mark.parametrize(
+    ("zone", "language", "shown"),
+    [("Asia/Tokyo", "en", "03/02/2026 8:05 a.m."), ("America/Los_Angeles", "ru", "01.03.2026 15:05")],
+)
+def test_list_times_are_in_the_readers_zone_and_language(ui, ui_login, zone, language, shown):
+    import datetime as dt
+
+    lead = ui.lead(last_name="Zoned")
+    Lead.objects.filter(pk=lead.pk).update(last_activity_at=dt.datetime(2026, 3, 1, 23, 5, tzinfo=dt.UTC))
+    ui.admin.user.time_zone, ui.admin.user.language = zone, language
+    ui.admin.user.save(update_fields=["time_zone", "language"])
+    body = ui_login(ui.admin).get("/leads/?cols=name&cols=last_activity_at").content.decode()
+    assert f'<span class="nowrap">{shown}</span>' in body
+
+
 @pytest.mark.parametrize("plural", ["leads", "contacts", "companies", "deals"])
 def test_list_query_count_does_not_grow_with_rows(ui, ui_login, plural, django_assert_max_num_queries):
     factory = {"leads": f.LeadFactory, "contacts": f.ContactFactory, "companies": f.CompanyFactory}.get(
