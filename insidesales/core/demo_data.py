@@ -303,7 +303,10 @@ TASK_TITLES = {
     "ru": ("Перезвонить: {name}", "Отправить КП в {company}", "Напомнить о себе: {name}", "Подтвердить демо: {name}"),
 }
 CALL_OUTCOMES = ("connected", "connected", "connected", "no_answer", "no_answer", "voicemail", "busy", "wrong_number")
-LOST_REASONS = ("Chose a competitor", "No budget this year", "Project postponed", "No response")
+LOST_REASONS = {
+    "en": ("Chose a competitor", "No budget this year", "Project postponed", "No response"),
+    "ru": ("Выбрали конкурента", "Нет бюджета в этом году", "Проект отложен", "Нет ответа"),
+}
 TAGS = (
     ("trade-show-2026", "#0ea5e9"),
     ("webinar", "#8b5cf6"),

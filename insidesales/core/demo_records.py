@@ -289,7 +289,7 @@ class DemoRecords:
             deal.closed_at = times[len(path) - 2] if len(path) > 1 else last
             deal.expected_close = deal.closed_at.date()
             if stage.kind == StageKind.LOST:
-                deal.lost_reason = self.syn.pick(data.LOST_REASONS)
+                deal.lost_reason = self.syn.pick(data.LOST_REASONS[language])
         self.batch.deals.append(deal)
         return deal
 

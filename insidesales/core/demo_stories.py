@@ -185,4 +185,6 @@ def _finish(lead: Lead, worker: Membership, story: Story, synthetic: Synthetic, 
             services.deal_mark_won(membership=worker, deal_id=deal.pk)
     elif roll < 0.45:
         with story.step(24, 120):
-            services.deal_mark_lost(membership=worker, deal_id=deal.pk, reason=synthetic.pick(data.LOST_REASONS))
+            services.deal_mark_lost(
+                membership=worker, deal_id=deal.pk, reason=synthetic.pick(data.LOST_REASONS[language])
+            )

@@ -37,7 +37,7 @@ CHOOSABLE = LEAD_EDITABLE
 CARRIED = {"phone": ("phone", "phone_raw")}
 # Keys of LeadMerge.relinked that are not relations: merges that followed the merged lead to the
 # survivor, and the merged lead's "not duplicates" pairs (restored by an undo).
-FOLLOWED, DISMISSED = "_merges", "_dismissed_pairs"
+FOLLOWED, DISMISSED, TAG_ROWS = "_merges", "_dismissed_pairs", "_tag_rows"
 SURVIVOR, OTHER, BOTH = "survivor", "other", "both"
 
 
@@ -140,8 +140,14 @@ def lead_merge(
 
     own_tags = set(survivor.tags.values_list("pk", flat=True))
     added_tags = sorted(set(other.tags.values_list("pk", flat=True)) - own_tags)
+    tag_rows = []
     if added_tags:
         survivor.tags.add(*added_tags)
+        # The link rows made here: undo removes these, not a tag someone removed and added again since.
+        through = Lead.tags.through
+        tag_rows = list(
+            through.objects.filter(lead_id=survivor.pk, tag_id__in=added_tags).values_list("pk", flat=True)
+        )
     relinked = {}
     for label, model, field in _links():
         rows = model._base_manager.filter(**{field: other.pk})
@@ -169,7 +175,7 @@ def lead_merge(
         merged=merged_json,
         changes=changes,
         added_tags=added_tags,
-        relinked={**relinked, FOLLOWED: earlier, DISMISSED: dismissed},
+        relinked={**relinked, FOLLOWED: earlier, DISMISSED: dismissed, TAG_ROWS: tag_rows},
     )
     pairs.delete()
     other.delete()
@@ -270,7 +276,9 @@ def merge_undo(*, membership: Membership, merge_id: Any) -> LeadMerge:
     survivor.name_key, survivor.name_rev_key = name_keys(survivor.first_name, survivor.last_name)
     survivor.company_key = company_search_key(survivor.company_name)
     survivor.save()
-    if merge.added_tags:
+    if TAG_ROWS in merge.relinked:
+        Lead.tags.through.objects.filter(pk__in=merge.relinked[TAG_ROWS], lead_id=survivor.pk).delete()
+    elif merge.added_tags:  # merges made before the link rows were kept
         survivor.tags.remove(*merge.added_tags)
     models = {label: (model, field) for label, model, field in _links()}
     for label, ids in merge.relinked.items():

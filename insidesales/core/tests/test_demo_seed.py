@@ -11,6 +11,7 @@ from django.db import connection
 from django.db.models import F, Max
 from phonenumbers import tzdata
 
+from insidesales.core import demo_data as data
 from insidesales.core import synthetic
 from insidesales.core.demo_loader import DEMO_PASSWORD, DEMO_USERS
 from insidesales.core.phones import parse_phone
@@ -70,6 +71,18 @@ def test_demo_loads_on_an_empty_database_with_history_for_every_role():
     # Worked through the services: their audit trail is there, dated in the past like the timeline.
     assert AuditLog.objects.filter(organization_id=org.pk, action="lead.convert").exists()
     assert Deal.objects.filter(organization=org, stage__kind="won").exists()
+    # Russian companies' lost deals give their reason in Russian, American ones in English.
+    lost_ru = set(
+        Deal.objects.filter(organization=org, company__country="RU")
+        .exclude(lost_reason="")
+        .values_list("lost_reason", flat=True)
+    )
+    lost_us = set(
+        Deal.objects.filter(organization=org, company__country="US")
+        .exclude(lost_reason="")
+        .values_list("lost_reason", flat=True)
+    )
+    assert lost_ru and lost_us and lost_ru <= set(data.LOST_REASONS["ru"]) and lost_us <= set(data.LOST_REASONS["en"])
     moscow = Team.objects.get(organization=org, name="Moscow desk")
     assert moscow.managers.get().full_name == "Дмитрий Соколов"
     for email in ("rep@demo.example", "rep.ru@demo.example", "field@demo.example", "agency@demo.example"):

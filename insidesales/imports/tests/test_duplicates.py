@@ -158,6 +158,29 @@ def test_undo_brings_the_lead_back_with_everything_moved(world, twins):
         merge.merge_undo(membership=world.rep1, merge_id=done.pk)
 
 
+def test_undo_keeps_a_tag_removed_and_added_again_after_the_merge(world, twins):
+    a, b, _ = twins
+    second = f.TagFactory(organization=world.org, name="second")
+    b.tags.add(world.tag, second)
+    done = merge.lead_merge(membership=world.rep1, survivor_id=a.pk, other_id=b.pk)
+    assert set(a.tags.all()) == {world.tag, second}
+    a.tags.remove(world.tag)
+    a.tags.add(world.tag)  # a person's own choice now, no longer the merge's
+    merge.merge_undo(membership=world.rep1, merge_id=done.pk)
+    assert list(a.tags.all()) == [world.tag]
+    assert set(Lead.objects.get(pk=b.pk).tags.all()) == {world.tag, second}
+
+
+def test_undo_of_a_merge_recorded_without_link_rows_removes_its_tags(world, twins):
+    a, b, _ = twins
+    b.tags.add(world.tag)
+    done = merge.lead_merge(membership=world.rep1, survivor_id=a.pk, other_id=b.pk)
+    done.relinked.pop(merge.TAG_ROWS)  # as merges made before this change were stored
+    done.save(update_fields=["relinked"])
+    merge.merge_undo(membership=world.rep1, merge_id=done.pk)
+    assert not a.tags.exists()
+
+
 def test_undo_keeps_survivor_fields_changed_after_the_merge(world, twins):
     a, b, _ = twins
     b.email, b.title = "ivan@romashka.example", "CEO"
