@@ -61,11 +61,38 @@ def record_list(
     if sort.lstrip("-") not in filterset.sorts:
         raise ValidationError(fields={"sort": [_("Unknown sort.")]})
     queryset = filterset.apply(record_queryset(membership=membership, model=model), filters or {}, membership)
-    queryset = queryset.select_related(*LIST_RELATED[model])
+    queryset = queryset.select_related(*(name for name in LIST_RELATED[model] if name != "owner"))
     page = paginate(queryset, order=sort, cursor=cursor, limit=limit)
+    attach_owners(page.items, membership)
     if with_tags:
         attach_tags(page.items, model)
     return page
+
+
+def attach_owners(records: list[Any], membership: Membership) -> None:
+    """Set `record.owner` on a page of records from the organization's people, remembered per
+    directory version (a join to the users table made every list row carry and convert a dozen user
+    columns). Owners who are not members any more are read in one query."""
+    from insidesales.orgs.directory import remembered
+    from insidesales.orgs.models import User
+
+    wanted = {record.owner_id for record in records if record.owner_id}
+    if not wanted:
+        return
+    organization_id = membership.organization_id
+    people = remembered(
+        membership,
+        "people_by_id",
+        lambda: {
+            user.pk: user for user in User.objects.filter(memberships__organization_id=organization_id).distinct()
+        },
+    )
+    missing = wanted - people.keys()
+    others = User.objects.in_bulk(missing) if missing else {}
+    owner_field = records[0]._meta.get_field("owner")
+    for record in records:
+        if record.owner_id:
+            owner_field.set_cached_value(record, people.get(record.owner_id) or others.get(record.owner_id))
 
 
 def attach_tags(records: list[Any], model: type) -> None:

@@ -145,9 +145,7 @@ def lead_merge(
         survivor.tags.add(*added_tags)
         # The link rows made here: undo removes these, not a tag someone removed and added again since.
         through = Lead.tags.through
-        tag_rows = list(
-            through.objects.filter(lead_id=survivor.pk, tag_id__in=added_tags).values_list("pk", flat=True)
-        )
+        tag_rows = list(through.objects.filter(lead_id=survivor.pk, tag_id__in=added_tags).values_list("pk", flat=True))
     relinked = {}
     for label, model, field in _links():
         rows = model._base_manager.filter(**{field: other.pk})

@@ -12,11 +12,13 @@ from django.utils import timezone
 from insidesales.core.testing import factories as f
 
 # Key and membership (2), rate limit in the database cache (6), visibility (2), then the page and its prefetches.
+# Measured on the first request after the data changed (the organization's directory is read again:
+# record lists take their owners from it), and again once it is remembered (WARM_QUERIES).
 MAX_QUERIES = {
-    "/leads": 12,
-    "/contacts": 12,
-    "/companies": 12,
-    "/deals": 12,
+    "/leads": 13,
+    "/contacts": 13,
+    "/companies": 13,
+    "/deals": 13,
     "/tasks": 11,
     "/tasks/today": 11,
     # Per record type: one bounded candidate query per name-key column, the candidates' activity times,
@@ -25,6 +27,7 @@ MAX_QUERIES = {
     "/pipelines": 10,
 }
 PATHS = list(MAX_QUERIES)
+WARM_QUERIES = {"/leads": 12, "/contacts": 12, "/companies": 12, "/deals": 12}
 
 
 def _fill(membership, count: int) -> None:
@@ -54,6 +57,8 @@ def test_list_of_40_rows_has_a_pinned_query_count(world, api_as, django_assert_m
     with django_assert_max_num_queries(MAX_QUERIES[path]):
         response = api.get(path)
     assert response.status_code == 200
+    with django_assert_max_num_queries(WARM_QUERIES.get(path, MAX_QUERIES[path])):
+        assert api.get(path).status_code == 200
 
 
 @pytest.mark.parametrize("path", PATHS)

@@ -109,6 +109,24 @@ def test_column_chooser_shows_only_chosen_columns(ui, ui_login):
     assert "cols@example.test" not in body
 
 
+def test_list_owners_follow_renames_and_outlive_their_membership(ui, ui_login):
+    from insidesales.orgs.models import Membership
+
+    lead = ui.lead(by=ui.rep, last_name="Owned")
+    client = ui_login(ui.admin)
+    owner_cell = re.compile(rf'href="/leads/{lead.pk}/".*?</tr>', re.S)
+
+    def row() -> str:
+        return owner_cell.search(client.get("/leads/?cols=name&cols=owner").content.decode()).group(0)
+
+    assert f"<td>{ui.rep.user.full_name}</td>" in row()
+    ui.rep.user.full_name = "Renamed Rep"
+    ui.rep.user.save()
+    assert "<td>Renamed Rep</td>" in row()
+    Membership.objects.filter(pk=ui.rep.pk).delete()  # left the organization, still owns the lead
+    assert "<td>Renamed Rep</td>" in row()
+
+
 @pytest.mark.parametrize(
     ("zone", "language", "shown"),
     [("Asia/Tokyo", "en", "03/02/2026 8:05 a.m."), ("America/Los_Angeles", "ru", "01.03.2026 15:05")],
