@@ -191,6 +191,13 @@ PASSWORD_RESET_PER_ADDRESS = int(os.environ.get("PASSWORD_RESET_PER_ADDRESS", "3
 PASSWORD_RESET_PER_IP = int(os.environ.get("PASSWORD_RESET_PER_IP", "20"))
 PASSWORD_RESET_THROTTLE_WINDOW = int(os.environ.get("PASSWORD_RESET_THROTTLE_WINDOW", "3600"))
 # API requests allowed per key per minute.
+# Imported files: the upload is removed when its import has ended, or when it was not started within
+# IMPORT_UNSTARTED_KEEP_HOURS; the rejected-rows report IMPORT_REPORT_KEEP_DAYS after the import ended.
+# An organization's files kept at one time may not exceed IMPORT_STORAGE_LIMIT_BYTES.
+IMPORT_UNSTARTED_KEEP_HOURS = int(os.environ.get("IMPORT_UNSTARTED_KEEP_HOURS", "72"))
+IMPORT_REPORT_KEEP_DAYS = int(os.environ.get("IMPORT_REPORT_KEEP_DAYS", "30"))
+IMPORT_STORAGE_LIMIT_BYTES = int(os.environ.get("IMPORT_STORAGE_LIMIT_BYTES", str(20 * 1024**3)))
+
 API_RATE_LIMIT_PER_MINUTE = int(os.environ.get("API_RATE_LIMIT_PER_MINUTE", "600"))
 
 # --- email ------------------------------------------------------------------------------------

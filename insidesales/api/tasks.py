@@ -20,21 +20,7 @@ def purge_idempotency_keys() -> int:
 
 
 def schedule_idempotency_purge() -> bool:
-    """Queue the hourly purge unless a run is already waiting (the worker calls this when it starts, and
-    each run queues the next: restarts never start a second chain). False when nothing was queued,
-    also with a task backend other than the database one (whose waiting tasks this cannot see)."""
-    from django.utils import timezone
-    from django_tasks.base import TaskResultStatus
-    from django_tasks_db import DatabaseBackend
-    from django_tasks_db.models import DBTaskResult
+    """Queue the hourly purge unless a run is already waiting (see `core.recurring`)."""
+    from insidesales.core.recurring import schedule_next
 
-    if not isinstance(purge_idempotency_keys.get_backend(), DatabaseBackend):
-        return False
-
-    waiting = DBTaskResult.objects.filter(
-        task_path=purge_idempotency_keys.module_path, status=TaskResultStatus.READY
-    ).exists()
-    if waiting:
-        return False
-    purge_idempotency_keys.using(run_after=timezone.now() + PURGE_EVERY).enqueue()
-    return True
+    return schedule_next(purge_idempotency_keys, PURGE_EVERY)

@@ -201,7 +201,8 @@ def _plain_key(value: Any) -> str | None:
 
 # The proxy classes of Django's lazy translations: each lazy() call makes its own class, so the
 # class tells which function a proxy will call.
-_TRANSLATION_PROXIES = {type(gettext_lazy("x")): "g", type(pgettext_lazy("c", "x")): "p"}
+_PROBE = "probe"  # a variable, not a literal: nothing for translators to see
+_TRANSLATION_PROXIES = {type(gettext_lazy(_PROBE)): "g", type(pgettext_lazy(_PROBE, _PROBE)): "p"}
 
 
 def _choices_digest(choices: Any) -> tuple[bytes, set[str]] | None:

@@ -73,6 +73,10 @@ class ImportJob(OrganizationScopedModel):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     undo_from_status = models.CharField(max_length=10, blank=True)
+    # Files are not kept forever (see `import_files_purge`): the upload goes once the import has ended
+    # (or was never started in time), the rejected-rows report after the keeping period.
+    upload_removed_at = models.DateTimeField(null=True, blank=True)
+    report_removed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("import")

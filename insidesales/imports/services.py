@@ -29,6 +29,7 @@ from insidesales.core.errors import NotFound, PermissionDenied, ValidationError
 from insidesales.core.text import company_search_key
 from insidesales.crm.models import Activity, ActivityKind, Company, Contact, CustomField, Lead, LeadSource, Tag
 from insidesales.crm.services.common import name_keys
+from insidesales.imports import retention
 from insidesales.imports.csvsafe import neutralize
 from insidesales.imports.fields import SKIP, TARGETS, suggest_mapping
 from insidesales.imports.models import (
@@ -251,12 +252,15 @@ def import_upload(
     stored_as = f"{membership.organization_id}-{uuid.uuid4().hex}"
     path = upload_dir() / stored_as
     size = 0
+    used = retention.stored_bytes(membership.organization_id)
+    retention.check_room(membership.organization_id, 0, used)
     try:
         with path.open("wb") as out:
             for chunk in chunks:
                 size += len(chunk)
                 if size > MAX_UPLOAD_BYTES:
                     raise ValidationError(fields={"file": [_("The file is larger than 4 GB.")]})
+                retention.check_room(membership.organization_id, size, used)
                 out.write(chunk)
         info = inspect_file(path)
     except FileProblem as exc:
@@ -325,6 +329,8 @@ def import_start(
 ) -> ImportJob:
     """Check the mapping and options, remember the mapping for the next such file, queue the run."""
     job = import_job_get(membership=membership, job_id=job_id)
+    if retention.upload_expired(job):
+        raise ValidationError(retention.expired_message())
     if job.status != ImportStatus.UPLOADED:
         raise ValidationError(_("This import has already been started."))
     errors: dict[str, list[str]] = {}
@@ -344,7 +350,7 @@ def import_start(
     _check_assignment(membership, assign_owner_id, assign_agency_id, errors)
     if errors:
         raise ValidationError(_("Please correct the errors below."), fields=errors)
-    claimed = ImportJob.objects.filter(pk=job.pk, status=ImportStatus.UPLOADED).update(
+    claimed = ImportJob.objects.filter(pk=job.pk, status=ImportStatus.UPLOADED, upload_removed_at__isnull=True).update(
         mapping=mapping,
         duplicate_policy=duplicate_policy,
         assign_owner_id=assign_owner_id,
@@ -353,7 +359,10 @@ def import_start(
         status=ImportStatus.QUEUED,
         updated_at=timezone.now(),
     )
-    if not claimed:  # started meanwhile (a double click, a second tab): queued once only
+    if not claimed:  # started meanwhile (a double click, a second tab): queued once only; or just expired
+        job.refresh_from_db()
+        if retention.upload_expired(job):
+            raise ValidationError(retention.expired_message())
         raise ValidationError(_("This import has already been started."))
     job.refresh_from_db()
     SavedMapping.objects.update_or_create(
@@ -477,6 +486,8 @@ def import_run(*, job_id: int, progress: Callable[[ImportJob, int], None] | None
     membership = _actor_membership(job)
     if membership is None:  # the user left or the agency was switched off: nothing is imported for them
         _fail(job, _("The user who started this import no longer has access."))
+        retention.remove_upload(job)
+        job.refresh_from_db()
         return job
     ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.RUNNING, started_at=job.started_at or timezone.now())
     job.refresh_from_db()
@@ -488,8 +499,10 @@ def import_run(*, job_id: int, progress: Callable[[ImportJob, int], None] | None
     except FileProblem as exc:
         _fail(job, exc.message)
     except Exception as exc:  # the job says it failed; the worker logs the traceback
+        # The upload stays (until the purge's keeping period): an operator can queue the run again.
         _fail(job, _("The import stopped because of an internal error: %(error)s") % {"error": type(exc).__name__})
         raise
+    retention.remove_upload(job)  # done, or failed over the file itself: not needed any more
     job.refresh_from_db()
     return job
 

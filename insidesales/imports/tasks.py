@@ -3,7 +3,11 @@ after its last committed batch, and a finished one is left alone)."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django_tasks import task
+
+PURGE_FILES_EVERY = dt.timedelta(hours=1)
 
 
 @task()
@@ -28,3 +32,19 @@ def run_import_undo(job_id: int) -> str | None:
 
     job = import_undo_run(job_id=job_id)
     return job.status if job is not None else None
+
+
+@task()
+def purge_import_files() -> dict[str, int]:
+    """Remove the import files that are due (see `imports.retention`), then queue the next run."""
+    from insidesales.imports.retention import import_files_purge
+
+    removed = import_files_purge()
+    schedule_import_file_purge()
+    return removed
+
+
+def schedule_import_file_purge() -> bool:
+    from insidesales.core.recurring import schedule_next
+
+    return schedule_next(purge_import_files, PURGE_FILES_EVERY)

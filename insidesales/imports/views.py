@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -13,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from insidesales.core.errors import PermissionDenied, ValidationError
 from insidesales.core.http import member_view
-from insidesales.imports import exports, services
+from insidesales.imports import exports, retention, services
 from insidesales.imports.fields import targets_for
 from insidesales.imports.forms import MappingForm, UploadForm
 from insidesales.imports.models import ImportJob, ImportStatus
@@ -73,7 +74,7 @@ def import_list(request: HttpRequest) -> HttpResponse:
 def import_detail(request: HttpRequest, job_id: int) -> HttpResponse:
     membership = request.membership
     job = services.import_job_get(membership=membership, job_id=job_id)
-    if job.status != ImportStatus.UPLOADED:
+    if job.status != ImportStatus.UPLOADED or retention.upload_expired(job):
         if request.method == "POST":
             return redirect("import_detail", job_id=job.pk)
         return render(request, "imports/import_detail.html", _progress_context(job))
@@ -145,7 +146,11 @@ def _progress_context(job: ImportJob) -> dict:
         "active": job.status in (ImportStatus.QUEUED, ImportStatus.RUNNING, ImportStatus.UNDOING),
         "has_report": job.status not in (ImportStatus.QUEUED, ImportStatus.RUNNING)
         and job.rejected_count > 0
+        and job.report_removed_at is None
         and services.report_path(job).exists(),
+        "expired": retention.upload_expired(job),
+        "expired_message": retention.expired_message() if retention.upload_expired(job) else "",
+        "report_keep_days": settings.IMPORT_REPORT_KEEP_DAYS,
     }
 
 
@@ -162,6 +167,11 @@ def import_progress(request: HttpRequest, job_id: int) -> HttpResponse:
 def import_report(request: HttpRequest, job_id: int) -> HttpResponse:
     job = services.import_job_get(membership=request.membership, job_id=job_id)
     path = services.report_path(job)
+    if job.report_removed_at:
+        raise Http404(
+            _("The rejected-rows report of this import has been removed (reports are kept %(days)d days).")
+            % {"days": settings.IMPORT_REPORT_KEEP_DAYS}
+        )
     if job.status in (ImportStatus.QUEUED, ImportStatus.RUNNING) or not path.exists():  # only what was committed
         raise Http404(_("This import has no rejected rows."))
     name = job.file_name.rsplit(".", 1)[0] + "-rejected.csv"
