@@ -112,3 +112,39 @@ def test_admin_imports_contacts_linked_to_a_company_made_for_them(
     expect(page).to_have_url("/contacts/")
     expect(page.get_by_role("link", name="Dana Reyes")).to_be_visible()
     screenshot(page, "contacts-list")
+
+
+def test_expired_uploads_and_removed_reports_are_explained(
+    page: Page, browser_world: BrowserWorld, immediate_tasks, settings, tmp_path, screenshot
+):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from insidesales.imports import retention, services
+    from insidesales.imports.models import ImportJob
+
+    settings.DATA_DIR = tmp_path
+    admin = browser_world.admin
+    waiting = services.import_upload(membership=admin, file_name="forgotten.csv", chunks=[CONTACTS])
+    done = services.import_upload(membership=admin, file_name="old-list.csv", chunks=[LIST])
+    services.import_start(membership=admin, job_id=done.pk, mapping=done.mapping, run_now=True)
+    long_ago = timezone.now() - dt.timedelta(days=40)
+    ImportJob.objects.filter(pk=waiting.pk).update(created_at=long_ago)
+    ImportJob.objects.filter(pk=done.pk).update(finished_at=long_ago)
+    assert retention.import_files_purge() == {"uploads": 1, "reports": 1}
+    sign_in(page, admin)
+
+    page.goto("/imports/")
+    expect(page.get_by_role("row", name="forgotten.csv")).to_contain_text("Expired")
+    page.get_by_role("link", name="forgotten.csv").click()
+    expect(page.get_by_role("alert")).to_contain_text("This upload expired")
+    expect(page.get_by_role("button", name="Start the import")).to_have_count(0)
+    screenshot(page, "expired-upload")
+    page.get_by_role("link", name="Upload a file").click()
+    expect(page.get_by_label("CSV or XLSX file")).to_be_visible()
+
+    page.goto(f"/imports/{done.pk}/")
+    expect(page.get_by_text("The rejected-rows report was removed on")).to_be_visible()
+    expect(page.get_by_role("link", name="Download rejected rows (CSV)")).to_have_count(0)
+    screenshot(page, "report-removed")
