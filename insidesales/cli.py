@@ -30,19 +30,19 @@ def usage() -> str:
 
 def _schedule_recurring() -> None:
     """Recurring work is queued when a worker starts (each run queues its next): daily duplicate scans,
-    the hourly purges of old Idempotency-Key answers and of import files that are due."""
+    the hourly purges of old Idempotency-Key answers, of import files and of merge copies that are due."""
     import django
     from django.db import DatabaseError
 
     django.setup()
     from insidesales.api.tasks import schedule_idempotency_purge
     from insidesales.imports.duplicates import schedule_all
-    from insidesales.imports.tasks import schedule_import_file_purge
+    from insidesales.imports.tasks import schedule_expired_data_purge
 
     try:
         schedule_all()
         schedule_idempotency_purge()
-        schedule_import_file_purge()
+        schedule_expired_data_purge()
     except DatabaseError as exc:  # not migrated yet: the worker still starts, the next start schedules
         print(f"recurring tasks not scheduled: {exc}", file=sys.stderr)
 

@@ -197,6 +197,8 @@ PASSWORD_RESET_THROTTLE_WINDOW = int(os.environ.get("PASSWORD_RESET_THROTTLE_WIN
 IMPORT_UNSTARTED_KEEP_HOURS = int(os.environ.get("IMPORT_UNSTARTED_KEEP_HOURS", "72"))
 IMPORT_REPORT_KEEP_DAYS = int(os.environ.get("IMPORT_REPORT_KEEP_DAYS", "30"))
 IMPORT_STORAGE_LIMIT_BYTES = int(os.environ.get("IMPORT_STORAGE_LIMIT_BYTES", str(20 * 1024**3)))
+# A merge of duplicate leads can be undone this many days; then its copy of the merged lead is erased.
+MERGE_UNDO_KEEP_DAYS = int(os.environ.get("MERGE_UNDO_KEEP_DAYS", "30"))
 
 API_RATE_LIMIT_PER_MINUTE = int(os.environ.get("API_RATE_LIMIT_PER_MINUTE", "600"))
 

@@ -5,7 +5,9 @@ or the other's where its own is empty; notes are kept from both). Everything tha
 merged lead — timeline entries, tasks, and whatever later apps link to leads (calls, meetings,
 orders) — is moved to the survivor; tags are joined. The merged lead is then deleted, kept whole in
 the `LeadMerge` row, so an undo brings it back with its id, its tags and everything that was moved,
-and puts back the survivor's fields the merge changed (unless someone has changed them since).
+and puts back the survivor's fields the merge changed (unless someone has changed them since). The
+copy is personal data kept only for the undo: `merge_copies_erase` erases it `MERGE_UNDO_KEEP_DAYS`
+after the merge, or once the merge is undone.
 Reverse relations declared with `related_name="+"` are bookkeeping (duplicate pairs, merges) and are
 not moved.
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core import serializers
 from django.db import transaction
 from django.db.models import Q
@@ -250,6 +253,11 @@ def merge_undo(*, membership: Membership, merge_id: Any) -> LeadMerge:
     merge = LeadMerge.objects.select_for_update().get(pk=merge.pk)
     if merge.undone_at is not None:
         raise Conflict(_("This merge has already been undone."))
+    if merge.erased_at is not None:
+        raise Conflict(
+            _("This merge is older than %(days)d days: its copy of the merged lead was erased, so it cannot be undone.")
+            % {"days": settings.MERGE_UNDO_KEEP_DAYS}
+        )
     if merge.actor_id != membership.user_id and not can_delete_records(membership):
         raise PermissionDenied(_("Only the person who merged, a manager or an admin can undo a merge."))
     survivor = get_visible(Lead, membership, merge.survivor_id, for_update=True)
@@ -337,3 +345,31 @@ def merge_undo(*, membership: Membership, merge_id: Any) -> LeadMerge:
     )
     scan_request(organization_id=merge.organization_id, requested_by=membership.user)
     return merge
+
+
+def merge_copies_erase(now: Any = None) -> int:
+    """Erase the copy of the merged lead and the kept lead's values from before, of merges older than
+    MERGE_UNDO_KEEP_DAYS and of undone merges (the lead is back; the copy is a stale duplicate of it).
+    The merge stays as history (who, when, which fields, what moved); its timeline entry loses the
+    undo button. Returns how many merges were erased."""
+    import datetime as dt
+
+    now = now or timezone.now()
+    before = now - dt.timedelta(days=settings.MERGE_UNDO_KEEP_DAYS)
+    due = Q(erased_at__isnull=True) & (Q(created_at__lt=before) | Q(undone_at__isnull=False))
+    erased = 0
+    for merge in LeadMerge.objects.filter(due).only("pk", "changes"):
+        with transaction.atomic():
+            claimed = LeadMerge.objects.filter(due, pk=merge.pk).update(
+                erased_at=now,
+                merged="",
+                changes={name: [None, after] for name, (_before, after) in (merge.changes or {}).items()},
+            )
+            if not claimed:  # undone or erased meanwhile
+                continue
+            entries = Activity.objects.filter(kind=ActivityKind.MERGE, data__merge_id=merge.pk, data__event="merged")
+            for entry in entries:
+                entry.data = {**entry.data, "expired": True}
+                entry.save(update_fields=["data"])
+            erased += 1
+    return erased

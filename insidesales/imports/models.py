@@ -230,6 +230,9 @@ class LeadMerge(OrganizationScopedModel):
     undone_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # When the copy of the merged lead and the kept lead's values from before were erased (after
+    # MERGE_UNDO_KEEP_DAYS, or once undone): from then on the merge is history, not undoable.
+    erased_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("merge")

@@ -7,7 +7,7 @@ import datetime as dt
 
 from django_tasks import task
 
-PURGE_FILES_EVERY = dt.timedelta(hours=1)
+PURGE_EVERY = dt.timedelta(hours=1)
 
 
 @task()
@@ -35,16 +35,18 @@ def run_import_undo(job_id: int) -> str | None:
 
 
 @task()
-def purge_import_files() -> dict[str, int]:
-    """Remove the import files that are due (see `imports.retention`), then queue the next run."""
+def purge_expired_data() -> dict[str, int]:
+    """Remove the import files that are due (see `imports.retention`) and erase the copies kept for
+    merges that can no longer be undone (see `imports.merge`), then queue the next run."""
+    from insidesales.imports.merge import merge_copies_erase
     from insidesales.imports.retention import import_files_purge
 
-    removed = import_files_purge()
-    schedule_import_file_purge()
-    return removed
+    done = {**import_files_purge(), "merges": merge_copies_erase()}
+    schedule_expired_data_purge()
+    return done
 
 
-def schedule_import_file_purge() -> bool:
+def schedule_expired_data_purge() -> bool:
     from insidesales.core.recurring import schedule_next
 
-    return schedule_next(purge_import_files, PURGE_FILES_EVERY)
+    return schedule_next(purge_expired_data, PURGE_EVERY)

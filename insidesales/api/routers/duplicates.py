@@ -70,6 +70,15 @@ class MergeOut(Schema):
     moved: dict[str, int] = Field(description="Rows moved to the kept lead, by relation (e.g. crm.activity.lead).")
     created_at: UtcDatetime
     undone_at: UtcDatetime | None
+    erased_at: UtcDatetime | None = Field(
+        description="When the copy of the merged lead was erased (MERGE_UNDO_KEEP_DAYS after the merge, or once "
+        "undone); from then on the merge cannot be undone and `changes` holds null before-values."
+    )
+    undoable: bool = Field(description="Whether POST /merges/{id}/undo can still bring the merged lead back.")
+
+    @staticmethod
+    def resolve_undoable(obj: Any) -> bool:
+        return obj.undone_at is None and obj.erased_at is None
 
     @staticmethod
     def resolve_moved(obj: Any) -> dict[str, int]:

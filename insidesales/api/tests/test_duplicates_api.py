@@ -53,6 +53,7 @@ def test_dismiss_then_merge_then_undo(world, twins, api_as):
     assert body["survivor_id"] == a.pk and body["merged_id"] == b.pk
     assert body["changes"]["first_name"] == ["Anna", "Ana"]
     assert body["moved"] == {"crm.activity.lead": 1}
+    assert body["undoable"] is True and body["erased_at"] is None
     assert not Lead.objects.filter(pk=b.pk).exists()
     assert not DuplicatePair.objects.filter(pk=pair.pk).exists()
     undone = client.post(f"/merges/{body['id']}/undo")
@@ -60,6 +61,21 @@ def test_dismiss_then_merge_then_undo(world, twins, api_as):
     assert Lead.objects.get(pk=b.pk).activities.filter(body="met at the fair").exists()
     assert Lead.objects.get(pk=a.pk).first_name == "Anna"
     assert_problem(client.post(f"/merges/{body['id']}/undo"), 409, "conflict")
+
+
+def test_a_merge_past_its_undo_period_answers_409_saying_why(world, twins, api_as, settings):
+    import datetime as dt
+
+    from insidesales.imports import merge
+
+    a, b = twins
+    client = api_as(world.rep1)
+    body = client.post(f"/leads/{a.pk}/merge", {"other_id": b.pk}).json()
+    settings.MERGE_UNDO_KEEP_DAYS = 30
+    assert merge.merge_copies_erase(now=dt.datetime.fromisoformat(body["created_at"]) + dt.timedelta(days=31)) == 1
+    problem = assert_problem(client.post(f"/merges/{body['id']}/undo"), 409, "conflict")
+    assert "older than 30 days" in problem["detail"]
+    assert not Lead.objects.filter(pk=b.pk).exists()
 
 
 def test_dismissed_pair_is_listed_no_more(world, twins, api_as):

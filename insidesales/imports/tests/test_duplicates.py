@@ -313,3 +313,37 @@ def test_a_second_scan_waits_while_one_runs(world, twins):
     DuplicateScan.objects.filter(pk=running.pk).update(started_at=timezone.now() - dt.timedelta(hours=3))
     assert duplicates.scan_run(scan_id=waiting.pk).status == ScanStatus.DONE
     assert DuplicateScan.objects.get(pk=running.pk).status == ScanStatus.FAILED  # its worker was gone
+
+
+def test_merge_copies_are_erased_after_the_keeping_period_and_then_not_undoable(world, twins, settings, client):
+    settings.MERGE_UNDO_KEEP_DAYS = 30
+    a, b, _ = twins
+    b.email, b.title = "ivan@romashka.example", "CEO"
+    b.save()
+    old = merge.lead_merge(membership=world.rep1, survivor_id=a.pk, other_id=b.pk)
+    assert merge.merge_copies_erase(now=old.created_at + dt.timedelta(days=29)) == 0
+    assert merge.merge_copies_erase(now=old.created_at + dt.timedelta(days=31)) == 1
+    old.refresh_from_db()
+    assert old.erased_at is not None and old.merged == ""
+    # The kept lead's values from before are gone; what it holds now (its own data) stays as "after".
+    assert old.changes == {"email": [None, "ivan@romashka.example"], "title": [None, "CEO"]}
+    with pytest.raises(Conflict, match="older than 30 days"):
+        merge.merge_undo(membership=world.rep1, merge_id=old.pk)
+    assert not Lead.objects.filter(pk=b.pk).exists()
+    entry = Activity.objects.get(lead=a, kind=ActivityKind.MERGE, data__event="merged")
+    assert entry.data["expired"] is True
+    assert merge.merge_copies_erase(now=old.created_at + dt.timedelta(days=32)) == 0  # once
+
+    client.force_login(world.rep1.user)
+    assert "Undo merge" not in client.get(f"/leads/{a.pk}/").content.decode()
+    assert "no longer undoable" in client.get("/duplicates/").content.decode()
+
+
+def test_an_undone_merge_keeps_no_copy(world, twins):
+    a, b, _ = twins
+    done = merge.lead_merge(membership=world.rep1, survivor_id=a.pk, other_id=b.pk)
+    merge.merge_undo(membership=world.rep1, merge_id=done.pk)
+    assert merge.merge_copies_erase() == 1
+    done.refresh_from_db()
+    assert done.merged == "" and done.undone_at is not None
+    assert Lead.objects.filter(pk=b.pk).exists()

@@ -138,17 +138,17 @@ def test_the_pages_say_what_was_removed(world, data_dir, settings, client):
 def test_the_purge_runs_hourly_in_one_chain(world, data_dir, settings):
     from django_tasks_db.models import DBTaskResult
 
-    from insidesales.imports.tasks import PURGE_FILES_EVERY, purge_import_files, schedule_import_file_purge
+    from insidesales.imports.tasks import PURGE_EVERY, purge_expired_data, schedule_expired_data_purge
 
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
     settings.IMPORT_UNSTARTED_KEEP_HOURS = 1
     job = upload(world.rep1)
     ImportJob.objects.filter(pk=job.pk).update(created_at=timezone.now() - dt.timedelta(hours=2))
-    waiting = DBTaskResult.objects.filter(task_path=purge_import_files.module_path, status="READY")
-    assert schedule_import_file_purge() is True
-    assert schedule_import_file_purge() is False  # a worker restart starts no second chain
+    waiting = DBTaskResult.objects.filter(task_path=purge_expired_data.module_path, status="READY")
+    assert schedule_expired_data_purge() is True
+    assert schedule_expired_data_purge() is False  # a worker restart starts no second chain
     queued = waiting.get()
-    assert queued.run_after - timezone.now() > PURGE_FILES_EVERY - dt.timedelta(minutes=1)
+    assert queued.run_after - timezone.now() > PURGE_EVERY - dt.timedelta(minutes=1)
     queued.delete()  # taken by the worker
-    assert purge_import_files.call() == {"uploads": 1, "reports": 0}
+    assert purge_expired_data.call() == {"uploads": 1, "reports": 0, "merges": 0}
     assert waiting.count() == 1 and not retention.upload_path(job).exists()
