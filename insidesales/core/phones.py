@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 
 import phonenumbers
+from phonenumbers import PhoneNumberType
 from phonenumbers import timezone as phone_timezone
 
 # Regions tried, after the organization's own, when a number typed in search has no country code.
@@ -53,10 +54,17 @@ def parse_phone(raw: str, region: str) -> ParsedPhone | None:
         return None
     if not phonenumbers.is_possible_number(number):
         return None
-    country = phonenumbers.region_code_for_number(number) or ""
+    plan = _plan(number.country_code)
+    if plan is not None:  # the region and the time zones from the compiled plan (an import parses millions)
+        nsn = phonenumbers.national_significant_number(number)
+        country = plan.region_of(nsn) or ""
+        all_zones = plan.time_zones(number, nsn)
+    else:
+        country = phonenumbers.region_code_for_number(number) or ""
+        all_zones = phone_timezone.time_zones_for_number(number)
     if country == "001":
         country = ""
-    zones = [z for z in phone_timezone.time_zones_for_number(number) if z != "Etc/Unknown"]
+    zones = [z for z in all_zones if z != "Etc/Unknown"]
     return ParsedPhone(
         e164=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
         country=country,
@@ -171,6 +179,7 @@ class _Plan:
         self.national = tuple(self._formats(metadata.number_format, national=True))
         self.international = tuple(self._formats(metadata.intl_number_format or metadata.number_format, national=False))
         regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE[code]
+        self._types: dict[str, tuple | None] = {}
         self.only_region = regions[0] if len(regions) == 1 else None
         self.regions = tuple(self._region_test(r) for r in regions) if self.only_region is None else ()
 
@@ -192,11 +201,6 @@ class _Plan:
         if metadata.leading_digits is not None:
             return region, re.compile(metadata.leading_digits), None, ()
 
-        def desc(number_desc):
-            if number_desc is None or not number_desc.national_number_pattern:
-                return None
-            return frozenset(number_desc.possible_length), re.compile(number_desc.national_number_pattern)
-
         kinds = [
             metadata.premium_rate,
             metadata.toll_free,
@@ -210,7 +214,7 @@ class _Plan:
         ]
         if not metadata.same_mobile_and_fixed_line_pattern:
             kinds.append(metadata.mobile)  # else mobile is only asked after fixed_line matched
-        return region, None, desc(metadata.general_desc), tuple(d for d in map(desc, kinds) if d is not None)
+        return region, None, _desc(metadata.general_desc), tuple(d for d in map(_desc, kinds) if d is not None)
 
     def region_of(self, nsn: str) -> str | None:
         if self.only_region is not None:
@@ -224,6 +228,63 @@ class _Plan:
                 return region
         return None
 
+    def number_type(self, nsn: str) -> int:
+        """phonenumbers.number_type: the type in the metadata of the region the number belongs to."""
+        region = self.region_of(nsn)
+        if region is None:
+            return PhoneNumberType.UNKNOWN
+        kinds = self._types.get(region)
+        if kinds is None:
+            kinds = self._types[region] = self._type_test(self.code, region)
+        if kinds is None:
+            return PhoneNumberType.UNKNOWN
+        general, ordered, fixed, mobile, same = kinds
+        size = len(nsn)
+        if not _fits_desc(general, nsn, size):
+            return PhoneNumberType.UNKNOWN
+        for desc, kind in ordered:
+            if _fits_desc(desc, nsn, size):
+                return kind
+        if _fits_desc(fixed, nsn, size):
+            if same or _fits_desc(mobile, nsn, size):
+                return PhoneNumberType.FIXED_LINE_OR_MOBILE
+            return PhoneNumberType.FIXED_LINE
+        if not same and _fits_desc(mobile, nsn, size):
+            return PhoneNumberType.MOBILE
+        return PhoneNumberType.UNKNOWN
+
+    @staticmethod
+    def _type_test(code: int, region: str):
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(code, region.upper())
+        if metadata is None:
+            return None
+        ordered = [
+            (metadata.premium_rate, PhoneNumberType.PREMIUM_RATE),
+            (metadata.toll_free, PhoneNumberType.TOLL_FREE),
+            (metadata.shared_cost, PhoneNumberType.SHARED_COST),
+            (metadata.voip, PhoneNumberType.VOIP),
+            (metadata.personal_number, PhoneNumberType.PERSONAL_NUMBER),
+            (metadata.pager, PhoneNumberType.PAGER),
+            (metadata.uan, PhoneNumberType.UAN),
+            (metadata.voicemail, PhoneNumberType.VOICEMAIL),
+        ]
+        return (
+            _desc(metadata.general_desc),
+            tuple((d, kind) for d, kind in ((_desc(desc), kind) for desc, kind in ordered) if d is not None),
+            _desc(metadata.fixed_line),
+            _desc(metadata.mobile),
+            bool(metadata.same_mobile_and_fixed_line_pattern),
+        )
+
+    def time_zones(self, number: phonenumbers.PhoneNumber, nsn: str):
+        """phonenumbers.timezone.time_zones_for_number, with the number's type from this plan."""
+        kind = self.number_type(nsn)
+        if kind == PhoneNumberType.UNKNOWN:
+            return (phone_timezone.UNKNOWN_TIMEZONE,)
+        if not phonenumbers.is_number_type_geographical(kind, number.country_code):
+            return phone_timezone._country_level_time_zones_for_number(number)
+        return phone_timezone.time_zones_for_geographical_number(number)
+
     def format(self, nsn: str, viewer_region: str) -> str:
         home = self.code == phonenumbers.country_code_for_region(viewer_region)
         national = home and self.region_of(nsn) == viewer_region
@@ -232,6 +293,18 @@ class _Plan:
                 nsn = pattern.sub(template, nsn)
                 break
         return nsn if national else self.prefix + nsn
+
+
+def _desc(number_desc) -> tuple[frozenset, re.Pattern] | None:
+    """A PhoneNumberDesc as (possible lengths, compiled pattern); None where phonenumbers' matching of
+    it is always false (no desc, or an empty pattern)."""
+    if number_desc is None or not number_desc.national_number_pattern:
+        return None
+    return frozenset(number_desc.possible_length), re.compile(number_desc.national_number_pattern)
+
+
+def _fits_desc(desc: tuple[frozenset, re.Pattern] | None, nsn: str, size: int) -> bool:
+    return desc is not None and _fits(desc, nsn, size)
 
 
 def _fits(desc: tuple[frozenset, re.Pattern], nsn: str, size: int) -> bool:

@@ -182,3 +182,70 @@ def test_the_compiled_plan_formats_every_regions_examples_as_phonenumbers():
 def test_the_compiled_plan_agrees_on_any_digits_of_shared_calling_codes(code, digits, region):
     text = f"+{code}{digits}"
     assert format_phone(text, region) == _format_by_parsing(text, region)
+
+
+def _parse_by_phonenumbers(raw: str, region: str):
+    """parse_phone as it was written first: phonenumbers' region and time-zone functions."""
+    import phonenumbers
+    from phonenumbers import timezone as phone_timezone
+
+    from insidesales.core.phones import MAIN_ZONE, ParsedPhone, _DIGITS
+
+    text = (raw or "").strip()
+    if not text or len(_DIGITS.findall(text)) < 5:
+        return None
+    try:
+        number = phonenumbers.parse(text, (region or "US").upper())
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(number):
+        return None
+    country = phonenumbers.region_code_for_number(number) or ""
+    if country == "001":
+        country = ""
+    zones = [z for z in phone_timezone.time_zones_for_number(number) if z != "Etc/Unknown"]
+    return ParsedPhone(
+        e164=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
+        country=country,
+        time_zone=zones[0] if len(zones) == 1 else (MAIN_ZONE.get(country) or (zones[0] if zones else "")),
+    )
+
+
+def test_parse_phone_reads_every_regions_examples_as_phonenumbers_does():
+    """Every example number in national, international and E.164 writing, with neighbours, read in its
+    own region and a few others: same E.164, country and time zone as phonenumbers' own functions."""
+    import random
+
+    import phonenumbers
+
+    from insidesales.core.phones import parse_phone
+
+    rng = random.Random(11)
+    checked = 0
+    for region, e164 in _example_numbers():
+        for text in (e164, e164[:-2] + f"{rng.randrange(100):02d}", e164[:-1]):
+            try:
+                number = phonenumbers.parse(text)
+            except phonenumbers.NumberParseException:
+                continue
+            writings = {
+                text,
+                phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL),
+                phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL),
+            }
+            for writing in writings:
+                for reader in {region, "US", "RU", "GB"} - {"001"}:
+                    assert parse_phone(writing, reader) == _parse_by_phonenumbers(writing, reader), (writing, reader)
+                    checked += 1
+    assert checked > 20_000
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    text=st.text(alphabet="0123456789 +-()", min_size=5, max_size=20),
+    region=st.sampled_from(["US", "CA", "RU", "KZ", "GB", "IT", "DE", "AU", "FR", "IN", "BR"]),
+)
+def test_parse_phone_agrees_with_phonenumbers_on_anything_typed(text, region):
+    from insidesales.core.phones import parse_phone
+
+    assert parse_phone(text, region) == _parse_by_phonenumbers(text, region)
