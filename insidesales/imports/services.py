@@ -12,6 +12,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+import os
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -987,6 +988,10 @@ class ReportWriter:
             padded = list(cells) + [""] * (self.width - len(cells))
             self.writer.writerow([neutralize(c) for c in padded] + [neutralize(reason)])
         self.handle.flush()
+        if rows:
+            # On disk before the batch's commit records the report's length: after a power cut the
+            # committed rows' reasons are there (a resumed run cuts the file to that length).
+            os.fsync(self.handle.fileno())
 
 
 class report_writer:  # noqa: N801 - used as a context manager
@@ -1000,7 +1005,8 @@ class report_writer:  # noqa: N801 - used as a context manager
             self.handle = self.path.open("w", encoding="utf-8-sig", newline="")
         else:
             with self.path.open("r+b") as raw:
-                raw.truncate(self.job.report_bytes)  # what the interrupted run wrote after its last commit
+                # Cut what the interrupted run wrote after its last commit (never lengthen the file).
+                raw.truncate(min(self.job.report_bytes, raw.seek(0, os.SEEK_END)))
             self.handle = self.path.open("a", encoding="utf-8", newline="")
         writer = ReportWriter(self.job, self.handle)
         if new:

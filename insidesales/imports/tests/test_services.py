@@ -259,3 +259,39 @@ def test_undo_removes_every_record_of_ranges_longer_than_a_slice(world, settings
     assert not Lead.objects.filter(last_name="Sliced").exists()
     assert Lead.objects.filter(pk=world.lead_rep1.pk).exists()
     assert AuditLog.objects.filter(action="import.undo").latest("id").changes["removed"] == [None, 10]
+
+
+def test_the_report_is_on_disk_before_its_batch_commits_and_a_short_one_is_never_padded(
+    world, settings_dir, monkeypatch
+):
+    import os
+
+    monkeypatch.setattr(services, "BATCH_ROWS", 2)
+    rows = [[f"P{i}", "Person", "", "", "bad" if i % 2 else f"p{i}@example.com", "", "", ""] for i in range(6)]
+    job = services.import_upload(membership=world.admin, file_name="l.csv", chunks=[csv_file(rows)])
+    synced = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real_fsync(fd)))
+    original = services.RecordImport.write_batch
+    calls = {"n": 0}
+
+    def crash_on_third(self, batch, report):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("power cut")
+        return original(self, batch, report)
+
+    monkeypatch.setattr(services.RecordImport, "write_batch", crash_on_third)
+    with pytest.raises(RuntimeError):
+        services.import_start(membership=world.admin, job_id=job.pk, mapping=job.mapping, run_now=True)
+    assert len(synced) == 2  # one per committed batch with rejected rows
+    job.refresh_from_db()
+    path = services.report_path(job)
+    path.write_bytes(path.read_bytes()[: job.report_bytes - 5])  # the disk lost the file's tail
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.RUNNING)
+    monkeypatch.setattr(services.RecordImport, "write_batch", original)
+    job = services.import_run(job_id=job.pk)
+    assert job.status == ImportStatus.DONE
+    written = path.read_bytes()
+    assert b"\x00" not in written  # cut to what is there, not lengthened with zeros
+    assert written.rstrip().endswith(b"is not a valid address.") and b"P5," in written
