@@ -189,7 +189,7 @@ def _parse_by_phonenumbers(raw: str, region: str):
     import phonenumbers
     from phonenumbers import timezone as phone_timezone
 
-    from insidesales.core.phones import MAIN_ZONE, ParsedPhone, _DIGITS
+    from insidesales.core.phones import _DIGITS, MAIN_ZONE, ParsedPhone
 
     text = (raw or "").strip()
     if not text or len(_DIGITS.findall(text)) < 5:
