@@ -160,6 +160,10 @@ def lead_merge(
     # can still be undone (and this merge's undo hands them back).
     earlier = list(LeadMerge.objects.filter(survivor_id=other.pk, undone_at__isnull=True).values_list("pk", flat=True))
     LeadMerge.objects.filter(pk__in=earlier).update(survivor_id=survivor.pk)
+    # Their tags now live on in the link rows this merge made (a tag the survivor had already is its
+    # own, not theirs to take back).
+    made = dict(Lead.tags.through.objects.filter(pk__in=tag_rows).values_list("tag_id", "pk"))
+    _retarget_tag_rows(earlier, made)
     pairs = DuplicatePair.objects.filter(organization_id=survivor.organization_id).filter(
         Q(left_id=other.pk) | Q(right_id=other.pk)
     )
@@ -195,6 +199,14 @@ def lead_merge(
         changes={**changes, "merged_lead": [merge.merged_id, None]},
     )
     return merge
+
+
+def _retarget_tag_rows(merge_ids: list[int], rows_by_tag: dict[int, int]) -> None:
+    """Point the recorded tag link rows of these merges at the rows their tags now live in."""
+    for earlier in LeadMerge.objects.filter(pk__in=merge_ids):
+        if TAG_ROWS in earlier.relinked:
+            earlier.relinked[TAG_ROWS] = [rows_by_tag[t] for t in earlier.added_tags if t in rows_by_tag]
+            earlier.save(update_fields=["relinked"])
 
 
 def _plain(value: Any) -> Any:
@@ -293,6 +305,9 @@ def merge_undo(*, membership: Membership, merge_id: Any) -> LeadMerge:
             model._base_manager.filter(pk__in=ids, **{field: survivor.pk}).update(**{field: lead.pk})
     followed = merge.relinked.get(FOLLOWED, [])
     LeadMerge.objects.filter(pk__in=followed, survivor_id=survivor.pk).update(survivor_id=lead.pk)
+    # The merges handed back take back their tags from the restored lead's (new) link rows.
+    restored_rows = dict(Lead.tags.through.objects.filter(lead_id=lead.pk).values_list("tag_id", "pk"))
+    _retarget_tag_rows(followed, restored_rows)
     for left, right, score, reasons, group, decided_by in merge.relinked.get(DISMISSED, []):
         if Lead.objects.filter(pk__in=[left, right]).count() == 2:
             DuplicatePair.objects.get_or_create(

@@ -171,6 +171,36 @@ def test_undo_keeps_a_tag_removed_and_added_again_after_the_merge(world, twins):
     assert set(Lead.objects.get(pk=b.pk).tags.all()) == {world.tag, second}
 
 
+@pytest.mark.parametrize("order", ["later first", "earlier only", "earlier first"])
+def test_chained_merges_take_back_exactly_their_tags(world, order):
+    a = lead(world.rep1, first_name="Ann", last_name="Lee")
+    b = lead(world.rep1, first_name="Ann", last_name="Lee")
+    c = lead(world.rep1, first_name="Ann", last_name="Lee")
+    own = f.TagFactory(organization=world.org, name="c-own")
+    a.tags.add(world.tag, own)
+    c.tags.add(own)  # C has this one itself: no undo may take it
+    first = merge.lead_merge(membership=world.rep1, survivor_id=b.pk, other_id=a.pk)
+    second = merge.lead_merge(membership=world.rep1, survivor_id=c.pk, other_id=b.pk)
+    assert set(c.tags.all()) == {world.tag, own}
+
+    def tags(record):
+        return set(Lead.objects.get(pk=record.pk).tags.all())
+
+    if order == "later first":
+        merge.merge_undo(membership=world.rep1, merge_id=second.pk)
+        assert tags(b) == {world.tag, own} and tags(c) == {own}
+        merge.merge_undo(membership=world.rep1, merge_id=first.pk)
+        assert tags(b) == set() and tags(a) == {world.tag, own}
+    elif order == "earlier only":
+        merge.merge_undo(membership=world.rep1, merge_id=first.pk)
+        assert tags(c) == {own} and tags(a) == {world.tag, own}
+    else:
+        merge.merge_undo(membership=world.rep1, merge_id=first.pk)
+        merge.merge_undo(membership=world.rep1, merge_id=second.pk)
+        assert tags(c) == {own} and tags(a) == {world.tag, own}
+    assert tags(c) == {own}
+
+
 def test_undo_of_a_merge_recorded_without_link_rows_removes_its_tags(world, twins):
     a, b, _ = twins
     b.tags.add(world.tag)
