@@ -80,12 +80,15 @@ def attach_owners(records: list[Any], membership: Membership) -> None:
     if not wanted:
         return
     organization_id = membership.organization_id
+    # The same for every member (looked up by the owner ids of records the member already sees): kept
+    # once per organization, not once per member.
     people = remembered(
         membership,
         "people_by_id",
         lambda: {
             user.pk: user for user in User.objects.filter(memberships__organization_id=organization_id).distinct()
         },
+        shared=True,
     )
     missing = wanted - people.keys()
     others = User.objects.in_bulk(missing) if missing else {}

@@ -373,7 +373,7 @@ def merge_copies_erase(now: Any = None) -> int:
     before = now - dt.timedelta(days=settings.MERGE_UNDO_KEEP_DAYS)
     due = Q(erased_at__isnull=True) & (Q(created_at__lt=before) | Q(undone_at__isnull=False))
     erased = 0
-    for merge in LeadMerge.objects.filter(due).only("pk", "changes"):
+    for merge in LeadMerge.objects.filter(due).only("pk", "survivor_id", "changes"):
         with transaction.atomic():
             claimed = LeadMerge.objects.filter(due, pk=merge.pk).update(
                 erased_at=now,
@@ -382,7 +382,13 @@ def merge_copies_erase(now: Any = None) -> int:
             )
             if not claimed:  # undone or erased meanwhile
                 continue
-            entries = Activity.objects.filter(kind=ActivityKind.MERGE, data__merge_id=merge.pk, data__event="merged")
+            # The entry is on the kept lead's timeline; both move together along chained merges.
+            entries = Activity.objects.filter(
+                lead_id=merge.survivor_id,
+                kind=ActivityKind.MERGE,
+                data__merge_id=merge.pk,
+                data__event="merged",
+            )
             for entry in entries:
                 entry.data = {**entry.data, "expired": True}
                 entry.save(update_fields=["data"])

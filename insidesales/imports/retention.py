@@ -40,9 +40,9 @@ def check_room(organization_id: int, size: int, used: int) -> None:
     limit = settings.IMPORT_STORAGE_LIMIT_BYTES
     if used + size > limit:
         message = _(
-            "Your organization's import files would take more than %(limit)s (%(used)s are kept now). "
+            "Your organization's import files would take more than the %(limit)s it may keep. "
             "Files of finished imports are removed automatically; try again later, or split the file."
-        ) % {"limit": filesizeformat(limit), "used": filesizeformat(used)}
+        ) % {"limit": filesizeformat(limit)}
         raise ValidationError(message, fields={"file": [message]})
 
 
@@ -73,8 +73,9 @@ def import_files_purge(now: dt.datetime | None = None) -> dict[str, int]:
     unstarted_before = now - dt.timedelta(hours=settings.IMPORT_UNSTARTED_KEEP_HOURS)
     report_before = now - dt.timedelta(days=settings.IMPORT_REPORT_KEEP_DAYS)
     due_upload = (
-        Q(status__in=(ImportStatus.DONE, ImportStatus.UNDOING, ImportStatus.UNDONE))
-        | Q(status=ImportStatus.FAILED, finished_at__lt=report_before)
+        Q(status__in=(ImportStatus.DONE, ImportStatus.UNDONE))
+        | Q(status=ImportStatus.UNDOING, undo_from_status=ImportStatus.DONE)
+        | Q(status__in=(ImportStatus.FAILED, ImportStatus.UNDOING), finished_at__lt=report_before)
         | Q(status=ImportStatus.UPLOADED, created_at__lt=unstarted_before)
     )
     uploads = reports = 0
@@ -89,7 +90,34 @@ def import_files_purge(now: dt.datetime | None = None) -> dict[str, int]:
         if ImportJob.objects.filter(due_report, pk=job.pk).update(report_removed_at=now):
             _unlink(report_path(job))
             reports += 1
-    return {"uploads": uploads, "reports": reports}
+    return {"uploads": uploads, "reports": reports, "strays": _sweep_strays(now)}
+
+
+STRAY_AFTER = dt.timedelta(days=1)
+
+
+def _sweep_strays(now: dt.datetime) -> int:
+    """Remove files of the imports directory that no import keeps (a process that died between
+    marking a file removed and removing it, or while storing an upload), once a day old: an upload
+    being written has no row yet."""
+    from insidesales.imports.services import upload_dir
+
+    kept = set()
+    for stored_as, upload_gone, report_gone in ImportJob.objects.filter(
+        Q(upload_removed_at__isnull=True) | Q(report_removed_at__isnull=True)
+    ).values_list("stored_as", "upload_removed_at", "report_removed_at"):
+        if upload_gone is None:
+            kept.add(stored_as)
+        if report_gone is None:
+            kept.add(f"{stored_as}.rejected.csv")
+    removed = 0
+    for path in upload_dir().iterdir():
+        if path.name in kept or not path.is_file():
+            continue
+        if dt.datetime.fromtimestamp(path.stat().st_mtime, tz=dt.UTC) < now - STRAY_AFTER:
+            _unlink(path)
+            removed += 1
+    return removed
 
 
 def upload_path(job: ImportJob):

@@ -43,7 +43,7 @@ from insidesales.imports.models import (
 )
 from insidesales.imports.reader import FileInfo, FileProblem, inspect_file, iter_rows
 from insidesales.imports.rows import CLEANERS, Assignment, CleanRow
-from insidesales.orgs.models import Membership, Role
+from insidesales.orgs.models import Membership, Organization, Role
 from insidesales.orgs.services import audit_record
 from insidesales.orgs.visibility import visible_records
 
@@ -267,7 +267,7 @@ def import_upload(
     except FileProblem as exc:
         path.unlink(missing_ok=True)
         raise ValidationError(exc.message, fields={"file": [exc.message]}) from exc
-    except ValidationError:
+    except BaseException:  # refused, or anything else (a full disk): nothing of the file stays
         path.unlink(missing_ok=True)
         raise
     custom = list(CustomField.objects.filter(organization_id=membership.organization_id, record_type=record_type))
@@ -275,17 +275,26 @@ def import_upload(
         organization_id=membership.organization_id, record_type=record_type, signature=signature(info.headers)
     ).first()
     mapping = saved.mapping if saved is not None else suggest_mapping(record_type, info.headers, custom)
-    job = ImportJob.objects.create(
-        organization_id=membership.organization_id,
-        created_by=membership.user,
-        record_type=record_type,
-        file_name=Path(file_name).name[:255] or "upload.csv",
-        file_size=size,
-        stored_as=stored_as,
-        file_settings=info.settings(),
-        headers=info.headers,
-        mapping=mapping,
-    )
+    try:
+        with transaction.atomic():
+            # Uploads streamed side by side were each checked against what was kept before they
+            # began: checked again, one at a time (the organization's row is locked), as they are kept.
+            Organization.objects.select_for_update().filter(pk=membership.organization_id).first()
+            retention.check_room(membership.organization_id, size, retention.stored_bytes(membership.organization_id))
+            job = ImportJob.objects.create(
+                organization_id=membership.organization_id,
+                created_by=membership.user,
+                record_type=record_type,
+                file_name=Path(file_name).name[:255] or "upload.csv",
+                file_size=size,
+                stored_as=stored_as,
+                file_settings=info.settings(),
+                headers=info.headers,
+                mapping=mapping,
+            )
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
     audit_record(
         organization_id=job.organization_id,
         actor=membership.user,

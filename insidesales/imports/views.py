@@ -113,12 +113,12 @@ def import_detail(request: HttpRequest, job_id: int) -> HttpResponse:
                 form.add_error(None, exc.message)
         else:
             return redirect("import_detail", job_id=job.pk)
-    context = {
-        "job": job,
-        "form": form,
-        "preview": services.import_preview(job),
-        "columns": form.column_fields(),
-    }
+    try:
+        preview = services.import_preview(job)
+    except OSError:  # removed a moment ago (expired while the form was open)
+        job.refresh_from_db()
+        return render(request, "imports/import_detail.html", _progress_context(job))
+    context = {"job": job, "form": form, "preview": preview, "columns": form.column_fields()}
     return render(request, "imports/import_mapping.html", context)
 
 

@@ -65,12 +65,13 @@ def _share(organization_id: int, value: Any) -> Any:
     return tuple(out)
 
 
-def remembered(membership: Any, what: str, compute: Callable[[], Any]) -> Any:
+def remembered(membership: Any, what: str, compute: Callable[[], Any], *, shared: bool = False) -> Any:
     """`compute()` (a tuple) for this membership, reused while the organization's directory version
-    is the one this request's membership was read with."""
+    is the one this request's membership was read with. `shared=True` keeps one answer for every
+    member of the organization: only for answers that do not depend on who asks."""
     organization_id = membership.organization_id
     version = membership.organization.directory_version
-    key = (organization_id, membership.pk, what)
+    key = (organization_id, 0 if shared else membership.pk, what)
     with _lock:
         if _versions.get(organization_id) == version and key in _cache:
             return _cache[key]

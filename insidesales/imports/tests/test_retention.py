@@ -35,12 +35,15 @@ def test_the_upload_goes_when_the_import_ends_and_the_report_after_the_keeping_p
     assert job.upload_removed_at is not None and not retention.upload_path(job).exists()
     assert services.report_path(job).exists()  # people still download it to fix the rows
 
-    assert retention.import_files_purge(now=job.finished_at + dt.timedelta(days=29)) == {"uploads": 0, "reports": 0}
+    purged = retention.import_files_purge(now=job.finished_at + dt.timedelta(days=29))
+    assert purged == {"uploads": 0, "reports": 0, "strays": 0}
     assert services.report_path(job).exists()
-    assert retention.import_files_purge(now=job.finished_at + dt.timedelta(days=31)) == {"uploads": 0, "reports": 1}
+    purged = retention.import_files_purge(now=job.finished_at + dt.timedelta(days=31))
+    assert purged == {"uploads": 0, "reports": 1, "strays": 0}
     job.refresh_from_db()
     assert job.report_removed_at is not None and not services.report_path(job).exists()
-    assert retention.import_files_purge(now=job.finished_at + dt.timedelta(days=32)) == {"uploads": 0, "reports": 0}
+    purged = retention.import_files_purge(now=job.finished_at + dt.timedelta(days=32))
+    assert purged == {"uploads": 0, "reports": 0, "strays": 0}
 
 
 def test_an_upload_never_started_expires_and_cannot_be_started_after(world, data_dir, settings):
@@ -48,7 +51,7 @@ def test_an_upload_never_started_expires_and_cannot_be_started_after(world, data
     job = upload(world.rep1)
     fresh = upload(world.rep1, name="fresh.csv")
     ImportJob.objects.filter(pk=job.pk).update(created_at=timezone.now() - dt.timedelta(hours=73))
-    assert retention.import_files_purge() == {"uploads": 1, "reports": 0}
+    assert retention.import_files_purge() == {"uploads": 1, "reports": 0, "strays": 0}
     assert not retention.upload_path(job).exists() and retention.upload_path(fresh).exists()
     with pytest.raises(ValidationError, match="expired"):
         services.import_start(membership=world.rep1, job_id=job.pk, mapping=job.mapping, run_now=True)
@@ -62,7 +65,7 @@ def test_a_purge_and_a_start_of_the_same_upload_never_both_win(world, data_dir, 
     job = upload(world.rep1)
     ImportJob.objects.filter(pk=job.pk).update(created_at=timezone.now() - dt.timedelta(hours=2))
     services.import_start(membership=world.rep1, job_id=job.pk, mapping=job.mapping)  # queued, not run
-    assert retention.import_files_purge() == {"uploads": 0, "reports": 0}  # queued: its file is needed
+    assert retention.import_files_purge() == {"uploads": 0, "reports": 0, "strays": 0}  # queued: its file is needed
     assert retention.upload_path(job).exists()
     job = services.import_run(job_id=job.pk)
     assert job.status == ImportStatus.DONE and job.created_count == 1
@@ -103,6 +106,7 @@ def test_uploads_past_the_organizations_limit_are_refused_with_a_clear_message(w
     with pytest.raises(ValidationError) as refused:
         upload(world.rep1)
     assert "would take more than" in refused.value.fields["file"][0]
+    assert "kept now" not in refused.value.fields["file"][0]  # how much others keep is not told
     assert ImportJob.objects.filter(organization=world.org).count() == 2
     assert len(list((data_dir / "imports").iterdir())) == 2  # nothing of the refused file is left
     services.import_start(membership=world.rep1, job_id=first.pk, mapping=first.mapping, run_now=True)
@@ -150,5 +154,45 @@ def test_the_purge_runs_hourly_in_one_chain(world, data_dir, settings):
     queued = waiting.get()
     assert queued.run_after - timezone.now() > PURGE_EVERY - dt.timedelta(minutes=1)
     queued.delete()  # taken by the worker
-    assert purge_expired_data.call() == {"uploads": 1, "reports": 0, "merges": 0}
+    assert purge_expired_data.call() == {"uploads": 1, "reports": 0, "strays": 0, "merges": 0}
     assert waiting.count() == 1 and not retention.upload_path(job).exists()
+
+
+def test_files_no_import_keeps_are_swept_once_a_day_old(world, data_dir):
+    import os
+
+    job = upload(world.rep1)
+    folder = data_dir / "imports"
+    stray = folder / "1-deadbeef"  # a process died while storing it, or after marking it removed
+    stray.write_bytes(b"x")
+    young = folder / "1-being-written"
+    young.write_bytes(b"y")
+    old = (timezone.now() - dt.timedelta(days=2)).timestamp()
+    os.utime(stray, (old, old))
+    os.utime(retention.upload_path(job), (old, old))  # an old file an import still keeps
+    assert retention.import_files_purge()["strays"] == 1
+    assert not stray.exists() and young.exists() and retention.upload_path(job).exists()
+
+
+def test_an_upload_that_fails_to_be_kept_leaves_no_file(world, data_dir, monkeypatch):
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(ImportJob.objects, "create", broken)
+    with pytest.raises(OSError):
+        upload(world.rep1)
+    assert list((data_dir / "imports").iterdir()) == []
+
+
+def test_a_failed_import_being_undone_keeps_its_upload(world, data_dir, monkeypatch):
+    job = upload(world.rep1)
+
+    def broken(self, batch, report):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(services.RecordImport, "write_batch", broken)
+    with pytest.raises(RuntimeError):
+        services.import_start(membership=world.rep1, job_id=job.pk, mapping=job.mapping, run_now=True)
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.UNDOING, undo_from_status=ImportStatus.FAILED)
+    assert retention.import_files_purge()["uploads"] == 0
+    assert retention.upload_path(job).exists()

@@ -97,6 +97,24 @@ def test_remembered_answers_last_until_the_version_changes(org):
     assert remembered(fresh_membership(), "x", compute) == 2
 
 
+def test_shared_answers_are_kept_once_for_every_member(org):
+    first, second = ManagerMembershipFactory(organization=org), ManagerMembershipFactory(organization=org)
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return {"n": len(calls)}
+
+    def fresh(member):
+        return type(member).objects.select_related("organization").get(pk=member.pk)
+
+    one = remembered(fresh(first), "people", compute, shared=True)
+    assert remembered(fresh(second), "people", compute, shared=True) is one
+    assert remembered(fresh(second), "people", compute) == {"n": 2}  # not shared: the member's own
+    TagFactory(organization=org)
+    assert remembered(fresh(first), "people", compute, shared=True) == {"n": 3}
+
+
 def test_the_list_page_shows_people_and_tags_changed_since_the_last_page(client, org):
     from insidesales.orgs.models import Role
     from insidesales.orgs.services import member_add

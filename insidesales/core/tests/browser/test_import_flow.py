@@ -132,7 +132,7 @@ def test_expired_uploads_and_removed_reports_are_explained(
     long_ago = timezone.now() - dt.timedelta(days=40)
     ImportJob.objects.filter(pk=waiting.pk).update(created_at=long_ago)
     ImportJob.objects.filter(pk=done.pk).update(finished_at=long_ago)
-    assert retention.import_files_purge() == {"uploads": 1, "reports": 1}
+    assert retention.import_files_purge() == {"uploads": 1, "reports": 1, "strays": 0}
     sign_in(page, admin)
 
     page.goto("/imports/")
