@@ -24,6 +24,20 @@ def data_dir(settings, tmp_path):
     return tmp_path
 
 
+def failed_import(membership, monkeypatch):
+    """An upload whose run stopped on an internal error (status FAILED, upload kept)."""
+    job = upload(membership)
+
+    def broken(self, batch, report):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(services.RecordImport, "write_batch", broken)
+    with pytest.raises(RuntimeError):
+        services.import_start(membership=membership, job_id=job.pk, mapping=job.mapping, run_now=True)
+    monkeypatch.undo()
+    return job
+
+
 def upload(membership, data=None, name="list.csv"):
     return services.import_upload(membership=membership, file_name=name, chunks=[data or csv_file([GOOD])])
 
@@ -84,14 +98,7 @@ def test_an_import_stopped_by_an_internal_error_keeps_its_upload_for_the_keeping
     world, data_dir, settings, monkeypatch
 ):
     settings.IMPORT_REPORT_KEEP_DAYS = 30
-    job = upload(world.rep1)
-
-    def broken(self, batch, report):
-        raise RuntimeError("database went away")
-
-    monkeypatch.setattr(services.RecordImport, "write_batch", broken)
-    with pytest.raises(RuntimeError):
-        services.import_start(membership=world.rep1, job_id=job.pk, mapping=job.mapping, run_now=True)
+    job = failed_import(world.rep1, monkeypatch)
     job.refresh_from_db()
     assert job.status == ImportStatus.FAILED and retention.upload_path(job).exists()
     assert retention.import_files_purge(now=job.finished_at + dt.timedelta(days=29))["uploads"] == 0
@@ -185,14 +192,7 @@ def test_an_upload_that_fails_to_be_kept_leaves_no_file(world, data_dir, monkeyp
 
 
 def test_a_failed_import_being_undone_keeps_its_upload(world, data_dir, monkeypatch):
-    job = upload(world.rep1)
-
-    def broken(self, batch, report):
-        raise RuntimeError("database went away")
-
-    monkeypatch.setattr(services.RecordImport, "write_batch", broken)
-    with pytest.raises(RuntimeError):
-        services.import_start(membership=world.rep1, job_id=job.pk, mapping=job.mapping, run_now=True)
+    job = failed_import(world.rep1, monkeypatch)
     ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.UNDOING, undo_from_status=ImportStatus.FAILED)
     assert retention.import_files_purge()["uploads"] == 0
     assert retention.upload_path(job).exists()
