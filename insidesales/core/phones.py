@@ -57,8 +57,9 @@ def parse_phone(raw: str, region: str) -> ParsedPhone | None:
     plan = _plan(number.country_code)
     if plan is not None:  # the region and the time zones from the compiled plan (an import parses millions)
         nsn = phonenumbers.national_significant_number(number)
-        country = plan.region_of(nsn) or ""
-        all_zones = plan.time_zones(number, nsn)
+        found = plan.region_of(nsn)
+        country = found or ""
+        all_zones = plan.time_zones(number, nsn, found)
     else:
         country = phonenumbers.region_code_for_number(number) or ""
         all_zones = phone_timezone.time_zones_for_number(number)
@@ -228,9 +229,9 @@ class _Plan:
                 return region
         return None
 
-    def number_type(self, nsn: str) -> int:
-        """phonenumbers.number_type: the type in the metadata of the region the number belongs to."""
-        region = self.region_of(nsn)
+    def number_type(self, nsn: str, region: str | None) -> int:
+        """phonenumbers.number_type: the type in the metadata of `region`, the one the number belongs
+        to (`region_of(nsn)`, which the caller has)."""
         if region is None:
             return PhoneNumberType.UNKNOWN
         kinds = self._types.get(region)
@@ -276,9 +277,9 @@ class _Plan:
             bool(metadata.same_mobile_and_fixed_line_pattern),
         )
 
-    def time_zones(self, number: phonenumbers.PhoneNumber, nsn: str):
+    def time_zones(self, number: phonenumbers.PhoneNumber, nsn: str, region: str | None):
         """phonenumbers.timezone.time_zones_for_number, with the number's type from this plan."""
-        kind = self.number_type(nsn)
+        kind = self.number_type(nsn, region)
         if kind == PhoneNumberType.UNKNOWN:
             return (phone_timezone.UNKNOWN_TIMEZONE,)
         if not phonenumbers.is_number_type_geographical(kind, number.country_code):
