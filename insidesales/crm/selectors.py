@@ -61,7 +61,11 @@ def record_list(
     if sort.lstrip("-") not in filterset.sorts:
         raise ValidationError(fields={"sort": [_("Unknown sort.")]})
     queryset = filterset.apply(record_queryset(membership=membership, model=model), filters or {}, membership)
-    queryset = queryset.select_related(*(name for name in LIST_RELATED[model] if name != "owner"))
+    # Owners come from attach_owners. Never `select_related()` with no names: that follows every
+    # non-null foreign key (for leads, a join to the organization and an Organization built per row).
+    related = [name for name in LIST_RELATED[model] if name != "owner"]
+    if related:
+        queryset = queryset.select_related(*related)
     page = paginate(queryset, order=sort, cursor=cursor, limit=limit)
     attach_owners(page.items, membership)
     if with_tags:
