@@ -13,6 +13,9 @@ client that disconnects mid-body is dropped before any view runs; a chunked body
 with its length.
 
 WEB_THREADS: how many requests one process works on at once (default 8).
+
+Garbage is collected between synchronous requests rather than during them (`core.gcpolicy`; setting
+GC_BETWEEN_REQUESTS), installed once the first request has loaded the URL configuration and views.
 """
 
 import io
@@ -26,11 +29,14 @@ from django.core.asgi import get_asgi_application
 from django.core.wsgi import get_wsgi_application
 from django.urls import Resolver404, get_resolver
 
+from insidesales.core.gcpolicy import BetweenRequests
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "insidesales.settings")
 
 django_asgi = get_asgi_application()
 django_wsgi = WSGIMiddleware(get_wsgi_application(), workers=int(os.environ.get("WEB_THREADS", "8")))
 CHUNK = 64 * 1024
+collector = BetweenRequests()
 
 
 def is_async_view(path: str) -> bool:
@@ -111,5 +117,13 @@ async def application(scope, receive, send):
     if root and path.startswith(root):
         path = path[len(root) :]
     if scope["type"] == "http" and not is_async_view(path or "/"):
-        return await serve_wsgi(scope, receive, send)
+        # Only synchronous requests count: a live event stream stays open for hours and would keep
+        # the server from ever looking idle.
+        collector.started()
+        try:
+            return await serve_wsgi(scope, receive, send)
+        finally:
+            if not collector.installed and settings.GC_BETWEEN_REQUESTS:
+                collector.install()
+            collector.finished()
     return await django_asgi(scope, receive, send)

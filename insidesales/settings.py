@@ -162,6 +162,9 @@ TASKS = {
 # Duplicate leads are looked for this often (and after each import, and on demand).
 DUPLICATE_SCAN_INTERVAL_HOURS = float(os.environ.get("DUPLICATE_SCAN_INTERVAL_HOURS", "24"))
 
+# The web server collects garbage between requests instead of during them (core/gcpolicy.py).
+GC_BETWEEN_REQUESTS = env_bool("GC_BETWEEN_REQUESTS", not TESTING)
+
 # --- auth -------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "orgs.User"
 AUTHENTICATION_BACKENDS = ["insidesales.orgs.auth.EmailBackend"]
