@@ -27,9 +27,8 @@ def field_block(field) -> SafeString:
     parts.append(conditional_escape(field))
     help_text = field.help_text
     if help_text:
-        parts.append(
-            f'<span class="help" id="{conditional_escape(field.auto_id)}_helptext">{conditional_escape(help_text)}</span>'
-        )
+        help_id = f"{conditional_escape(field.auto_id)}_helptext"
+        parts.append(f'<span class="help" id="{help_id}">{conditional_escape(help_text)}</span>')
     if errors:
         items = "".join(f"<li>{conditional_escape(error)}</li>" for error in errors)
         parts.append(f'<ul class="errorlist">{items}</ul>')

@@ -180,8 +180,9 @@ def filter_fields(form: Any) -> SafeString:
             )
         else:
             search = " crm-filter-search" if name == "q" else ""
+            label_for = conditional_escape(field.id_for_label)
             parts.append(
                 f'<div class="field crm-filter{search}">'
-                f'<label for="{conditional_escape(field.id_for_label)}">{label}</label>{conditional_escape(field)}</div>'
+                f'<label for="{label_for}">{label}</label>{conditional_escape(field)}</div>'
             )
     return mark_safe("\n".join(parts))  # labels, ids and widgets escaped above
