@@ -143,7 +143,7 @@ class RecordForm(forms.Form):
         for name in ("company", "contact"):
             if name in initial:
                 initial[name] = str(getattr(record, f"{name}_id") or "")
-        initial["tags"] = [str(t.pk) for t in record.tags.all()]
+        initial["tags"] = [str(t.pk) for t in selectors.record_tags(record)]
         initial.update({f"custom_{k}": v for k, v in (record.custom or {}).items()})
         return initial
 

@@ -73,18 +73,24 @@ def record_list(
     return page
 
 
-def attach_owners(records: list[Any], membership: Membership) -> None:
-    """Set `record.owner` on a page of records from the organization's people, remembered per
-    directory version (a join to the users table made every list row carry and convert a dozen user
-    columns). Owners who are not members any more are read in one query."""
+def attach_owners(records: list[Any], membership: Membership, field: str = "owner") -> None:
+    """Set `record.<field>` (a user: owner, actor, assignee) on a page of records from the
+    organization's people, remembered per directory version (a join to the users table made every row
+    carry and convert a dozen user columns). Users who are not members any more are read in one query."""
     from insidesales.orgs.directory import remembered
     from insidesales.orgs.models import User
 
-    wanted = {record.owner_id for record in records if record.owner_id}
+    if not records:
+        return
+    attname = f"{field}_id"
+    wanted = {getattr(record, attname) for record in records} - {None}
+    model_field = records[0]._meta.get_field(field)
     if not wanted:
+        for record in records:
+            model_field.set_cached_value(record, None)
         return
     organization_id = membership.organization_id
-    # The same for every member (looked up by the owner ids of records the member already sees): kept
+    # The same for every member (looked up by the ids of records the member already sees): kept
     # once per organization, not once per member.
     people = remembered(
         membership,
@@ -96,10 +102,9 @@ def attach_owners(records: list[Any], membership: Membership) -> None:
     )
     missing = wanted - people.keys()
     others = User.objects.in_bulk(missing) if missing else {}
-    owner_field = records[0]._meta.get_field("owner")
     for record in records:
-        if record.owner_id:
-            owner_field.set_cached_value(record, people.get(record.owner_id) or others.get(record.owner_id))
+        value = getattr(record, attname)
+        model_field.set_cached_value(record, None if value is None else people.get(value) or others.get(value))
 
 
 def attach_tags(records: list[Any], model: type) -> None:
@@ -152,23 +157,61 @@ def record_tags(record: Any) -> list[Tag]:
 
 def record_get(*, membership: Membership, model: type, record_id: Any):
     """One visible record, with what its detail page shows; NotFound when out of scope (one query, as
-    `get_visible` would check it, plus the tags)."""
+    `get_visible` would check it, plus the tags).
+
+    The owner, team and agency come from the organization's directory remembered per version, and
+    the tags from kept SQL (`attach_tags`, read as `record_tags(record)`): joining three tables and
+    prefetching the tags through the ORM cost more than the rest of the query.
+    """
     try:
         pk = int(record_id)
     except (TypeError, ValueError) as exc:
         raise NotFound() from exc
-    related = [r for r in ("owner", "team", "agency", "company", "contact", "stage", "pipeline") if hasattr(model, r)]
-    queryset = visible_records(model.objects.select_related(*related).prefetch_related("tags"), membership)
+    related = [r for r in ("company", "contact", "stage", "pipeline") if hasattr(model, r)]
+    queryset = visible_records(model.objects.all(), membership)
+    if related:
+        queryset = queryset.select_related(*related)
     record = queryset.filter(pk=pk).first()
     if record is None:
         raise NotFound()
+    attach_owners([record], membership)
+    attach_teams_and_agencies([record], membership)
+    attach_tags([record], model)
     return record
+
+
+def attach_teams_and_agencies(records: list[Any], membership: Membership) -> None:
+    """Set `record.team` and `record.agency` from the organization's teams and agencies remembered per
+    directory version (kept once per organization, as the owners are)."""
+    from insidesales.orgs.directory import remembered
+    from insidesales.orgs.models import Agency, Team
+
+    organization_id = membership.organization_id
+    for name, model in (("team", Team), ("agency", Agency)):
+        wanted = {getattr(record, f"{name}_id") for record in records} - {None}
+        if not wanted:
+            continue
+        known = remembered(
+            membership,
+            f"{name}_by_id",
+            lambda model=model: {row.pk: row for row in model.objects.filter(organization_id=organization_id)},
+            shared=True,
+        )
+        missing = wanted - known.keys()
+        others = model.objects.in_bulk(missing) if missing else {}
+        field = records[0]._meta.get_field(name)
+        for record in records:
+            value = getattr(record, f"{name}_id")
+            if value is not None:
+                field.set_cached_value(record, known.get(value) or others.get(value))
 
 
 def timeline(*, membership: Membership, record: Any, cursor: str | None = None, limit: int = 25) -> Page:
     """The record's activities, newest first. `record` must come from a scoped selector."""
-    queryset = Activity.objects.select_related("actor").filter(**{RECORD_FIELD[type(record)]: record})
-    return paginate(queryset, order="-occurred_at", cursor=cursor, limit=limit)
+    queryset = Activity.objects.filter(**{RECORD_FIELD[type(record)]: record})
+    page = paginate(queryset, order="-occurred_at", cursor=cursor, limit=limit)
+    attach_owners(page.items, membership, "actor")
+    return page
 
 
 # How many rows per key column and prefix a name search considers (see `_name_candidates`).
@@ -285,11 +328,11 @@ def tasks_today(*, membership: Membership) -> list[Task]:
 
 
 def record_tasks(*, membership: Membership, record: Any) -> list[Task]:
-    return list(
-        Task.objects.select_related("assignee")
-        .filter(**{RECORD_FIELD[type(record)]: record})
-        .order_by("completed_at", "due_at", "id")[:100]
+    tasks = list(
+        Task.objects.filter(**{RECORD_FIELD[type(record)]: record}).order_by("completed_at", "due_at", "id")[:100]
     )
+    attach_owners(tasks, membership, "assignee")
+    return tasks
 
 
 def tag_list(*, membership: Membership) -> QuerySet[Tag]:

@@ -1,4 +1,5 @@
-"""The list selector's page query reads the records and only the relations a list shows."""
+"""The list selector's page query reads the records and only the relations a list shows; a detail
+page's record, timeline and tasks get their users, team, agency and tags from remembered data."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 from insidesales.core.testing import factories as f
 from insidesales.crm import selectors
-from insidesales.crm.models import Company, Contact, Deal, Lead
+from insidesales.crm.models import Activity, Company, Contact, Deal, Lead
 from insidesales.crm.selectors import LIST_RELATED
 
 pytestmark = pytest.mark.django_db
@@ -33,3 +34,52 @@ def test_page_query_joins_only_the_shown_relations(model):
         assert "organization" not in record._state.fields_cache
         if record.owner_id:
             assert record.owner.pk == record.owner_id
+
+
+@pytest.mark.parametrize("model", list(FACTORIES))
+def test_record_get_attaches_what_the_joins_and_prefetch_gave(model):
+    """Owner, team, agency and tags of a detail page are those `select_related` + `prefetch_related`
+    read, including an owner who has left the organization."""
+    org = f.OrganizationFactory()
+    admin = f.MembershipFactory(organization=org, role="admin")
+    team = f.TeamFactory(organization=org)
+    agency = f.AgencyFactory(organization=org)
+    rep = f.MembershipFactory(organization=org, role="inside_rep", team=team)
+    tags = [f.TagFactory(organization=org, name=name) for name in ("b", "a", "<c>")]
+    records = [
+        FACTORIES[model](owned_by=rep, agency=agency),
+        FACTORIES[model](owned_by=admin),
+        FACTORIES[model](organization=org, owner=None, team=None, agency=agency),
+    ]
+    records[0].tags.set(tags)
+    gone = FACTORIES[model](owned_by=rep)
+    gone_user = rep.user
+    records.append(gone)
+    for record in records:
+        got = selectors.record_get(membership=admin, model=model, record_id=record.pk)
+        expected = model.objects.select_related("owner", "team", "agency").prefetch_related("tags").get(pk=record.pk)
+        for name in ("owner", "team", "agency"):
+            assert getattr(got, name) == getattr(expected, name), name
+            if getattr(expected, name) is not None:
+                assert str(getattr(got, name)) == str(getattr(expected, name))
+        assert [(t.pk, t.name) for t in selectors.record_tags(got)] == [(t.pk, t.name) for t in expected.tags.all()]
+    rep.delete()  # the owner is no longer a member: read on its own
+    got = selectors.record_get(membership=admin, model=model, record_id=gone.pk)
+    assert got.owner == gone_user
+
+
+def test_timeline_and_tasks_carry_their_users():
+    org = f.OrganizationFactory()
+    admin = f.MembershipFactory(organization=org, role="admin")
+    rep = f.MembershipFactory(organization=org, role="inside_rep")
+    lead = f.LeadFactory(owned_by=rep)
+    f.ActivityFactory(organization=org, kind="note", actor=rep.user, lead=lead)
+    f.ActivityFactory(organization=org, kind="note", actor=None, lead=lead)
+    f.TaskFactory(organization=org, lead=lead, assignee=rep.user, created_by=admin.user)
+    f.TaskFactory(organization=org, lead=lead, assignee=admin.user, created_by=admin.user)
+    page = selectors.timeline(membership=admin, record=lead)
+    actors = {a.pk: a.actor for a in page.items}
+    for activity in Activity.objects.select_related("actor").filter(lead=lead):
+        assert actors[activity.pk] == activity.actor
+    tasks = selectors.record_tasks(membership=admin, record=lead)
+    assert sorted(t.assignee.pk for t in tasks) == sorted([admin.user.pk, rep.user.pk])

@@ -43,7 +43,7 @@ def fields_context(membership: Membership, kind: RecordKind, record: Any) -> dic
         "record": record,
         "field_rows": rows,
         "custom_rows": custom,
-        "tags": list(record.tags.all()),
+        "tags": selectors.record_tags(record),
         "region": membership.organization.default_region,
     }
 
