@@ -16,7 +16,7 @@ from ninja.security import APIKeyCookie, APIKeyHeader, HttpBearer
 from ninja.utils import check_csrf
 
 from insidesales.api.errors import ApiProblem, Unauthenticated
-from insidesales.orgs.auth import active_membership
+from insidesales.orgs.auth import active_membership, with_memberships
 from insidesales.orgs.models import Membership, User
 from insidesales.orgs.services import api_key_authenticate
 
@@ -26,7 +26,7 @@ def membership_for_key(request: HttpRequest, secret: str) -> Membership:
     key = api_key_authenticate((secret or "").strip())
     if key is None:
         raise Unauthenticated(_("The API key is invalid or revoked."))
-    membership = active_membership(key.user, key.organization_id)
+    membership = active_membership(with_memberships(key.user), key.organization_id)
     if membership is None or membership.organization_id != key.organization_id:
         raise Unauthenticated(_("The API key's user has no access to this organization."))
     request.api_key = key  # type: ignore[attr-defined]

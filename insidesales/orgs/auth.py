@@ -53,6 +53,17 @@ def _signed_in_memberships(user_id):
 _SIGNED_IN_MEMBERSHIPS = CompiledQuery(_signed_in_memberships, user_id=-7_301_915_446)
 
 
+def with_memberships(user: User) -> User:
+    """`user`, with its active memberships read (by the compiled query) for `active_membership`, as
+    `EmailBackend.get_user` reads them for a session. For API keys, whose user comes with the key."""
+    if getattr(user, "_active_memberships", None) is None:
+        memberships = _SIGNED_IN_MEMBERSHIPS.run(user_id=int(user.pk))
+        for membership in memberships:
+            membership.user = user
+        user._active_memberships = memberships
+    return user
+
+
 class EmailBackend(ModelBackend):
     def get_user(self, user_id):
         """The signed-in user of a session, with their active memberships read in the same query (every

@@ -13,6 +13,7 @@ from django.db.models import Model
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from insidesales.core.compiled import CompiledQuery
 from insidesales.core.errors import NotFound, PermissionDenied, ValidationError
 from insidesales.orgs.models import Agency, ApiKey, AuditLog, Membership, Organization, Role, Team, User
 
@@ -170,6 +171,14 @@ def api_key_revoke(*, membership: Membership, key_id: int) -> ApiKey:
     return key
 
 
+def _live_key(prefix: str):
+    return ApiKey.objects.select_related("user").filter(prefix=prefix, revoked_at__isnull=True).order_by("pk")[:1]
+
+
+# Every API request runs it: compiled to SQL once (see core/compiled.py).
+_LIVE_KEY = CompiledQuery(_live_key, prefix="sentinel-prefix-7301915446")
+
+
 def api_key_authenticate(secret: str) -> ApiKey | None:
     """The live key for `secret`, or None. Updates last-used time at most once a minute."""
     if not secret or not secret.startswith(API_KEY_PREFIX):
@@ -178,7 +187,8 @@ def api_key_authenticate(secret: str) -> ApiKey | None:
         prefix = secret[len(API_KEY_PREFIX) :].split("_", 1)[0]
     except IndexError:
         return None
-    key = ApiKey.objects.select_related("user").filter(prefix=prefix, revoked_at__isnull=True).first()
+    found = _LIVE_KEY.run(prefix=prefix)
+    key = found[0] if found else None
     if key is None or not secrets.compare_digest(key.key_hash, _hash_key(secret)) or not key.user.is_active:
         return None
     now = timezone.now()

@@ -99,3 +99,40 @@ def test_keys_are_listed_only_to_their_owner(world):
     api_key_create(membership=world.rep2, name="theirs")
     assert list(api_key_list(membership=world.rep1)) == [mine]
     assert list(api_key_list(membership=world.admin)) == []
+
+
+def test_the_kept_key_query_finds_what_the_orm_finds(world):
+    """`api_key_authenticate` runs SQL compiled once; it must find the live key the queryset finds."""
+    old, old_secret = api_key_create(membership=world.rep1, name="old")
+    api_key_revoke(membership=world.rep1, key_id=old.pk)
+    key, secret = api_key_create(membership=world.rep1, name="new")
+    other, other_secret = api_key_create(membership=world.admin_b, name="b")
+    for wanted, given in ((key, secret), (other, other_secret)):
+        found = api_key_authenticate(given)
+        expected = ApiKey.objects.select_related("user").filter(prefix=wanted.prefix, revoked_at__isnull=True).first()
+        assert found == expected and found.user == expected.user and found.user.email == expected.user.email
+    assert api_key_authenticate(old_secret) is None
+    assert api_key_authenticate(secret[:-1] + ("x" if secret[-1] != "x" else "y")) is None
+    assert api_key_authenticate(API_KEY_PREFIX + "sentinel-prefix-7301915446_zzz") is None
+
+
+@pytest.mark.parametrize(
+    "member", ["admin", "manager", "rep1", "field_rep", "agency_x_rep", "agency_off_rep", "admin_b"]
+)
+def test_memberships_read_with_the_key_user_are_the_ones_queried(world, member):
+    """The API answers for the membership `active_membership` finds, preloaded or queried."""
+    from insidesales.orgs.auth import active_membership, with_memberships
+    from insidesales.orgs.models import User
+
+    membership = world.members[member]
+    for organization_id in (membership.organization_id, world.org.pk, world.org_b.pk, None):
+        queried = active_membership(User.objects.get(pk=membership.user_id), organization_id)
+        loaded = active_membership(with_memberships(User.objects.get(pk=membership.user_id)), organization_id)
+        assert loaded == queried
+        if loaded is not None:
+            assert (loaded.organization, loaded.team, loaded.agency) == (
+                queried.organization,
+                queried.team,
+                queried.agency,
+            )
+            assert loaded.user.pk == membership.user_id
