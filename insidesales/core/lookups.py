@@ -9,15 +9,23 @@ from django.db import models
 from django.db.models import Lookup
 
 
+def prefix_operator(vendor: str) -> str:
+    """The SQL operator of a prefix match on `vendor` (its right side is `prefix_pattern`)."""
+    return "GLOB" if vendor == "sqlite" else "LIKE"
+
+
+def prefix_pattern(value: str, vendor: str) -> str:
+    """The pattern matching the values that start with `value`, its wildcards escaped."""
+    if vendor == "sqlite":
+        return "".join(f"[{c}]" if c in "*?[" else c for c in value) + "*"
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
 @models.CharField.register_lookup
 class Prefix(Lookup):
     lookup_name = "prefix"
 
     def as_sql(self, compiler, connection):
         lhs, lhs_params = self.process_lhs(compiler, connection)
-        value = str(self.rhs)
-        if connection.vendor == "sqlite":
-            escaped = "".join(f"[{c}]" if c in "*?[" else c for c in value)
-            return f"{lhs} GLOB %s", [*lhs_params, escaped + "*"]
-        escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        return f"{lhs} LIKE %s", [*lhs_params, escaped + "%"]
+        vendor = connection.vendor
+        return f"{lhs} {prefix_operator(vendor)} %s", [*lhs_params, prefix_pattern(str(self.rhs), vendor)]

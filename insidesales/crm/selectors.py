@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from insidesales.core.errors import NotFound, ValidationError
+from insidesales.core.lookups import prefix_operator, prefix_pattern
 from insidesales.core.pagination import Page, paginate
 from insidesales.crm.filters import MODEL_FILTERSETS, apply_search, is_name_search, name_search_keys
 from insidesales.crm.models import (
@@ -60,17 +61,22 @@ def record_list(
     sort = sort or filterset.default_sort
     if sort.lstrip("-") not in filterset.sorts:
         raise ValidationError(fields={"sort": [_("Unknown sort.")]})
-    queryset = filterset.apply(record_queryset(membership=membership, model=model), filters or {}, membership)
-    # Owners come from attach_owners. Never `select_related()` with no names: that follows every
-    # non-null foreign key (for leads, a join to the organization and an Organization built per row).
-    related = [name for name in LIST_RELATED[model] if name != "owner"]
-    if related:
-        queryset = queryset.select_related(*related)
+    queryset = with_list_related(
+        filterset.apply(record_queryset(membership=membership, model=model), filters or {}, membership), model
+    )
     page = paginate(queryset, order=sort, cursor=cursor, limit=limit)
     attach_owners(page.items, membership)
     if with_tags:
         attach_tags(page.items, model)
     return page
+
+
+def with_list_related(queryset: QuerySet, model: type) -> QuerySet:
+    """`queryset` joined to the relations a list row shows, except the owner (`attach_owners`). Never
+    `select_related()` with no names: that follows every non-null foreign key (for leads, a join to the
+    organization and an Organization built per row)."""
+    related = [name for name in LIST_RELATED[model] if name != "owner"]
+    return queryset.select_related(*related) if related else queryset
 
 
 def attach_owners(records: list[Any], membership: Membership, field: str = "owner") -> None:
@@ -248,12 +254,14 @@ def global_search(*, membership: Membership, text: str, limit: int = 8) -> dict[
             # index of the organization looking for them (16 ms for contacts at 100,000).
             candidates = queryset.filter(pk__in=_name_candidates(membership, model, fields, text))
             top = [pk for _at, pk in sorted(candidates.values_list("last_activity_at", "pk"), reverse=True)[:limit]]
-            rows = {row.pk: row for row in queryset.select_related(*LIST_RELATED[model]).filter(pk__in=top)}
+            rows = {row.pk: row for row in with_list_related(queryset, model).filter(pk__in=top)}
             results[key] = [rows[pk] for pk in top if pk in rows]
+            attach_owners(results[key], membership)
             continue
         else:
             queryset = apply_search(queryset, text, membership, fields)
-        results[key] = list(queryset.select_related(*LIST_RELATED[model]).order_by("-last_activity_at", "-id")[:limit])
+        results[key] = list(with_list_related(queryset, model).order_by("-last_activity_at", "-id")[:limit])
+        attach_owners(results[key], membership)
     return results
 
 
@@ -262,21 +270,43 @@ def _name_candidates(membership: Membership, model: type, fields: tuple[str, ...
 
     Visibility is applied afterwards to this small set. On SQLite the index order is the key order, so
     `ORDER BY key` stops early; PostgreSQL's `varchar_pattern_ops` index cannot serve `ORDER BY`, so there
-    the limit alone stops the index scan (the rows come in the index's order anyway).
+    the limit alone stops the index scan (the rows come in the index's order anyway). The columns' limited
+    scans go in one statement, with SQL kept per shape (`_candidates_sql`).
     """
-    ordered = connection.vendor == "sqlite"
+    pairs = name_search_keys(model, fields, text)
+    if not pairs:
+        return []
+    alias = router.db_for_read(model)
+    vendor = connections[alias].vendor
+    params: list[Any] = []
+    for _name, key in pairs:
+        params += [membership.organization_id, prefix_pattern(key, vendor)]
+    with connections[alias].cursor() as cursor:
+        cursor.execute(_candidates_sql(model, tuple(name for name, _key in pairs), alias), params)
+        return list({pk for (pk,) in cursor.fetchall()})
+
+
+@functools.lru_cache(maxsize=64)
+def _candidates_sql(model: type, columns: tuple[str, ...], alias: str) -> str:
+    """For each column, what `model.objects.filter(organization_id=%s, <column>__prefix=%s)
+    .order_by(<column> on SQLite only).values_list("pk")[:NAME_CANDIDATES]` reads, in one UNION ALL
+    (compiling those querysets cost more than running them; a test compares the two)."""
+    connection = connections[alias]
+    quote, vendor = connection.ops.quote_name, connection.vendor
+    meta = model._meta
+    table = quote(meta.db_table)
+    pk = f"{table}.{quote(meta.pk.column)}"
+    organization = f"{table}.{quote(meta.get_field('organization').column)}"
     parts = []
-    for name, key in name_search_keys(model, fields, text):
-        rows = model.objects.filter(organization_id=membership.organization_id, **{f"{name}__prefix": key})
-        rows = rows.order_by(name) if ordered else rows.order_by()
-        parts.append(rows.values_list("pk", flat=True)[:NAME_CANDIDATES])
-    if len(parts) > 1 and connection.features.supports_slicing_ordering_in_compound:
-        # PostgreSQL: the columns' limited scans in one round trip (UNION ALL of the limited parts).
-        return list(set(parts[0].union(*parts[1:], all=True)))
-    ids: set[int] = set()
-    for part in parts:
-        ids.update(part)
-    return list(ids)
+    for index, name in enumerate(columns):
+        column = f"{table}.{quote(meta.get_field(name).column)}"
+        order = f" ORDER BY {column} ASC" if vendor == "sqlite" else ""
+        scan = (
+            f"SELECT {pk} AS id FROM {table} WHERE ({organization} = %s AND {column} {prefix_operator(vendor)} %s)"
+            f"{order} LIMIT {NAME_CANDIDATES}"
+        )
+        parts.append(f"SELECT id FROM ({scan}) AS part{index}")
+    return " UNION ALL ".join(parts)
 
 
 def task_list(

@@ -124,3 +124,49 @@ def test_results_are_capped(world):
     for i in range(12):
         f.LeadFactory(owned_by=world.rep1, first_name="Many", last_name=f"Same{i}")
     assert len(selectors.global_search(membership=world.rep1, text="many", limit=8)["leads"]) == 8
+
+
+@pytest.mark.parametrize("model", [Lead, Contact, Company, Deal])
+def test_name_candidates_read_with_kept_sql_are_what_the_orm_reads(model, monkeypatch):
+    """The candidates' kept SQL (one UNION ALL) returns the ids the per-column querysets return,
+    including the limit per column and wildcard characters taken literally."""
+    from django.db import connection
+
+    from insidesales.crm.filters import name_search_keys
+
+    monkeypatch.setattr(selectors, "NAME_CANDIDATES", 3)
+    selectors._candidates_sql.cache_clear()
+    org = f.OrganizationFactory()
+    other = f.OrganizationFactory()
+    admin = f.MembershipFactory(organization=org, role="admin")
+    names = ["Alpha", "Alpine", "Alps", "Alto", "Al*x", "Al_x", "Al%x", "Al[x", "Al?x", "Ал Альфа", "Beta Alpha"]
+    factory = {Lead: f.LeadFactory, Contact: f.ContactFactory, Company: f.CompanyFactory, Deal: f.DealFactory}[model]
+    for name in names:
+        for organization in (org, other):
+            if model in (Lead, Contact):
+                first, _, last = name.partition(" ")
+                extra = {"company_name": "Alpenglow Ltd"} if model is Lead else {}
+                factory(organization=organization, first_name=first, last_name=last or "Smith", **extra)
+            else:
+                factory(organization=organization, name=name)
+    fields = {Lead: ("name_key", "name_rev_key", "company_key"), Contact: ("name_key", "name_rev_key")}.get(
+        model, ("name_key",)
+    )
+    for text in ["al", "Al*", "al_", "al%", "al[", "al?", "алп", "Ал Аль", "alpenglow", "zzz", "beta al"]:
+        expected: set[int] = set()
+        matching: set[int] = set()
+        largest = 0
+        for name, key in name_search_keys(model, fields, text):
+            rows = model.objects.filter(organization_id=org.pk, **{f"{name}__prefix": key})
+            rows = rows.order_by(name) if connection.vendor == "sqlite" else rows.order_by()
+            expected.update(rows.values_list("pk", flat=True)[:3])
+            column = set(rows.values_list("pk", flat=True))
+            matching |= column
+            largest = max(largest, min(3, len(column)))
+        got = selectors._name_candidates(admin, model, fields, text)
+        assert len(got) == len(set(got))
+        if connection.vendor == "sqlite":
+            assert sorted(got) == sorted(expected), text
+        else:  # without ORDER BY a column's scan may stop at any three of its rows
+            assert set(got) <= matching and largest <= len(got) <= 3 * len(fields) * 2, text
+    selectors._candidates_sql.cache_clear()
