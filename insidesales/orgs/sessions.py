@@ -6,10 +6,12 @@ from django.contrib.sessions.backends import db
 from django.db import connections, router
 from django.utils import timezone
 
+from insidesales.core.compiled import prepared_statements
+
 
 class SessionStore(db.SessionStore):
     """Same table, same rows, same expiry rule as `django.contrib.sessions.backends.db`; only the
-    read of the current session is one fixed SQL statement (every page does it)."""
+    read of the current session is one fixed SQL statement (every page does it), prepared on PostgreSQL."""
 
     def _get_session_from_db(self):
         model = self.model
@@ -26,7 +28,7 @@ class SessionStore(db.SessionStore):
         key = self.session_key
         if key:
             now = expire_field.get_db_prep_value(timezone.now(), connection)
-            with connection.cursor() as cursor:
+            with prepared_statements(connection), connection.cursor() as cursor:
                 cursor.execute(sql, [key, now])
                 row = cursor.fetchone()
             if row is not None:

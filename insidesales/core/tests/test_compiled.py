@@ -103,3 +103,24 @@ def test_runs_on_the_calling_threads_connection():
     worker.start()
     worker.join()
     assert used == [(True, [rep.pk])]
+
+
+def test_kept_statements_are_prepared_once_per_connection_on_postgresql():
+    """On PostgreSQL the kept SQL is prepared at its first run on a connection and reused; nothing
+    else run on that connection is prepared (generic plans would slow some searches)."""
+    from django.db import connection
+
+    rep = InsideRepMembershipFactory()
+    compiled = CompiledQuery(memberships, user_id=-999_999_011)
+    for _ in range(3):
+        assert [m.pk for m in compiled.run(user_id=rep.user_id)] == [rep.pk]
+    list(Lead.objects.filter(organization_id=rep.organization_id))  # an ordinary query: never prepared
+    if connection.vendor != "postgresql":
+        assert connection.vendor == "sqlite"
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        statements = [row[0] for row in cursor.fetchall()]
+    assert sum('FROM "orgs_membership"' in s for s in statements) == 1
+    assert not any('FROM "crm_lead"' in s for s in statements)
+    assert connection.connection.prepare_threshold is None  # restored after each run
