@@ -12,6 +12,7 @@ from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from insidesales.core.compiled import prepared_statements
 from insidesales.core.errors import NotFound, ValidationError
 from insidesales.core.lookups import prefix_operator, prefix_pattern
 from insidesales.core.pagination import Page, paginate
@@ -125,7 +126,8 @@ def attach_tags(records: list[Any], model: type) -> None:
     by_record: dict[int, list[Tag]] = {record.pk: [] for record in records}
     tags: dict[int, Tag] = {}
     alias = router.db_for_read(through)
-    with connections[alias].cursor() as cursor:
+    # Prepared on PostgreSQL: one statement text per page size, planned once per connection.
+    with prepared_statements(connections[alias]), connections[alias].cursor() as cursor:
         cursor.execute(_tags_sql(through, alias, len(by_record)), list(by_record))
         rows = cursor.fetchall()
     for record_id, tag_id, name, color in rows:
