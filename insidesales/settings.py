@@ -128,15 +128,18 @@ else:
     # pool, Django checks each connection as it leaves the pool).
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     # Server-side binding sends parameters apart from the SQL text. Statements are not prepared
-    # (Django's default, `prepare_threshold` unset): measured on the benchmark, prepared statements
-    # saved ~1 ms on list pages but PostgreSQL's generic plans made `name_key LIKE $1` prefix searches
-    # slower (55 ms instead of 42 ms for the global search), unless planning is forced per execution,
-    # which leaves the gain within the noise.
+    # (Django's default, `prepare_threshold` unset): measured on the benchmark, preparing every
+    # statement saved ~1 ms on list pages but PostgreSQL's generic plans made `name_key LIKE $1`
+    # prefix searches slower (55 ms instead of 42 ms for the global search). Only the fixed statements
+    # every request runs are prepared (`core.compiled.prepared_statements`).
     DATABASES["default"]["OPTIONS"]["server_side_binding"] = env_bool("DATABASE_SERVER_SIDE_BINDING", True)
     if DATABASE_POOL > 0:
         DATABASES["default"]["OPTIONS"]["pool"] = {"min_size": 1, "max_size": DATABASE_POOL}
     else:
         DATABASES["default"]["CONN_MAX_AGE"] = 0 if TESTING else 60
+    if TESTING:
+        # Test runs sharing one server (a developer's and CI's, say) each get a database of their own.
+        DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"[:63]}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- cache, rate limits -----------------------------------------------------------------------
