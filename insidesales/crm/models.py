@@ -16,9 +16,14 @@ from insidesales.core.models import OrganizationScopedModel
 USER = settings.AUTH_USER_MODEL
 
 
-def key_index(name: str, *fields: str) -> models.Index:
-    """An index for the `prefix` lookup: pattern ops on PostgreSQL, a plain B-tree on SQLite."""
-    return models.Index(fields=list(fields), name=name, opclasses=["", "varchar_pattern_ops"])
+def key_index(name: str, *fields: str, covering: bool = False) -> models.Index:
+    """An index for the `prefix` lookup: pattern ops on PostgreSQL, a plain B-tree on SQLite.
+
+    `covering` (name keys): on PostgreSQL the index also holds each row's id and last activity, so the
+    global search reads its candidates from the index alone (index-only scans); SQLite indexes hold
+    the row id anyway and ignore INCLUDE."""
+    include = ["id", "last_activity_at"] if covering else None
+    return models.Index(fields=list(fields), name=name, opclasses=["", "varchar_pattern_ops"], include=include)
 
 
 class Tag(OrganizationScopedModel):
@@ -88,7 +93,7 @@ class Company(AssignableRecord):
             models.Index(fields=["organization", "owner", "-last_activity_at", "-id"], name="company_owner_activity"),
             models.Index(fields=["organization", "agency", "-last_activity_at", "-id"], name="company_agency_activity"),
             models.Index(fields=["organization", "team", "-last_activity_at", "-id"], name="company_team_activity"),
-            key_index("company_name_key", "organization", "name_key"),
+            key_index("company_name_key", "organization", "name_key", covering=True),
             models.Index(fields=["organization", "domain"], name="company_domain"),
             models.Index(fields=["organization", "phone"], name="company_phone"),
         ]
@@ -128,8 +133,8 @@ class Contact(AssignableRecord):
             models.Index(fields=["organization", "owner", "-last_activity_at", "-id"], name="contact_owner_activity"),
             models.Index(fields=["organization", "agency", "-last_activity_at", "-id"], name="contact_agency_activity"),
             models.Index(fields=["organization", "team", "-last_activity_at", "-id"], name="contact_team_activity"),
-            key_index("contact_name_key", "organization", "name_key"),
-            key_index("contact_name_rev_key", "organization", "name_rev_key"),
+            key_index("contact_name_key", "organization", "name_key", covering=True),
+            key_index("contact_name_rev_key", "organization", "name_rev_key", covering=True),
             key_index("contact_email", "organization", "email"),
             models.Index(fields=["organization", "phone"], name="contact_phone"),
         ]
@@ -209,9 +214,9 @@ class Lead(AssignableRecord):
             ),
             models.Index(fields=["organization", "agency", "-last_activity_at", "-id"], name="lead_agency_activity"),
             models.Index(fields=["organization", "team", "-last_activity_at", "-id"], name="lead_team_activity"),
-            key_index("lead_name_key", "organization", "name_key"),
-            key_index("lead_name_rev_key", "organization", "name_rev_key"),
-            key_index("lead_company_key", "organization", "company_key"),
+            key_index("lead_name_key", "organization", "name_key", covering=True),
+            key_index("lead_name_rev_key", "organization", "name_rev_key", covering=True),
+            key_index("lead_company_key", "organization", "company_key", covering=True),
             key_index("lead_email", "organization", "email"),
             models.Index(fields=["organization", "phone"], name="lead_phone"),
         ]
@@ -324,7 +329,7 @@ class Deal(AssignableRecord):
             models.Index(fields=["organization", "agency", "-last_activity_at", "-id"], name="deal_agency_activity"),
             models.Index(fields=["organization", "team", "-last_activity_at", "-id"], name="deal_team_activity"),
             models.Index(fields=["organization", "stage", "-last_activity_at", "-id"], name="deal_stage_activity"),
-            key_index("deal_name_key", "organization", "name_key"),
+            key_index("deal_name_key", "organization", "name_key", covering=True),
         ]
 
     def __str__(self) -> str:

@@ -251,13 +251,20 @@ def global_search(*, membership: Membership, text: str, limit: int = 8) -> dict[
             # until it has the page, reading no rows: measured faster there than reading the candidates.
             queryset = queryset.filter(pk__in=_name_candidates(membership, model, fields, text))
         elif is_name_search(model, text):
-            # PostgreSQL: the few candidates are sorted here, then the top ones read by id: asked for
-            # `id IN (...) ORDER BY last_activity_at DESC LIMIT 8`, it may walk the whole activity
-            # index of the organization looking for them (16 ms for contacts at 100,000).
-            candidates = queryset.filter(pk__in=_name_candidates(membership, model, fields, text))
-            top = [pk for _at, pk in sorted(candidates.values_list("last_activity_at", "pk"), reverse=True)[:limit]]
-            rows = {row.pk: row for row in with_list_related(queryset, model).filter(pk__in=top)}
-            results[key] = [rows[pk] for pk in top if pk in rows]
+            # PostgreSQL: the candidates come with their last activity from the covering name-key
+            # indexes (index-only scans) and are sorted here; visibility is then checked on the most
+            # recent ones first, in growing batches, until the page is full. (Asked for `id IN (...)
+            # ORDER BY last_activity_at DESC LIMIT 8`, PostgreSQL may walk the organization's whole
+            # activity index looking for them; reading every candidate's row read up to 300 rows.)
+            ordered = [pk for _at, pk in sorted(_name_candidates(membership, model, fields, text, True), reverse=True)]
+            found: list[Any] = []
+            start, size = 0, limit * 3
+            while len(found) < limit and start < len(ordered):
+                batch = ordered[start : start + size]
+                start, size = start + size, size * 2
+                rows = {row.pk: row for row in with_list_related(queryset, model).filter(pk__in=batch)}
+                found.extend(rows[pk] for pk in batch if pk in rows)
+            results[key] = found[:limit]
             attach_owners(results[key], membership)
             continue
         else:
@@ -267,8 +274,12 @@ def global_search(*, membership: Membership, text: str, limit: int = 8) -> dict[
     return results
 
 
-def _name_candidates(membership: Membership, model: type, fields: tuple[str, ...], text: str) -> list[int]:
-    """Ids of the first NAME_CANDIDATES rows per key column and prefix, read along the (organization, key) index.
+def _name_candidates(
+    membership: Membership, model: type, fields: tuple[str, ...], text: str, with_activity: bool = False
+) -> list[Any]:
+    """Ids of the first NAME_CANDIDATES rows per key column and prefix, read along the (organization, key)
+    index; with `with_activity`, distinct (last_activity_at, id) pairs instead (PostgreSQL's covering
+    name-key indexes hold both, so nothing but the index is read).
 
     Visibility is applied afterwards to this small set. On SQLite the index order is the key order, so
     `ORDER BY key` stops early; PostgreSQL's `varchar_pattern_ops` index cannot serve `ORDER BY`, so there
@@ -284,30 +295,34 @@ def _name_candidates(membership: Membership, model: type, fields: tuple[str, ...
     for _name, key in pairs:
         params += [membership.organization_id, prefix_pattern(key, vendor)]
     with connections[alias].cursor() as cursor:
-        cursor.execute(_candidates_sql(model, tuple(name for name, _key in pairs), alias), params)
-        return list({pk for (pk,) in cursor.fetchall()})
+        cursor.execute(_candidates_sql(model, tuple(name for name, _key in pairs), alias, with_activity), params)
+        rows = cursor.fetchall()
+    if with_activity:
+        return list({(at, pk) for pk, at in rows})
+    return list({pk for pk, *_rest in rows})
 
 
 @functools.lru_cache(maxsize=64)
-def _candidates_sql(model: type, columns: tuple[str, ...], alias: str) -> str:
+def _candidates_sql(model: type, columns: tuple[str, ...], alias: str, with_activity: bool = False) -> str:
     """For each column, what `model.objects.filter(organization_id=%s, <column>__prefix=%s)
-    .order_by(<column> on SQLite only).values_list("pk")[:NAME_CANDIDATES]` reads, in one UNION ALL
-    (compiling those querysets cost more than running them; a test compares the two)."""
+    .order_by(<column> on SQLite only).values_list("pk"[, "last_activity_at"])[:NAME_CANDIDATES]` reads,
+    in one UNION ALL (compiling those querysets cost more than running them; a test compares the two)."""
     connection = connections[alias]
     quote, vendor = connection.ops.quote_name, connection.vendor
     meta = model._meta
     table = quote(meta.db_table)
     pk = f"{table}.{quote(meta.pk.column)}"
+    activity = f", {table}.{quote(meta.get_field('last_activity_at').column)} AS at" if with_activity else ""
     organization = f"{table}.{quote(meta.get_field('organization').column)}"
     parts = []
     for index, name in enumerate(columns):
         column = f"{table}.{quote(meta.get_field(name).column)}"
         order = f" ORDER BY {column} ASC" if vendor == "sqlite" else ""
         scan = (
-            f"SELECT {pk} AS id FROM {table} WHERE ({organization} = %s AND {column} {prefix_operator(vendor)} %s)"
-            f"{order} LIMIT {NAME_CANDIDATES}"
+            f"SELECT {pk} AS id{activity} FROM {table}"
+            f" WHERE ({organization} = %s AND {column} {prefix_operator(vendor)} %s){order} LIMIT {NAME_CANDIDATES}"
         )
-        parts.append(f"SELECT id FROM ({scan}) AS part{index}")
+        parts.append(f"SELECT id{', at' if with_activity else ''} FROM ({scan}) AS part{index}")
     return " UNION ALL ".join(parts)
 
 

@@ -83,3 +83,29 @@ def test_timeline_and_tasks_carry_their_users():
         assert actors[activity.pk] == activity.actor
     tasks = selectors.record_tasks(membership=admin, record=lead)
     assert sorted(t.assignee.pk for t in tasks) == sorted([admin.user.pk, rep.user.pk])
+
+
+def test_name_key_indexes_cover_id_and_activity_on_postgresql():
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'lead_name_key'")
+            assert cursor.fetchone() is not None
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes"
+            " WHERE indexname LIKE '%%name%%key' OR indexname = 'lead_company_key'"
+        )
+        definitions = dict(cursor.fetchall())
+    for name in (
+        "lead_name_key",
+        "lead_name_rev_key",
+        "lead_company_key",
+        "contact_name_key",
+        "contact_name_rev_key",
+        "company_name_key",
+        "deal_name_key",
+    ):
+        assert "varchar_pattern_ops" in definitions[name] and "INCLUDE (id, last_activity_at)" in definitions[name]

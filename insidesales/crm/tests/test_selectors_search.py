@@ -165,8 +165,31 @@ def test_name_candidates_read_with_kept_sql_are_what_the_orm_reads(model, monkey
             largest = max(largest, min(3, len(column)))
         got = selectors._name_candidates(admin, model, fields, text)
         assert len(got) == len(set(got))
+        with_activity = selectors._name_candidates(admin, model, fields, text, True)
+        assert sorted(pk for _at, pk in with_activity) == sorted(got)
+        if connection.vendor == "postgresql":  # the search's PostgreSQL path reads the activity times
+            assert set(with_activity) == set(model.objects.filter(pk__in=got).values_list("last_activity_at", "pk"))
         if connection.vendor == "sqlite":
             assert sorted(got) == sorted(expected), text
         else:  # without ORDER BY a column's scan may stop at any three of its rows
             assert set(got) <= matching and largest <= len(got) <= 3 * len(fields) * 2, text
     selectors._candidates_sql.cache_clear()
+
+
+def test_name_search_pages_through_candidates_the_searcher_cannot_see(world):
+    """The most recently active matches belong to someone else: the search still shows the searcher's
+    own matches, most recent first (on PostgreSQL visibility is checked in growing batches)."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    now = timezone.now()
+    theirs = [f.LeadFactory(owned_by=world.rep2, first_name="Zebulon", last_name=f"Q{i}") for i in range(40)]
+    mine = [f.LeadFactory(owned_by=world.rep1, first_name="Zebulon", last_name=f"R{i}") for i in range(12)]
+    for i, lead in enumerate(theirs):
+        Lead.objects.filter(pk=lead.pk).update(last_activity_at=now - dt.timedelta(minutes=i))
+    for i, lead in enumerate(mine):
+        Lead.objects.filter(pk=lead.pk).update(last_activity_at=now - dt.timedelta(days=1, minutes=i))
+    found = _search(world.rep1, "zebul")["leads"]
+    assert found == [lead.pk for lead in mine[:8]]
+    assert _search(world.admin, "zebul")["leads"] == [lead.pk for lead in theirs[:8]]
