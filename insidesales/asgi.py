@@ -123,7 +123,5 @@ async def application(scope, receive, send):
         try:
             return await serve_wsgi(scope, receive, send)
         finally:
-            if not collector.installed and settings.GC_BETWEEN_REQUESTS:
-                collector.install()
-            collector.finished()
+            collector.finished(install=settings.GC_BETWEEN_REQUESTS)
     return await django_asgi(scope, receive, send)

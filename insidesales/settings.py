@@ -139,11 +139,12 @@ else:
         DATABASES["default"]["CONN_MAX_AGE"] = 0 if TESTING else 60
     if TESTING:
         # Test runs sharing one server (a developer's and CI's, say) each get a database of their own.
-        DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"[:63]}
+        DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME'][:40]}_{os.getpid()}"}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-# The name-key indexes carry INCLUDE columns for PostgreSQL's index-only scans; SQLite leaves them out
-# on purpose (its indexes hold the row id already), which is what this warning is about.
-SILENCED_SYSTEM_CHECKS = ["models.W040"]
+if DATABASES["default"]["ENGINE"] == "insidesales.core.db.sqlite3":
+    # The name-key indexes carry INCLUDE columns for PostgreSQL's index-only scans; SQLite leaves them
+    # out on purpose (its indexes hold the row id already), which is what this warning is about.
+    SILENCED_SYSTEM_CHECKS = ["models.W040"]
 
 # --- cache, rate limits -----------------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")

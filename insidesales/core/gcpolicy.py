@@ -55,12 +55,19 @@ class BetweenRequests:
     def started(self) -> None:
         self.in_flight += 1
 
-    def finished(self) -> int | None:
-        """A response has been sent; collects when no other request is in flight. Returns the
-        generation collected (None when others are still being served)."""
+    def finished(self, *, install: bool = False) -> int | None:
+        """A response has been sent; collects when no other request is in flight (installing first
+        when `install` and not yet installed). Returns the generation collected (None when others
+        are still being served or the policy is not installed)."""
         self.in_flight -= 1
-        if self.in_flight or not self.installed:
+        if self.in_flight:
             return None
+        if not self.installed:
+            if not install:
+                return None
+            # Only now: freezing while other requests are being served would make their objects
+            # (and any cycles among them) permanent.
+            self.install()
         self.pauses += 1
         generation = 2 if self.pauses % FULL_EVERY == 0 else 1 if self.pauses % MIDDLE_EVERY == 0 else 0
         gc.collect(generation)

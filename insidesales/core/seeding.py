@@ -191,8 +191,10 @@ class Seeder:
         scans need it), so the benchmark does not start in the state of a half-finished load."""
         with connection.cursor() as cursor:
             if self.vendor == "postgresql":
+                # VACUUM cannot run inside a transaction (a caller's atomic block, a test): ANALYZE there.
+                command = "ANALYZE" if connection.in_atomic_block else "VACUUM (ANALYZE)"
                 for model in models_:
-                    cursor.execute(f"VACUUM (ANALYZE) {connection.ops.quote_name(model._meta.db_table)}")
+                    cursor.execute(f"{command} {connection.ops.quote_name(model._meta.db_table)}")
             elif self.vendor == "sqlite":
                 # A sampled ANALYZE: statistics as good for planning, without reading every index in full.
                 cursor.execute("PRAGMA analysis_limit=2000")

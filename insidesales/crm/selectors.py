@@ -126,9 +126,13 @@ def attach_tags(records: list[Any], model: type) -> None:
     by_record: dict[int, list[Tag]] = {record.pk: [] for record in records}
     tags: dict[int, Tag] = {}
     alias = router.db_for_read(through)
-    # Prepared on PostgreSQL: one statement text per page size, planned once per connection.
+    # Prepared on PostgreSQL, so a few statement texts only: the id list is padded (with its first id,
+    # which IN ignores) to the next of TAG_QUERY_SIZES.
+    ids = list(by_record)
+    size = next((n for n in TAG_QUERY_SIZES if n >= len(ids)), len(ids))
+    ids += [ids[0]] * (size - len(ids))
     with prepared_statements(connections[alias]), connections[alias].cursor() as cursor:
-        cursor.execute(_tags_sql(through, alias, len(by_record)), list(by_record))
+        cursor.execute(_tags_sql(through, alias, size), ids)
         rows = cursor.fetchall()
     for record_id, tag_id, name, color in rows:
         tag = tags.get(tag_id)
@@ -137,6 +141,9 @@ def attach_tags(records: list[Any], model: type) -> None:
         by_record[record_id].append(tag)
     for record in records:
         record.tag_list = by_record[record.pk]
+
+
+TAG_QUERY_SIZES = (1, 2, 4, 8, 16, 25, 50, 100, 200)
 
 
 @functools.lru_cache(maxsize=512)

@@ -119,3 +119,14 @@ def test_off_when_the_setting_is_off(collections, settings, monkeypatch):
 
     assert asyncio.run(run()).text == "ok"
     assert not collector.installed and collector.pauses == 0 and gc.get_freeze_count() == 0
+
+
+def test_installs_only_when_no_request_is_in_flight(collections):
+    """Freezing while another request is being served would make that request's objects permanent."""
+    policy = BetweenRequests()
+    policy.started()
+    policy.started()
+    assert policy.finished(install=True) is None
+    assert not policy.installed and gc.get_freeze_count() == 0
+    assert policy.finished(install=True) == 0
+    assert policy.installed and gc.get_freeze_count() > 1000

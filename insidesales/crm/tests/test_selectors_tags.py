@@ -42,3 +42,17 @@ def test_tags_of_a_page_match_the_orm(model):
         assert [t.pk for t in record.tag_list] == [tag_id for pk, tag_id, *_ in expected if pk == record.pk]
     assert records[5].tag_list == []
     assert len({id(t) for r in records for t in r.tag_list}) == len({t.pk for r in records for t in r.tag_list})
+
+
+@pytest.mark.parametrize("count", [1, 3, 26, 51])
+def test_padded_id_lists_give_each_record_its_own_tags_once(count):
+    """The id list is padded to a few fixed sizes (prepared statements on PostgreSQL): padding never
+    repeats or moves a tag."""
+    org = f.OrganizationFactory()
+    tags = [f.TagFactory(organization=org, name=f"t{i}") for i in range(3)]
+    records = [f.LeadFactory(organization=org) for _ in range(count)]
+    for i, record in enumerate(records):
+        record.tags.set(tags[: i % 4])
+    attach_tags(records, Lead)
+    for i, record in enumerate(records):
+        assert [t.name for t in record.tag_list] == [t.name for t in tags[: i % 4]]
