@@ -1,6 +1,7 @@
 """The name-key indexes hold each row's id and last activity (INCLUDE) on PostgreSQL, for index-only
-global searches. SQLite has no INCLUDE (its indexes hold the row id already) and builds the very same
-index either way, so there the change is recorded without rebuilding anything."""
+global searches; rebuilt concurrently there (see RebuildIndexesConcurrently). SQLite has no INCLUDE
+(its indexes hold the row id already) and builds the very same index either way, so there the change
+is recorded without rebuilding anything."""
 
 from django.conf import settings
 from django.db import migrations, models
@@ -100,36 +101,61 @@ STATE = [
 ]
 
 
-class OnlyWithCoveringIndexes(migrations.operations.base.Operation):
-    """Runs `operation` in the database only where indexes can have INCLUDE columns."""
+INDEXES = [
+    ("company", "company_name_key"),
+    ("contact", "contact_name_key"),
+    ("contact", "contact_name_rev_key"),
+    ("deal", "deal_name_key"),
+    ("lead", "lead_name_key"),
+    ("lead", "lead_name_rev_key"),
+    ("lead", "lead_company_key"),
+]
+
+
+class RebuildIndexesConcurrently(migrations.operations.base.Operation):
+    """Where indexes can have INCLUDE columns (PostgreSQL): each index is built anew under a temporary
+    name with CREATE INDEX CONCURRENTLY, the old one dropped CONCURRENTLY and the new one renamed, so
+    the tables stay readable and writable throughout (a plain DROP/CREATE would lock the four record
+    tables until all seven indexes were rebuilt). Elsewhere the index is the same: nothing to do."""
 
     reduces_to_sql = False
     reversible = True
 
-    def __init__(self, operation):
-        self.operation = operation
-
     def state_forwards(self, app_label, state):
-        # Only the database operations' working state: the project state changes through
-        # SeparateDatabaseAndState's state_operations.
-        self.operation.state_forwards(app_label, state)
+        # The working state of the database operations only (the project state changes through
+        # SeparateDatabaseAndState's state_operations).
+        for operation in STATE:
+            operation.state_forwards(app_label, state)
+
+    def _rebuild(self, app_label, schema_editor, old_state, new_state):
+        if not schema_editor.connection.features.supports_covering_indexes:
+            return
+        for model_name, name in INDEXES:
+            model = new_state.apps.get_model(app_label, model_name)
+            old = old_state.models[app_label, model_name].get_index_by_name(name)
+            new = new_state.models[app_label, model_name].get_index_by_name(name).clone()
+            new.name = f"{name}_new"
+            quote = schema_editor.quote_name
+            schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {quote(new.name)}")  # a failed earlier try
+            schema_editor.execute(new.create_sql(model, schema_editor, concurrently=True))
+            schema_editor.execute(old.remove_sql(model, schema_editor, concurrently=True))
+            schema_editor.execute(f"ALTER INDEX {quote(new.name)} RENAME TO {quote(name)}")
 
     def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.features.supports_covering_indexes:
-            self.operation.database_forwards(app_label, schema_editor, from_state, to_state)
+        self._rebuild(app_label, schema_editor, from_state, to_state)
 
     def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.features.supports_covering_indexes:
-            self.operation.database_backwards(app_label, schema_editor, from_state, to_state)
+        self._rebuild(app_label, schema_editor, from_state, to_state)
 
     def describe(self):
-        return f"{self.operation.describe()} (databases with covering indexes only)"
+        return "Rebuild the name-key indexes with INCLUDE columns, concurrently (PostgreSQL)"
 
     def deconstruct(self):
-        return (self.__class__.__qualname__, [self.operation], {})
+        return (self.__class__.__qualname__, [], {})
 
 
 class Migration(migrations.Migration):
+    atomic = False  # CREATE/DROP INDEX CONCURRENTLY cannot run in a transaction
     dependencies = [
         ("crm", "0003_alter_activity_kind"),
         ("orgs", "0002_directory_version"),
@@ -139,6 +165,6 @@ class Migration(migrations.Migration):
     operations = [
         migrations.SeparateDatabaseAndState(
             state_operations=STATE,
-            database_operations=[OnlyWithCoveringIndexes(operation) for operation in STATE],
+            database_operations=[RebuildIndexesConcurrently()],
         ),
     ]
