@@ -57,11 +57,15 @@ def with_memberships(user: User) -> User:
     """`user`, with its active memberships read (by the compiled query) for `active_membership`, as
     `EmailBackend.get_user` reads them for a session. For API keys, whose user comes with the key."""
     if getattr(user, "_active_memberships", None) is None:
-        memberships = _SIGNED_IN_MEMBERSHIPS.run(user_id=int(user.pk))
-        for membership in memberships:
-            membership.user = user
-        user._active_memberships = memberships
+        _keep_memberships(user, _SIGNED_IN_MEMBERSHIPS.run(user_id=int(user.pk)))
     return user
+
+
+def _keep_memberships(user: User, memberships: list) -> None:
+    """The memberships read for `user`, pointing back at that one instance, for `active_membership`."""
+    for membership in memberships:
+        membership.user = user
+    user._active_memberships = memberships
 
 
 class EmailBackend(ModelBackend):
@@ -69,15 +73,10 @@ class EmailBackend(ModelBackend):
         """The signed-in user of a session, with their active memberships read in the same query (every
         page needs both: `active_membership` then uses them)."""
         memberships = _SIGNED_IN_MEMBERSHIPS.run(user_id=int(user_id))
-        if memberships:
-            user = memberships[0].user
-            for membership in memberships:
-                membership.user = user
-        else:
-            user = User.objects.filter(pk=user_id).first()
-            if user is None:
-                return None
-        user._active_memberships = memberships
+        user = memberships[0].user if memberships else User.objects.filter(pk=user_id).first()
+        if user is None:
+            return None
+        _keep_memberships(user, memberships)
         return user if self.user_can_authenticate(user) else None
 
     def authenticate(self, request, username=None, password=None, email=None, **kwargs):

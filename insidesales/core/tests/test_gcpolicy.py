@@ -83,9 +83,11 @@ def test_a_request_allocating_more_than_the_threshold_is_still_collected(collect
     assert ("gc", 0) in collections
 
 
-def test_the_server_collects_after_the_response_is_sent(collections, settings, monkeypatch):
+def serve_twice(settings, monkeypatch, *, enabled: bool):
+    """Two GET /plain/ through the real ASGI application with a fresh collector; returns the
+    collector, both responses and the events seen by the end of the first."""
     settings.ROOT_URLCONF = __name__
-    settings.GC_BETWEEN_REQUESTS = True
+    settings.GC_BETWEEN_REQUESTS = enabled
     collector = BetweenRequests()
     monkeypatch.setattr(asgi, "collector", collector)
 
@@ -97,7 +99,11 @@ def test_the_server_collects_after_the_response_is_sent(collections, settings, m
             second = await client.get("/plain/")
             return first, events_after_first, second
 
-    first, after_first, second = asyncio.run(run())
+    return collector, *asyncio.run(run())
+
+
+def test_the_server_collects_after_the_response_is_sent(collections, settings, monkeypatch):
+    collector, first, after_first, second = serve_twice(settings, monkeypatch, enabled=True)
     assert first.text == second.text == "ok"
     assert collector.installed and collector.in_flight == 0 and collector.pauses == 2
     # After the first request's view: the install's full collection, then the pause's young one.
@@ -107,17 +113,8 @@ def test_the_server_collects_after_the_response_is_sent(collections, settings, m
 
 
 def test_off_when_the_setting_is_off(collections, settings, monkeypatch):
-    settings.ROOT_URLCONF = __name__
-    settings.GC_BETWEEN_REQUESTS = False
-    collector = BetweenRequests()
-    monkeypatch.setattr(asgi, "collector", collector)
-
-    async def run():
-        transport = httpx.ASGITransport(app=asgi.application)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            return await client.get("/plain/")
-
-    assert asyncio.run(run()).text == "ok"
+    collector, first, _after_first, second = serve_twice(settings, monkeypatch, enabled=False)
+    assert first.text == second.text == "ok"
     assert not collector.installed and collector.pauses == 0 and gc.get_freeze_count() == 0
 
 
