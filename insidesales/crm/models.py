@@ -23,7 +23,8 @@ def key_index(name: str, *fields: str, covering: bool = False) -> models.Index:
     global search reads its candidates from the index alone (index-only scans); SQLite indexes hold
     the row id anyway and ignore INCLUDE."""
     include = ["id", "last_activity_at"] if covering else None
-    return models.Index(fields=list(fields), name=name, opclasses=["", "varchar_pattern_ops"], include=include)
+    opclasses = ["", *["varchar_pattern_ops"] * (len(fields) - 1)]
+    return models.Index(fields=list(fields), name=name, opclasses=opclasses, include=include)
 
 
 class Tag(OrganizationScopedModel):
@@ -216,7 +217,9 @@ class Lead(AssignableRecord):
             models.Index(fields=["organization", "team", "-last_activity_at", "-id"], name="lead_team_activity"),
             key_index("lead_name_key", "organization", "name_key", covering=True),
             key_index("lead_name_rev_key", "organization", "name_rev_key", covering=True),
-            key_index("lead_company_key", "organization", "company_key", covering=True),
+            # The company key first (prefix search), then the surname: an import finds people with a
+            # similar name at the same company (name_rev_key starts with the surname) in one range.
+            key_index("lead_company_key", "organization", "company_key", "name_rev_key", covering=True),
             key_index("lead_email", "organization", "email"),
             models.Index(fields=["organization", "phone"], name="lead_phone"),
         ]

@@ -31,6 +31,15 @@ MATCH_LABELS = {
     RecordType.COMPANY: _("When a row matches an existing company (same website, name or phone)"),
 }
 
+SIMILAR_LABELS = {
+    RecordType.LEAD: _(
+        "When a row looks like an existing lead (similar name at the same company, no shared email or phone)"
+    ),
+    RecordType.CONTACT: _(
+        "When a row looks like an existing contact (similar name at the same company, no shared email or phone)"
+    ),
+}
+
 
 class MappingForm(forms.Form):
     """One select per column of the file, then what to do with duplicates, whom to assign, the source."""
@@ -60,6 +69,13 @@ class MappingForm(forms.Form):
             initial=DuplicatePolicy.SKIP,
             widget=forms.RadioSelect,
         )
+        if record_type in SIMILAR_LABELS:
+            self.fields["similar_policy"] = forms.ChoiceField(
+                label=SIMILAR_LABELS[record_type],
+                choices=DuplicatePolicy.choices,
+                initial=DuplicatePolicy.CREATE,
+                widget=forms.RadioSelect,
+            )
         if assignees:
             self.fields["assign"] = forms.ChoiceField(
                 label=_("Assign rows without an owner column to"),

@@ -45,6 +45,11 @@ class ImportJob(OrganizationScopedModel):
     duplicate_policy = models.CharField(
         _("duplicates"), max_length=10, choices=DuplicatePolicy.choices, default=DuplicatePolicy.SKIP
     )
+    # Rows with no exact duplicate but like an existing person (similar name at the same company, see
+    # imports.similar): leads and contacts only. "Create and flag" unless the user chose otherwise.
+    similar_policy = models.CharField(
+        _("similar records"), max_length=10, choices=DuplicatePolicy.choices, default=DuplicatePolicy.CREATE
+    )
     # Assignment of imported rows without an owner column (or with an empty cell): a user or an agency.
     assign_owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -107,7 +112,8 @@ class ImportFlag(models.Model):
     job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="flags")
     record_id = models.BigIntegerField()
     existing_id = models.BigIntegerField()
-    reason = models.CharField(max_length=20)  # email, phone, file_email, file_phone
+    reason = models.CharField(max_length=20)  # email, phone, name, domain, similar, file_<any of these>
+    score = models.FloatField(null=True, blank=True)  # the match probability of a similar record
 
     def __str__(self) -> str:
         return f"{self.record_id} ~ {self.existing_id} ({self.reason})"

@@ -43,11 +43,13 @@ from insidesales.imports.models import (
 )
 from insidesales.imports.reader import FileInfo, FileProblem, inspect_file, iter_rows
 from insidesales.imports.rows import CLEANERS, Assignment, CleanRow
+from insidesales.imports.similar import SimilarFinder
 from insidesales.orgs.models import Membership, Organization, Role
 from insidesales.orgs.services import audit_record
 from insidesales.orgs.visibility import visible_records
 
 BATCH_ROWS = 5000
+SIMILAR_TYPES = ("lead", "contact")  # people: similar names at the same company are looked for
 UNDO_SLICE = 2000  # records deleted at a time by an undo
 MAX_UPLOAD_BYTES = 4 * 1024**3
 # Lead fields an import writes, besides id, organization and the timestamps.
@@ -331,6 +333,7 @@ def import_start(
     job_id: Any,
     mapping: list[str],
     duplicate_policy: str = DuplicatePolicy.SKIP,
+    similar_policy: str = DuplicatePolicy.CREATE,
     assign_owner_id: int | None = None,
     assign_agency_id: int | None = None,
     source: str = "",
@@ -355,6 +358,8 @@ def import_start(
         errors.setdefault("mapping", []).append(_("Each field can take only one column."))
     if duplicate_policy not in DuplicatePolicy.values:
         errors.setdefault("duplicate_policy", []).append(_("Choose what to do with duplicates."))
+    if similar_policy not in DuplicatePolicy.values:
+        errors.setdefault("similar_policy", []).append(_("Choose what to do with similar records."))
     if source and source not in LeadSource.values:
         errors.setdefault("source", []).append(_("Unknown source."))
     _check_assignment(membership, assign_owner_id, assign_agency_id, errors)
@@ -363,6 +368,7 @@ def import_start(
     claimed = ImportJob.objects.filter(pk=job.pk, status=ImportStatus.UPLOADED, upload_removed_at__isnull=True).update(
         mapping=mapping,
         duplicate_policy=duplicate_policy,
+        similar_policy=similar_policy,
         assign_owner_id=assign_owner_id,
         assign_agency_id=assign_agency_id,
         source=source,
@@ -386,7 +392,11 @@ def import_start(
         actor=membership.user,
         action="import.start",
         instance=job,
-        changes={"mapping": [None, mapping], "duplicate_policy": [None, duplicate_policy]},
+        changes={
+            "mapping": [None, mapping],
+            "duplicate_policy": [None, duplicate_policy],
+            **({"similar_policy": [None, similar_policy]} if job.record_type in SIMILAR_TYPES else {}),
+        },
     )
     if run_now:
         import_run(job_id=job.pk, progress=progress)
@@ -567,6 +577,11 @@ class RecordImport:
         self.vendor = connection.vendor
         self.scope = visible_records(spec.model.objects.all(), membership)
         self.linker = CompanyLinker(self) if job.record_type == "contact" else None
+        self.similar = (
+            SimilarFinder(self.scope, job.record_type, job.organization_id)
+            if job.record_type in SIMILAR_TYPES
+            else None
+        )
 
     def run(self) -> None:
         job = self.job
@@ -634,16 +649,36 @@ class RecordImport:
             creates: list[CleanRow] = []
             updates: dict[int, CleanRow] = {}
             update_rows: dict[int, int] = {}  # rows of this batch per updated record
-            flags: list[tuple[int, tuple[str, int], str]] = []  # (index in creates, match, reason)
+            flags: list[tuple[int, tuple[str, int], str, float | None]] = []  # (index in creates, match, reason, score)
             in_batch: dict[tuple[str, str], int] = {}  # ("email", value) → index in creates
-            for _number, _cells, row in good:
+            similar = (
+                self.similar.find([self.similar.row_person(row.values) for _n, _c, row in good])
+                if (self.similar is not None)
+                else [None] * len(good)
+            )
+            # Where each good row went: ("db", id) or ("batch", index in creates); None when skipped
+            # with nothing to point at. A row like an earlier one follows it there.
+            went: list[tuple[str, int] | None] = []
+            for position, (_number, _cells, row) in enumerate(good):
                 match, reason = self.match(row, existing, in_batch, creates)
                 policy = self.job.duplicate_policy
+                score = None
+                like = similar[position]
+                if match is None and like is not None:
+                    if like.record_id is not None:
+                        match, reason = ("db", like.record_id), "similar"
+                    elif went[like.row] is not None:
+                        match = went[like.row]
+                        reason = "file_similar" if match[0] == "batch" else "similar"
+                    if match is not None:
+                        policy, score = self.job.similar_policy, like.probability
                 if match is None:
                     self.remember(row, len(creates), in_batch)
+                    went.append(("batch", len(creates)))
                     creates.append(row)
                 elif policy == DuplicatePolicy.SKIP:
                     counts.skipped += 1
+                    went.append(match)
                 elif policy == DuplicatePolicy.UPDATE:
                     if match[0] == "db":
                         updates[match[1]] = self.merged(updates.get(match[1]), row)
@@ -651,11 +686,13 @@ class RecordImport:
                     else:
                         creates[match[1]] = self.merged(creates[match[1]], row)
                         counts.skipped += 1  # folded into the row created earlier in this batch
+                    went.append(match)
                 else:  # create and flag
                     index = len(creates)
                     self.remember(row, index, in_batch)
+                    went.append(("batch", index))
                     creates.append(row)
-                    flags.append((index, match, reason))
+                    flags.append((index, match, reason, score))
             linked: list[int] = []
             if self.linker is not None:
                 linked = self.linker.link(creates, list(updates.values()))
@@ -675,8 +712,9 @@ class RecordImport:
                             record_id=ids[index],
                             existing_id=ref if where == "db" else ids[ref],
                             reason=reason,
+                            score=score,
                         )
-                        for index, (where, ref), reason in flags
+                        for index, (where, ref), reason, score in flags
                     ]
                 )
                 counts.flagged = len(flags)

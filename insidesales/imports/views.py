@@ -17,7 +17,7 @@ from insidesales.core.http import member_view
 from insidesales.imports import exports, retention, services
 from insidesales.imports.fields import targets_for
 from insidesales.imports.forms import MappingForm, UploadForm
-from insidesales.imports.models import ImportJob, ImportStatus
+from insidesales.imports.models import DuplicatePolicy, ImportJob, ImportStatus
 from insidesales.orgs.models import Role
 
 UPLOAD_CHUNK = 1024 * 1024
@@ -101,6 +101,7 @@ def import_detail(request: HttpRequest, job_id: int) -> HttpResponse:
                 job_id=job.pk,
                 mapping=form.mapping(),
                 duplicate_policy=form.cleaned_data["duplicate_policy"],
+                similar_policy=form.cleaned_data.get("similar_policy") or DuplicatePolicy.CREATE,
                 assign_owner_id=owner_id,
                 assign_agency_id=agency_id,
                 source=form.cleaned_data.get("source", ""),

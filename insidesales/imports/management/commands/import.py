@@ -67,12 +67,25 @@ class Command(BaseCommand):
         )
         parser.add_argument("--organization", required=True, help="organization slug")
         parser.add_argument("--user", required=True, help="email of the member the import runs as")
-        parser.add_argument("--on-duplicate", choices=DuplicatePolicy.values, default=DuplicatePolicy.SKIP)
+        parser.add_argument(
+            "--on-duplicate",
+            choices=DuplicatePolicy.values,
+            default=DuplicatePolicy.SKIP,
+            help="a row with the email or phone (company: website, name or phone) of an existing record",
+        )
+        parser.add_argument(
+            "--on-similar",
+            choices=DuplicatePolicy.values,
+            default=DuplicatePolicy.CREATE,
+            help="a lead or contact row like an existing one (similar name at the same company); default: create "
+            "and flag",
+        )
         parser.add_argument("--owner", help="email of the user who gets rows without an owner column")
         parser.add_argument("--source", default="", help="lead source of the imported rows, e.g. cold_list")
         parser.add_argument("--undo", type=int, metavar="JOB", help="undo import JOB instead")
 
-    def handle(self, *args, file, map, organization, user, on_duplicate, owner, source, undo, record_type, **options):
+    def handle(self, *args, file, map, organization, user, owner, source, undo, record_type, **options):
+        on_duplicate, on_similar = options["on_duplicate"], options["on_similar"]
         membership = (
             Membership.objects.select_related("organization", "user", "team", "agency")
             .filter(organization__slug=organization, user__email__iexact=user, is_active=True)
@@ -87,13 +100,20 @@ class Command(BaseCommand):
                 return
             if not file:
                 raise CommandError("give a FILE to import (or --undo JOB)")
-            self.run_import(membership, Path(file), map, on_duplicate, owner, source, record_type)
+            self.run_import(membership, Path(file), map, (on_duplicate, on_similar), owner, source, record_type)
         except ApplicationError as exc:
             details = " ".join(str(m) for messages in getattr(exc, "fields", {}).values() for m in messages)
             raise CommandError(f"{exc.message} {details}".strip()) from exc
 
     def run_import(
-        self, membership, path: Path, spec: str, policy: str, owner: str | None, source: str, record_type: str
+        self,
+        membership,
+        path: Path,
+        spec: str,
+        policies: tuple[str, str],
+        owner: str | None,
+        source: str,
+        record_type: str,
     ) -> None:
         if not path.is_file():
             raise CommandError(f"no such file: {path}")
@@ -135,7 +155,8 @@ class Command(BaseCommand):
             membership=membership,
             job_id=job.pk,
             mapping=mapping,
-            duplicate_policy=policy,
+            duplicate_policy=policies[0],
+            similar_policy=policies[1],
             assign_owner_id=owner_id,
             source=source,
             run_now=True,

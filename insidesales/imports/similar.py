@@ -1,0 +1,184 @@
+"""Similar people in an import: rows with no shared e-mail or phone that look like a person already
+there (or earlier in the file) by name and company.
+
+The same matcher and model as the duplicate scan (`imports.duplicates`): a pair is compared when the
+two share a block of the scan's name blocks (the surname's first letters, the given name's first
+letter and the company's first letters, or the other way round), and it is similar when its
+Fellegi–Sunter probability is at least one half. The model (u from the organization's own records,
+the prior from the scan's candidate pairs) is estimated once per import from a sample of the
+existing records and the first rows.
+
+Existing records are looked up through an index, per batch: those at the same company (its key, legal
+forms aside) whose surname starts with the same letter — one index range each, however large the
+table (`lead_company_key` holds the surname key after the company key). Companies written in two
+ways ("Acme Corp" / "Acme Corporation") are left to the duplicate scan, which compares the whole
+organization after the import.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from django.db.models import Max, Min, Q
+
+from insidesales.core.text import company_search_key, search_key
+from insidesales.imports.duplicates import LEAD_SCHEMA
+from insidesales.imports.matching import Matcher, Model, Schema
+
+# The scan's blocks on names and companies (its e-mail and phone blocks are the exact matches, which
+# an import handles before this).
+SIMILAR_SCHEMA = Schema(
+    fields=LEAD_SCHEMA.fields,
+    blocks=tuple(block for block in LEAD_SCHEMA.blocks if any(name == "company" for name, _ in block)),
+    max_block=LEAD_SCHEMA.max_block,
+    identifiers=LEAD_SCHEMA.identifiers,
+)
+THRESHOLD = 0.5
+SAMPLE_RECORDS = 20_000
+SAMPLE_RUNS = 20  # the sample is this many runs of consecutive ids from random places
+TERMS_PER_QUERY = 100
+
+Person = tuple[str, str, str, str, str]  # first name, surname, company key, e-mail, phone (normalized)
+
+
+@dataclass(frozen=True)
+class Similar:
+    """The best match of a row: an existing record (`record_id`) or an earlier row (`row`)."""
+
+    probability: float
+    record_id: int | None = None
+    row: int | None = None
+
+
+def person(first: str, last: str, company_key: str, email: str, phone: str) -> Person:
+    return (search_key(first) if first else "", search_key(last) if last else "", company_key, email.lower(), phone)
+
+
+def columns_of(people: Sequence[Person]) -> dict[str, list[str]]:
+    names = [f.name for f in LEAD_SCHEMA.fields]  # first_name, last_name, company, email, phone
+    columns = {name: [p[i] for p in people] for i, name in enumerate(names)}
+    columns["email_user"] = [
+        user if len(user := email.partition("@")[0]) >= 4 else "" for email in columns["email"]
+    ]  # the scan blocks on it; only the model's prior sees it here
+    return columns
+
+
+class SimilarFinder:
+    """Finds, for each row of a batch, the most probable earlier person it duplicates (if any)."""
+
+    def __init__(self, scope, record_type: str, organization_id: int) -> None:
+        self.scope = scope  # the importing user's visible records of the type
+        self.organization_id = organization_id
+        self.record_type = record_type
+        self.model: Model | None = None
+
+    # -- rows and records ---------------------------------------------------------------------------
+
+    def row_person(self, values: dict) -> Person:
+        company = values.get("company_key")
+        if company is None:  # a contact: the company as named in the row
+            company = company_search_key(values.get("company_name") or "")
+        return person(values["first_name"], values["last_name"], company, values["email"], values["phone"])
+
+    def _records(self, queryset) -> list[tuple[int, Person]]:
+        if self.record_type == "lead":
+            fields = ("id", "first_name", "last_name", "company_key", "email", "phone")
+        else:
+            fields = ("id", "first_name", "last_name", "company__name_key", "email", "phone")
+        return [(pk, person(f, la, c or "", e, ph)) for pk, f, la, c, e, ph in queryset.values_list(*fields)]
+
+    def existing(self, people: Iterable[Person]) -> list[tuple[int, Person]]:
+        """Visible records at the company of any of these people whose surname starts with the same
+        letter (a superset of the blocks' records): for leads one index range per (company key, letter); for contacts those of the
+        companies with that key (a company has few contacts)."""
+        terms = sorted({(p[2], p[1][:1]) for p in people if p[2] and p[1]})
+        found: dict[int, Person] = {}
+        if self.record_type == "lead":
+            for start in range(0, len(terms), TERMS_PER_QUERY):
+                condition = Q()
+                for company, letter in terms[start : start + TERMS_PER_QUERY]:
+                    condition |= Q(company_key=company, name_rev_key__prefix=letter)
+                found.update(self._records(self.scope.filter(condition).order_by()))
+            return sorted(found.items())
+        from insidesales.crm.models import Company
+
+        letters: dict[str, set[str]] = {}
+        for company, letter in terms:
+            letters.setdefault(company, set()).add(letter)
+        keys = sorted(letters)
+        for start in range(0, len(keys), 500):
+            companies = dict(
+                Company.objects.filter(organization_id=self.organization_id, name_key__in=keys[start : start + 500])
+                .order_by()
+                .values_list("id", "name_key")
+            )
+            for pk, p in self._records(self.scope.filter(company_id__in=list(companies)).order_by()):
+                if p[1][:1] in letters.get(p[2], ()):
+                    found[pk] = p
+        return sorted(found.items())
+
+    # -- the model ----------------------------------------------------------------------------------
+
+    def prepare(self, first_rows: Sequence[Person]) -> Model:
+        """Estimate the model once: u from a sample of the organization's records and these rows, the
+        prior as the scan's over the sample's candidate pairs."""
+        if self.model is not None:
+            return self.model
+        people = [p for _pk, p in self.sample()] + list(first_rows)
+        matcher = Matcher(LEAD_SCHEMA, columns_of(people))
+        if matcher.size >= 2:
+            lefts, rights = matcher.candidate_arrays()
+            matcher.score_arrays(lefts, rights)  # sets matcher.model
+            self.model = matcher.model
+        else:
+            self.model = None
+        return self.model
+
+    def sample(self) -> list[tuple[int, Person]]:
+        bounds = self.scope.order_by().aggregate(low=Min("id"), high=Max("id"))
+        low, high = bounds["low"], bounds["high"]
+        if low is None:
+            return []
+        run = SAMPLE_RECORDS // SAMPLE_RUNS
+        if high - low < SAMPLE_RECORDS:
+            return self._records(self.scope.order_by()[:SAMPLE_RECORDS])
+        rng = random.Random(low * 31 + high)
+        found: dict[int, Person] = {}
+        for _ in range(SAMPLE_RUNS):
+            start = rng.randint(low, high)
+            found.update(self._records(self.scope.filter(id__gte=start).order_by("id")[:run]))
+        return list(found.items())
+
+    # -- matching -----------------------------------------------------------------------------------
+
+    def find(self, rows: Sequence[Person]) -> list[Similar | None]:
+        """For each row, its most probable match among the existing records and the rows before it
+        (probability at least one half), or None."""
+        if not rows:
+            return []
+        model = self.prepare(rows)
+        if model is None:
+            return [None] * len(rows)
+        records = self.existing(rows)
+        matcher = Matcher(SIMILAR_SCHEMA, columns_of([p for _pk, p in records] + list(rows)), model=model)
+        lefts, rights = matcher.candidate_arrays()
+        offset = len(records)
+        keep = rights >= offset  # pairs with a row of the batch on the right: the left one is earlier
+        lefts, rights = lefts[keep], rights[keep]
+        best: list[Similar | None] = [None] * len(rows)
+        if not len(lefts):
+            return best
+        _matrix, probability = matcher.score_arrays(lefts, rights)
+        for index in np.flatnonzero(probability >= THRESHOLD).tolist():
+            left, right, p = int(lefts[index]), int(rights[index]) - offset, float(probability[index])
+            current = best[right]
+            if current is not None and current.probability >= p:
+                continue
+            if left < offset:
+                best[right] = Similar(round(p, 4), record_id=records[left][0])
+            else:
+                best[right] = Similar(round(p, 4), row=left - offset)
+        return best

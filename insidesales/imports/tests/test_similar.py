@@ -1,0 +1,168 @@
+"""Similar people in imports: a row with no shared email or phone that looks like an existing lead or
+contact (or an earlier row) by name and company is handled by the import's "similar" policy."""
+
+from __future__ import annotations
+
+import pytest
+
+from insidesales.core.testing import factories as f
+from insidesales.crm.models import Contact, Lead
+from insidesales.imports import services
+from insidesales.imports.models import ImportFlag, ImportJob
+from insidesales.imports.similar import SimilarFinder, person
+from insidesales.imports.tests.test_import_records import CONTACT_HEADERS
+from insidesales.imports.tests.test_services import csv_file
+from insidesales.orgs.visibility import visible_records
+
+pytestmark = pytest.mark.django_db
+
+HEADERS = ["First name", "Last name", "Company", "Email", "Phone"]
+SURNAMES = (
+    "Anderson Baker Carter Dawson Ellis Fletcher Garcia Hughes Ingram Jensen Kowalski Larsen Morozov Novak "
+    "Okafor Pereira Quinn Romanov Schultz Tanaka Ueda Volkov Walsh Xu Yilmaz Zhukov Abbott Brennan Castillo "
+    "Dubois Eriksen Fischer Gallagher Horvat Ivanova Jovanovic Kaplan Lindqvist Moreau Nakamura"
+).split()
+GIVEN = ("Anna", "Boris", "Carl", "Dina", "Emil", "Fatima", "Greg", "Hana", "Igor", "Julia", "Kofi")
+COMPANIES = (
+    "Northwind Traders",
+    "Contoso Ltd",
+    "Fabrikam",
+    "Tailspin Toys",
+    "Wingtip Toys",
+    "Litware Inc",
+    "Adventure Works",
+    "Proseware",
+    "Lucerne Publishing",
+    "Blue Yonder Airlines",
+    "Humongous Insurance",
+    "Coho Winery",
+    "Alpine Ski House",
+    "Woodgrove Bank",
+)
+
+
+@pytest.fixture
+def settings_dir(settings, tmp_path):
+    settings.DATA_DIR = tmp_path
+    return tmp_path
+
+
+@pytest.fixture
+def people(world):
+    """A few dozen leads of other people, so the model sees an organization, and the one to find."""
+    for index, last_name in enumerate(SURNAMES):
+        f.LeadFactory(
+            organization=world.org,
+            first_name=GIVEN[index % len(GIVEN)],
+            last_name=last_name,
+            company_name=COMPANIES[index % len(COMPANIES)],
+            phone=f"+1415555{300 + index:04d}",
+        )
+    return f.LeadFactory(
+        organization=world.org,
+        first_name="Jonathan",
+        last_name="Whitfield",
+        company_name="Acme Logistics LLC",
+        email="jonathan.whitfield@acmelogistics.example",
+        phone="+14155550188",
+    )
+
+
+def run(membership, rows, *, record_type="lead", headers=HEADERS, **options) -> ImportJob:
+    job = services.import_upload(
+        membership=membership, file_name="list.csv", chunks=[csv_file(rows, headers)], record_type=record_type
+    )
+    return services.import_start(membership=membership, job_id=job.pk, mapping=job.mapping, run_now=True, **options)
+
+
+def test_a_similar_name_at_the_same_company_is_created_and_flagged_by_default(world, people, settings_dir):
+    rows = [
+        ["Jonathon", "Whitfield", "Acme Logistics", "j.whitfield@gmail.example", ""],  # a typo, no legal form
+        ["Maria", "Lopez", "Acme Logistics", "maria@acmelogistics.example", ""],  # a colleague
+        ["Jonathan", "Whitfield", "Globex", "jw@globex.example", ""],  # a namesake elsewhere
+    ]
+    job = run(world.admin, rows, duplicate_policy="skip")
+    assert (job.created_count, job.flagged_count, job.skipped_count) == (3, 1, 0)
+    flag = ImportFlag.objects.get(job=job)
+    flagged = Lead.objects.get(pk=flag.record_id)
+    assert (flagged.first_name, flag.existing_id, flag.reason) == ("Jonathon", people.pk, "similar")
+    assert 0.5 <= flag.score <= 1
+
+
+def test_similar_rows_are_skipped_or_update_the_record_when_the_user_says_so(world, people, settings_dir):
+    rows = [["Jonathon", "Whitfield", "Acme Logistics", "", "+1 415 555 0199"]]
+    skipped = run(world.admin, rows, similar_policy="skip")
+    assert (skipped.created_count, skipped.skipped_count, skipped.flagged_count) == (0, 1, 0)
+    assert not Lead.objects.filter(organization=world.org, first_name="Jonathon").exists()
+
+    updated = run(world.admin, rows, similar_policy="update")
+    assert updated.updated_count == 1
+    people.refresh_from_db()
+    assert (people.first_name, people.phone, people.email) == (
+        "Jonathon",
+        "+14155550199",
+        "jonathan.whitfield@acmelogistics.example",  # empty cells change nothing
+    )
+    services.import_undo(membership=world.admin, job_id=updated.pk)
+    people.refresh_from_db()
+    assert (people.first_name, people.phone) == ("Jonathan", "+14155550188")
+
+
+def test_exact_duplicates_keep_their_own_policy(world, people, settings_dir):
+    rows = [["Jonathon", "Whitfield", "Acme Logistics", "jonathan.whitfield@acmelogistics.example", ""]]
+    job = run(world.admin, rows, duplicate_policy="skip", similar_policy="update")
+    assert (job.skipped_count, job.updated_count) == (1, 0)
+
+
+def test_similar_rows_within_the_file_and_across_batches(world, people, settings_dir, monkeypatch):
+    rows = [
+        ["Ekaterina", "Smirnova", "ООО «Ромашка»", "katya@romashka.example", ""],
+        ["Ekaterina", "Smirnowa", "Ромашка", "e.smirnova@mail.example", ""],  # the same batch
+        ["Yuri", "Gagarin", "Vostok", "yuri@vostok.example", ""],
+        ["Katerina", "Smirnova", "Romashka", "", ""],  # not alike enough: "Ромашка" is another word
+        ["Yury", "Gagarin", "Vostok", "", "+1 415 555 0177"],  # a later batch: the row created earlier
+    ]
+    monkeypatch.setattr(services, "BATCH_ROWS", 3)
+    job = run(world.admin, rows)
+    flags = {Lead.objects.get(pk=flag.record_id).last_name + flag.reason: flag for flag in job.flags.all()}
+    assert set(flags) == {"Smirnowafile_similar", "Gagarinsimilar"}
+    assert Lead.objects.get(pk=flags["Smirnowafile_similar"].existing_id).email == "katya@romashka.example"
+    assert Lead.objects.get(pk=flags["Gagarinsimilar"].existing_id).email == "yuri@vostok.example"
+
+
+def test_records_the_importer_cannot_see_are_never_matched(world, people, settings_dir):
+    hidden = world.lead_rep2  # rep1 cannot see rep2's leads
+    hidden.first_name, hidden.last_name, hidden.company_name = "Olga", "Petrova", "Hidden Works"
+    hidden.name_key, hidden.name_rev_key, hidden.company_key = "olga petrova", "petrova olga", "hidden works"
+    hidden.save()
+    rows = [["Olga", "Petrowa", "Hidden Works", "olga@hidden.example", ""]]
+    job = run(world.rep1, rows, similar_policy="update")
+    assert (job.created_count, job.updated_count, job.flagged_count) == (1, 0, 0)
+    hidden.refresh_from_db()
+    assert hidden.last_name == "Petrova"
+    # The same row by someone who sees the lead finds it.
+    admin_job = run(world.admin, [["Olga", "Petrova", "Hidden Works", "petrova@other.example", ""]])
+    assert admin_job.flags.filter(existing_id=hidden.pk).exists()
+
+
+def test_contacts_are_matched_by_name_at_their_company(world, settings_dir):
+    company = f.CompanyFactory(organization=world.org, name="Initech Inc")
+    existing = f.ContactFactory(
+        organization=world.org, company=company, first_name="Samir", last_name="Nagheenanajar", email=""
+    )
+    rows = [["Samir", "Nagheenanajar", "Engineer", "Initech", "", "samir@initech.example", ""]]
+    job = run(world.admin, rows, record_type="contact", headers=CONTACT_HEADERS)
+    assert (job.created_count, job.flagged_count) == (1, 1)
+    flag = job.flags.get()
+    assert flag.existing_id == existing.pk and flag.reason == "similar"
+    assert Contact.objects.get(pk=flag.record_id).company_id == company.pk
+
+
+def test_the_finder_looks_only_at_the_company_and_surname_range(world, people, django_assert_max_num_queries):
+    finder = SimilarFinder(visible_records(Lead.objects.all(), world.admin), "lead", world.org.pk)
+    row = person("Jonathon", "Whitfield", "acme logistics", "", "")
+    assert [pk for pk, _p in finder.existing([row])] == [people.pk]
+    finder.prepare([row])
+    with django_assert_max_num_queries(1):  # the model is estimated once; each batch is one query
+        found = finder.find([row, person("Maria", "Lopez", "acme logistics", "", "")])
+    assert found[0] is not None and found[0].record_id == people.pk and found[1] is None
