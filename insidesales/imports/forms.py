@@ -75,6 +75,7 @@ class MappingForm(forms.Form):
                 choices=DuplicatePolicy.choices,
                 initial=DuplicatePolicy.CREATE,
                 widget=forms.RadioSelect,
+                required=False,  # not sent: create and flag
             )
         if assignees:
             self.fields["assign"] = forms.ChoiceField(

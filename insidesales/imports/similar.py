@@ -92,8 +92,8 @@ class SimilarFinder:
 
     def existing(self, people: Iterable[Person]) -> list[tuple[int, Person]]:
         """Visible records at the company of any of these people whose surname starts with the same
-        letter (a superset of the blocks' records): for leads one index range per (company key, letter); for contacts those of the
-        companies with that key (a company has few contacts)."""
+        letter (a superset of the blocks' records at that company): for leads one index range per
+        (company key, letter); for contacts those of the companies with that key (they have few)."""
         terms = sorted({(p[2], p[1][:1]) for p in people if p[2] and p[1]})
         found: dict[int, Person] = {}
         if self.record_type == "lead":

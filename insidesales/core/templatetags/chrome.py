@@ -75,12 +75,15 @@ def _nav(
         current = ' aria-current="page"' if section in ("audit", "agencies") else ""
         items = [link(*entry) for entry in ADMIN_LINKS]
         if staff:
-            items.append(f'<a href="{escape(reverse("admin:index"))}">{escape(_("Django admin"))}</a>')
+            django_admin = escape(_("Django admin"))  # gettext calls outside f-strings: makemessages sees them
+            items.append(f'<a href="{escape(reverse("admin:index"))}">{django_admin}</a>')
+        administration = escape(_("Administration"))
         parts.append(
-            f'<details class="dropdown navmenu"><summary{current}>{escape(_("Administration"))}</summary>'
+            f'<details class="dropdown navmenu"><summary{current}>{administration}</summary>'
             f'<div class="menu">{"".join(items)}</div></details>'
         )
-    return f'<nav class="mainnav" aria-label="{escape(_("Main"))}">{"".join(parts)}</nav>'
+    main = escape(_("Main"))
+    return f'<nav class="mainnav" aria-label="{main}">{"".join(parts)}</nav>'
 
 
 @register.simple_tag(takes_context=True)

@@ -56,7 +56,8 @@ class RowWriter:
         self.detail = _url_pattern(kind.names["detail"])
         self.company = _url_pattern("company_detail") if "company" in self.keys else ("", "")
         self.select_label = _esc(_("Select"))
-        self.unassigned = f'<span class="muted">{_esc(_("Unassigned"))}</span>'
+        unassigned = _esc(_("Unassigned"))
+        self.unassigned = f'<span class="muted">{unassigned}</span>'
         self.agency_fallback = _("Agency")
         self.format_datetime = DateFormatter(get_format("SHORT_DATETIME_FORMAT"))
         self.format_date = DateFormatter(get_format("SHORT_DATE_FORMAT"))
