@@ -24,6 +24,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from insidesales.core.bulk_insert import BulkWriter, allocate_ids, db_datetime, id_ranges
 from insidesales.core.errors import NotFound, PermissionDenied, ValidationError
@@ -238,6 +239,43 @@ def import_job_list(*, membership: Membership, limit: int = 50) -> list[ImportJo
     if membership.role != Role.ADMIN:
         queryset = queryset.filter(created_by_id=membership.user_id)
     return list(queryset.select_related("created_by").order_by("-created_at", "-id")[:limit])
+
+
+FLAG_REASONS = {
+    "email": gettext_lazy("same email"),
+    "phone": gettext_lazy("same phone"),
+    "name": gettext_lazy("same company name"),
+    "domain": gettext_lazy("same website"),
+    "similar": gettext_lazy("similar name at the same company"),
+}
+
+
+@dataclass
+class FlagRow:
+    record: Any
+    existing: Any
+    reason: str
+    in_file: bool
+    percent: int | None
+
+
+def import_flags(*, membership: Membership, job: ImportJob, limit: int = 200) -> list[FlagRow]:
+    """The records an import created and flagged, with the record each resembles, both visible to the
+    member (a flag whose record was deleted or is out of sight since is left out), first `limit`."""
+    model = SPECS[job.record_type].model
+    flags = list(ImportFlag.objects.filter(job=job).order_by("id")[:limit])
+    ids = {pk for flag in flags for pk in (flag.record_id, flag.existing_id)}
+    records = visible_records(model.objects.all(), membership).in_bulk(list(ids))
+    rows = []
+    for flag in flags:
+        record, existing = records.get(flag.record_id), records.get(flag.existing_id)
+        if record is None or existing is None:
+            continue
+        in_file = flag.reason.startswith("file_")
+        reason = FLAG_REASONS.get(flag.reason.removeprefix("file_"), flag.reason)
+        percent = round(flag.score * 100) if flag.score is not None else None
+        rows.append(FlagRow(record, existing, str(reason), in_file, percent))
+    return rows
 
 
 def signature(headers: list[str]) -> str:

@@ -77,7 +77,11 @@ def import_detail(request: HttpRequest, job_id: int) -> HttpResponse:
     if job.status != ImportStatus.UPLOADED or retention.upload_expired(job):
         if request.method == "POST":
             return redirect("import_detail", job_id=job.pk)
-        return render(request, "imports/import_detail.html", _progress_context(job))
+        context = _progress_context(job)
+        if job.flagged_count and job.status not in (ImportStatus.QUEUED, ImportStatus.RUNNING):
+            context["flags"] = services.import_flags(membership=membership, job=job)
+            context["flag_detail"] = f"{job.record_type}_detail"
+        return render(request, "imports/import_detail.html", context)
     targets = targets_for(job.record_type, services.custom_fields(job))
     assignees = _assignees(membership)
     form = MappingForm(

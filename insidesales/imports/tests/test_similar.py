@@ -166,3 +166,24 @@ def test_the_finder_looks_only_at_the_company_and_surname_range(world, people, d
     with django_assert_max_num_queries(1):  # the model is estimated once; each batch is one query
         found = finder.find([row, person("Maria", "Lopez", "acme logistics", "", "")])
     assert found[0] is not None and found[0].record_id == people.pk and found[1] is None
+
+
+def test_the_import_page_lists_the_flagged_records_the_viewer_can_see(world, people, settings_dir, client):
+    job = run(world.admin, [["Jonathon", "Whitfield", "Acme Logistics", "jw@example.org", ""]])
+    created = Lead.objects.get(pk=job.flags.get().record_id)
+    client.force_login(world.admin.user)
+    page = client.get(f"/imports/{job.pk}/").content.decode()
+    assert f'href="/leads/{created.pk}/"' in page and f'href="/leads/{people.pk}/"' in page
+    assert "similar name at the same company" in page and f"{round(job.flags.get().score * 100)}%" in page
+    # A manager's import flags a lead of their team; once that lead moves to another team, the row
+    # goes from the manager's page (the rest of the page stays).
+    people.owner, people.team = world.rep1.user, world.team1
+    people.save()
+    manager_job = run(world.manager, [["Jonathon", "Whitfield", "Acme Logistics", "other@x.example", ""]])
+    assert manager_job.flags.get().existing_id == people.pk
+    client.force_login(world.manager.user)
+    assert f'href="/leads/{people.pk}/"' in client.get(f"/imports/{manager_job.pk}/").content.decode()
+    people.owner, people.team = world.rep2.user, world.team2
+    people.save()
+    response = client.get(f"/imports/{manager_job.pk}/")
+    assert response.status_code == 200 and f'href="/leads/{people.pk}/"' not in response.content.decode()
