@@ -248,6 +248,12 @@ FLAG_REASONS = {
     "domain": gettext_lazy("same website"),
     "similar": gettext_lazy("similar name at the same company"),
 }
+SIMILAR_REASONS = {  # (same name, same company) → what a flag for a similar person says
+    (True, True): gettext_lazy("same name at the same company"),
+    (False, True): gettext_lazy("similar name at the same company"),
+    (True, False): gettext_lazy("same name at a similar company"),
+    (False, False): gettext_lazy("similar name at a similar company"),
+}
 
 
 @dataclass
@@ -265,7 +271,8 @@ def import_flags(*, membership: Membership, job: ImportJob, limit: int = 200) ->
     model = SPECS[job.record_type].model
     flags = list(ImportFlag.objects.filter(job=job).order_by("id")[:limit])
     ids = {pk for flag in flags for pk in (flag.record_id, flag.existing_id)}
-    records = visible_records(model.objects.all(), membership).in_bulk(list(ids))
+    queryset = model.objects.select_related("company") if model is Contact else model.objects.all()
+    records = visible_records(queryset, membership).in_bulk(list(ids))
     rows = []
     for flag in flags:
         record, existing = records.get(flag.record_id), records.get(flag.existing_id)
@@ -273,7 +280,12 @@ def import_flags(*, membership: Membership, job: ImportJob, limit: int = 200) ->
             continue
         in_file = flag.reason.startswith("file_")
         reason = FLAG_REASONS.get(flag.reason.removeprefix("file_"), flag.reason)
-        percent = round(flag.score * 100) if flag.score is not None else None
+        if flag.reason.endswith("similar"):
+            company = "company_key" if job.record_type == "lead" else "company_id"
+            same = (record.name_key == existing.name_key, getattr(record, company) == getattr(existing, company))
+            reason = SIMILAR_REASONS[same]
+        # Rounded down: a probability of 99.6% is not a certainty.
+        percent = int(flag.score * 100) if flag.score is not None else None
         rows.append(FlagRow(record, existing, str(reason), in_file, percent))
     return rows
 

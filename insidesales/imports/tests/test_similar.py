@@ -153,6 +153,8 @@ def test_contacts_are_matched_by_name_at_their_company(world, settings_dir):
     rows = [["Samir", "Nagheenanajar", "Engineer", "Initech", "", "samir@initech.example", ""]]
     job = run(world.admin, rows, record_type="contact", headers=CONTACT_HEADERS)
     assert (job.created_count, job.flagged_count) == (1, 1)
+    (shown,) = services.import_flags(membership=world.admin, job=job)
+    assert (shown.existing, str(shown.reason)) == (existing, "same name at the same company")
     flag = job.flags.get()
     assert flag.existing_id == existing.pk and flag.reason == "similar"
     assert Contact.objects.get(pk=flag.record_id).company_id == company.pk
@@ -174,7 +176,8 @@ def test_the_import_page_lists_the_flagged_records_the_viewer_can_see(world, peo
     client.force_login(world.admin.user)
     page = client.get(f"/imports/{job.pk}/").content.decode()
     assert f'href="/leads/{created.pk}/"' in page and f'href="/leads/{people.pk}/"' in page
-    assert "similar name at the same company" in page and f"{round(job.flags.get().score * 100)}%" in page
+    assert "similar name at the same company" in page and f"{int(job.flags.get().score * 100)}%" in page
+    assert "jw@example.org" in page and "jonathan.whitfield@acmelogistics.example" in page
     # A manager's import flags a lead of their team; once that lead moves to another team, the row
     # goes from the manager's page (the rest of the page stays).
     people.owner, people.team = world.rep1.user, world.team1

@@ -43,7 +43,9 @@ def test_admin_imports_a_list_and_undoes_it(
     expect(page.get_by_text("ООО «Вектор»")).to_be_visible()  # read as Windows-1251
     expect(page.get_by_label("ФИО")).to_have_value("name")
     expect(page.get_by_label("Телефон")).to_have_value("phone")
-    page.get_by_label("Update the existing record").check()
+    page.get_by_role("group", name="When a row matches an existing lead").get_by_label(
+        "Update the existing record"
+    ).check()
     screenshot(page, "mapping")
     page.get_by_role("button", name="Start the import").click()
 
@@ -148,3 +150,51 @@ def test_expired_uploads_and_removed_reports_are_explained(
     expect(page.get_by_text("The rejected-rows report was removed on")).to_be_visible()
     expect(page.get_by_role("link", name="Download rejected rows (CSV)")).to_have_count(0)
     screenshot(page, "report-removed")
+
+
+SIMILAR = (
+    b"First name,Last name,Company,Email\r\n"
+    b"Jonathon,Whitfield,Acme Logistics,j.whitfield@mail.example\r\n"
+    b"Maria,Lopez,Acme Logistics,maria@acmelogistics.example\r\n"
+)
+
+
+def test_a_lead_like_an_existing_one_is_created_flagged_and_listed(
+    page: Page, browser_world: BrowserWorld, immediate_tasks, settings, tmp_path, screenshot
+):
+    from insidesales.crm.services.leads import lead_create
+
+    settings.DATA_DIR = tmp_path
+    admin = browser_world.admin
+    existing = lead_create(
+        membership=admin,
+        data={
+            "first_name": "Jonathan",
+            "last_name": "Whitfield",
+            "company_name": "Acme Logistics LLC",
+            "email": "jonathan@acmelogistics.example",
+        },
+    )
+    source = tmp_path / "event.csv"
+    source.write_bytes(SIMILAR)
+    sign_in(page, admin)
+
+    page.goto("/imports/")
+    page.get_by_label("CSV or XLSX file").set_input_files(str(source))
+    page.get_by_role("button", name="Upload and map columns").click()
+    similar = page.get_by_role("group", name="When a row looks like an existing lead")
+    expect(similar.get_by_label("Create it and flag it for review")).to_be_checked()
+    screenshot(page, "similar-mapping")
+    page.get_by_role("button", name="Start the import").click()
+
+    expect(page.get_by_role("heading", name="Done · Leads")).to_be_visible()
+    counts = page.locator(".imports-counts")
+    expect(counts.locator(".stat").filter(has_text="Created and flagged").locator("dd")).to_have_text("1")
+    flags = page.locator("#import-flags")
+    expect(flags.get_by_role("row")).to_have_count(2)  # the header and one flagged lead
+    row = flags.get_by_role("row").nth(1)
+    expect(row).to_contain_text("similar name at the same company")
+    expect(row).to_contain_text("j.whitfield@mail.example")
+    screenshot(page, "similar-flagged")
+    row.get_by_role("link", name="Jonathan Whitfield").click()
+    expect(page).to_have_url(f"/leads/{existing.pk}/")
