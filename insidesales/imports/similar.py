@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from django.core.exceptions import EmptyResultSet
+from django.core.exceptions import EmptyResultSet, ImproperlyConfigured
 from django.db import connection
 from django.db.models import Max, Min
 
@@ -130,6 +130,8 @@ class SimilarFinder:
         vendor = connection.vendor
         if self._scope_sql is None:
             query = self.scope.order_by().query
+            if sum(1 for count in query.alias_refcount.values() if count) > 1:  # rules on the lead's own columns
+                raise ImproperlyConfigured("visible_records() joins another table; _leads_at needs one")
             try:
                 where, params = query.where.as_sql(query.get_compiler(connection=connection), connection)
             except EmptyResultSet:
