@@ -629,7 +629,7 @@ class RecordImport:
         self.linker = CompanyLinker(self) if job.record_type == "contact" else None
         self.added, self.analyzed_at = 0, 0  # see keep_statistics
         self.similar = (
-            SimilarFinder(self.scope, job.record_type, job.organization_id)
+            SimilarFinder(self.scope, job.record_type, job.organization_id, sees_all=membership.role == Role.ADMIN)
             if job.record_type in SIMILAR_TYPES
             else None
         )
@@ -699,6 +699,7 @@ class RecordImport:
             existing = self.existing_matches([row for _n, _c, row in good])
             creates: list[CleanRow] = []
             updates: dict[int, CleanRow] = {}
+            fills: dict[int, CleanRow] = {}  # records a similar row fills in (empty fields only)
             update_rows: dict[int, int] = {}  # rows of this batch per updated record
             flags: list[tuple[int, tuple[str, int], str, float | None]] = []  # (index in creates, match, reason, score)
             in_batch: dict[tuple[str, str], int] = {}  # ("email", value) → index in creates
@@ -707,9 +708,9 @@ class RecordImport:
                 if (self.similar is not None)
                 else [None] * len(good)
             )
-            # Where each good row went: ("db", id) or ("batch", index in creates); None when skipped
-            # with nothing to point at. A row like an earlier one follows it there.
-            went: list[tuple[str, int] | None] = []
+            # Where each good row went: ("db", id) or ("batch", index in creates). A row like an
+            # earlier one follows it there.
+            went: list[tuple[str, int]] = []
             for position, (_number, _cells, row) in enumerate(good):
                 match, reason = self.match(row, existing, in_batch, creates)
                 policy = self.job.duplicate_policy
@@ -718,11 +719,10 @@ class RecordImport:
                 if match is None and like is not None:
                     if like.record_id is not None:
                         match, reason = ("db", like.record_id), "similar"
-                    elif went[like.row] is not None:
+                    else:
                         match = went[like.row]
                         reason = "file_similar" if match[0] == "batch" else "similar"
-                    if match is not None:
-                        policy, score = self.job.similar_policy, like.probability
+                    policy, score = self.job.similar_policy, like.probability
                 if match is None:
                     self.remember(row, len(creates), in_batch)
                     went.append(("batch", len(creates)))
@@ -731,11 +731,17 @@ class RecordImport:
                     counts.skipped += 1
                     went.append(match)
                 elif policy == DuplicatePolicy.UPDATE:
+                    # A similar person's row only fills what the record lacks: its email and phone
+                    # are by definition not the record's, and its name may be a namesake's.
+                    similar_row = score is not None
                     if match[0] == "db":
-                        updates[match[1]] = self.merged(updates.get(match[1]), row)
+                        into = fills if similar_row else updates
+                        into[match[1]] = self.merged(into.get(match[1]), row)
                         update_rows[match[1]] = update_rows.get(match[1], 0) + 1
                     else:
-                        creates[match[1]] = self.merged(creates[match[1]], row)
+                        earlier = creates[match[1]]
+                        creates[match[1]] = self.merged(row, earlier) if similar_row else self.merged(earlier, row)
+                        self.remember(creates[match[1]], match[1], in_batch)  # its email or phone may be new
                         counts.skipped += 1  # folded into the row created earlier in this batch
                     went.append(match)
                 else:  # create and flag
@@ -746,10 +752,10 @@ class RecordImport:
                     flags.append((index, match, reason, score))
             linked: list[int] = []
             if self.linker is not None:
-                linked = self.linker.link(creates, list(updates.values()))
+                linked = self.linker.link(creates, [*updates.values(), *fills.values()])
             ids = self.insert(creates)
             counts.created = len(ids)
-            changed = self.apply_updates(updates)
+            changed = self.apply_updates(updates, fills)
             for pk, rows_for_record in update_rows.items():
                 if pk in changed:
                     counts.updated += rows_for_record
@@ -900,14 +906,17 @@ class RecordImport:
             self.tag_writer.write(tag_rows)
         return ids
 
-    def apply_updates(self, updates: dict[int, CleanRow]) -> set[int]:
-        """Update matched records with the rows' non-empty values; returns the ids of those changed."""
-        if not updates:
+    def apply_updates(self, updates: dict[int, CleanRow], fills: dict[int, CleanRow] | None = None) -> set[int]:
+        """Update matched records with the rows' non-empty values (`updates`: rows with the record's
+        email, phone...) or fill the record's empty fields only (`fills`: rows of a similar person,
+        which never replace what the record says); returns the ids of those changed."""
+        fills = fills or {}
+        if not updates and not fills:
             return set()
         spec = self.spec
         names = [_attname(name) for name in spec.updatable]
         changed: set[int] = set()
-        records = self.scope.select_for_update().in_bulk(list(updates))
+        records = self.scope.select_for_update().in_bulk(list({*updates, *fills}))
         already = set(
             ImportUpdate.objects.filter(job=self.job, record_id__in=list(records)).values_list("record_id", flat=True)
         )
@@ -922,21 +931,15 @@ class RecordImport:
         to_save = []
         tag_rows = []
         for pk, record in records.items():
-            row = updates[pk]
             before = {name: getattr(record, name) for name in (*names, "custom")}
-            for name in names:
-                value = row.values[name]
-                if value in ("", None):
+            tag_ids: list[int] = []
+            for row, fill in ((updates.get(pk), False), (fills.get(pk), True)):
+                if row is None:
                     continue
-                if name in row.derived and getattr(record, name):
-                    continue  # worked out from the phone: never replaces what the record says
-                if name == "phone_raw" and row.values["phone"] == record.phone:
-                    continue  # the same number, written another way (e.g. our own export's E.164)
-                setattr(record, name, value)
-            if row.values["custom"]:
-                record.custom = {**record.custom, **{k: v for k, v in row.values["custom"].items() if v is not None}}
+                self.apply_row(record, row, names, fill=fill)
+                tag_ids += row.tag_ids
             after = {name: getattr(record, name) for name in (*names, "custom")}
-            tags_added = set(row.tag_ids) - current_tags[pk]
+            tags_added = set(tag_ids) - current_tags[pk]
             if after == before and not tags_added:
                 continue
             if pk not in already:
@@ -963,6 +966,25 @@ class RecordImport:
         if befores:
             ImportUpdate.objects.bulk_create(befores)
         return changed
+
+    @staticmethod
+    def apply_row(record: Any, row: CleanRow, names: list[str], *, fill: bool) -> None:
+        """Set the row's non-empty values on the record; with `fill`, only where the record has none
+        (a phone and its typed spelling go together)."""
+        for name in names:
+            value = row.values[name]
+            if value in ("", None):
+                continue
+            if fill and getattr(record, "phone" if name == "phone_raw" else name) not in ("", None):
+                continue
+            if name in row.derived and getattr(record, name):
+                continue  # worked out from the phone: never replaces what the record says
+            if name == "phone_raw" and row.values["phone"] == record.phone:
+                continue  # the same number, written another way (e.g. our own export's E.164)
+            setattr(record, name, value)
+        custom = {k: v for k, v in row.values["custom"].items() if v is not None}
+        if custom:
+            record.custom = {**custom, **record.custom} if fill else {**record.custom, **custom}
 
 
 class CompanyLinker:

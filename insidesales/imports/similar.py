@@ -1,18 +1,19 @@
 """Similar people in an import: rows with no shared e-mail or phone that look like a person already
 there (or earlier in the file) by name and company.
 
-The same matcher and model as the duplicate scan (`imports.duplicates`): a pair is compared when the
-two share a block of the scan's name blocks (the surname's first letters, the given name's first
-letter and the company's first letters, or the other way round), and it is similar when its
-Fellegi–Sunter probability is at least one half. The model (u from the organization's own records,
-the prior from the scan's candidate pairs) is estimated once per import from a sample of the
-existing records and the first rows.
+The duplicate scan's matcher and model (`imports.duplicates`): first name, surname, company, e-mail
+and phone each land on a level, and a pair is similar when its Fellegi–Sunter probability is at least
+one half. The model (u from the organization's own records, the prior as the scan's over its
+candidate pairs) is estimated once per import from a sample of the visible records and the first
+rows.
 
-Existing records are looked up through an index, per batch: those at the same company (its key, legal
-forms aside) whose surname starts with the same letter — one index range each, however large the
-table (`lead_company_key` holds the surname key after the company key). Companies written in two
-ways ("Acme Corp" / "Acme Corporation") are left to the duplicate scan, which compares the whole
-organization after the import.
+Which pairs are compared — the block — is the one an index can serve for existing records and the
+same for rows of the file, so a result never depends on where the file's batches split: the same
+company (its key, legal forms aside) and a surname starting with the same four letters. Existing
+records come through the index on (organization, company key, surname key): one index range per
+company and surname, however large the table. Companies written in two ways ("Acme Corp" / "Acme
+Corporation") and swapped names are left to the duplicate scan, which compares the whole organization
+after every lead import.
 """
 
 from __future__ import annotations
@@ -31,20 +32,23 @@ from insidesales.core.text import company_search_key, search_key
 from insidesales.imports.duplicates import LEAD_SCHEMA
 from insidesales.imports.matching import Matcher, Model, Schema
 
-# The scan's blocks on names and companies (its e-mail and phone blocks are the exact matches, which
-# an import handles before this).
+SURNAME_PREFIX = 4  # as the scan's name blocks: the surname's first four letters
+# Compared: the same company key and the surname's first letters (exact e-mail and phone matches are
+# handled by the import before this). No block-size cap: the database range is read whole anyway.
 SIMILAR_SCHEMA = Schema(
     fields=LEAD_SCHEMA.fields,
-    blocks=tuple(block for block in LEAD_SCHEMA.blocks if any(name == "company" for name, _ in block)),
-    max_block=LEAD_SCHEMA.max_block,
+    blocks=((("company", 0), ("last_name", SURNAME_PREFIX)),),
+    max_block=10**9,
     identifiers=LEAD_SCHEMA.identifiers,
 )
 THRESHOLD = 0.5
 SAMPLE_RECORDS = 20_000
 SAMPLE_RUNS = 20  # the sample is this many runs of consecutive ids from random places
-TERMS_PER_QUERY = {"postgresql": 1000}  # ranges per statement; elsewhere 100 (SQLite: 500 SELECTs at most)
+# Ranges per statement: PostgreSQL takes them as arrays; SQLite as SELECTs (at most 500 in one
+# statement, and at most SQLITE_VARIABLES bound values: each range binds 3 and the visibility's).
+TERMS_PER_QUERY = {"postgresql": 1000}
+SQLITE_TERMS, SQLITE_VARIABLES = 100, 30_000
 LAST_CHARACTER = "\U0010ffff"  # after a prefix: above every value starting with it (byte order)
-SURNAME_PREFIX = 4  # as the scan's first name block: the surname's first four letters
 
 Person = tuple[str, str, str, str, str]  # first name, surname, company key, e-mail, phone (normalized)
 
@@ -74,8 +78,9 @@ def columns_of(people: Sequence[Person]) -> dict[str, list[str]]:
 class SimilarFinder:
     """Finds, for each row of a batch, the most probable earlier person it duplicates (if any)."""
 
-    def __init__(self, scope, record_type: str, organization_id: int) -> None:
+    def __init__(self, scope, record_type: str, organization_id: int, *, sees_all: bool = False) -> None:
         self.scope = scope  # the importing user's visible records of the type
+        self.sees_all = sees_all  # the scope is the whole organization (an admin)
         self.organization_id = organization_id
         self._scope_sql: tuple[str, tuple | None] | None = None
         self.record_type = record_type
@@ -97,13 +102,16 @@ class SimilarFinder:
         return [(pk, person(f, la, c or "", e, ph)) for pk, f, la, c, e, ph in queryset.values_list(*fields)]
 
     def existing(self, people: Iterable[Person]) -> list[tuple[int, Person]]:
-        """Visible records at the company of any of these people whose surname starts with the same
-        letter (a superset of the blocks' records at that company): for leads one index range per
-        (company key, letter); for contacts those of the companies with that key (they have few)."""
+        """Visible records sharing a block with any of these people (the same company key and the
+        surname's first letters): for leads one index range each; for contacts those of the companies
+        with that key (a company has few contacts), kept when the surname fits."""
         terms = sorted({(p[2], p[1][:SURNAME_PREFIX]) for p in people if p[2] and p[1]})
         found: dict[int, Person] = {}
         if self.record_type == "lead":
-            size = TERMS_PER_QUERY.get(connection.vendor, 100)
+            size = TERMS_PER_QUERY.get(connection.vendor)
+            if size is None:
+                _where, params = self._scope()
+                size = max(1, min(SQLITE_TERMS, SQLITE_VARIABLES // (3 + len(params or ()))))
             for start in range(0, len(terms), size):
                 found.update(self._leads_at(terms[start : start + size]))
             return sorted(found.items())
@@ -124,10 +132,9 @@ class SimilarFinder:
                     found[pk] = p
         return sorted(found.items())
 
-    def _leads_at(self, terms: list[tuple[str, str]]) -> list[tuple[int, Person]]:
-        """One statement for many (company key, surname prefix) ranges, in SQL written here: Django
-        takes longer to build a query of a hundred OR-ed terms than the database takes to run it."""
-        vendor = connection.vendor
+    def _scope(self) -> tuple[str, tuple | None]:
+        """The visibility as SQL over the lead's own columns, compiled once: (WHERE text, parameters),
+        parameters None when the member sees nothing."""
         if self._scope_sql is None:
             query = self.scope.order_by().query
             if sum(1 for count in query.alias_refcount.values() if count) > 1:  # rules on the lead's own columns
@@ -137,7 +144,13 @@ class SimilarFinder:
             except EmptyResultSet:
                 where, params = "", None
             self._scope_sql = (where, tuple(params) if params is not None else None)
-        where, params = self._scope_sql
+        return self._scope_sql
+
+    def _leads_at(self, terms: list[tuple[str, str]]) -> list[tuple[int, Person]]:
+        """One statement for many (company key, surname prefix) ranges, in SQL written here: Django
+        takes longer to build a query of a hundred OR-ed terms than the database takes to run it."""
+        vendor = connection.vendor
+        where, params = self._scope()
         if params is None:  # sees nothing
             return []
         columns = "id, first_name, last_name, company_key, email, phone"
@@ -187,6 +200,12 @@ class SimilarFinder:
         return self.model
 
     def sample(self) -> list[tuple[int, Person]]:
+        """Up to SAMPLE_RECORDS visible records: for an admin, runs of consecutive ids from random
+        places of the organization (every row there is visible, so each run reads only what it keeps);
+        for anyone else the first ones the database finds through the visibility's own indexes, in no
+        order (runs by id, or an order, would walk past the many rows they cannot see)."""
+        if not self.sees_all:
+            return self._records(self.scope.order_by()[:SAMPLE_RECORDS])
         bounds = self.scope.order_by().aggregate(low=Min("id"), high=Max("id"))
         low, high = bounds["low"], bounds["high"]
         if low is None:

@@ -89,8 +89,10 @@ def test_a_similar_name_at_the_same_company_is_created_and_flagged_by_default(wo
     assert 0.5 <= flag.score <= 1
 
 
-def test_similar_rows_are_skipped_or_update_the_record_when_the_user_says_so(world, people, settings_dir):
-    rows = [["Jonathon", "Whitfield", "Acme Logistics", "", "+1 415 555 0199"]]
+def test_similar_rows_are_skipped_or_fill_in_the_record_when_the_user_says_so(world, people, settings_dir):
+    people.phone = people.phone_raw = ""
+    people.save()
+    rows = [["Jonathon", "Whitfield", "Acme Logistics", "jw@other.example", "+1 415 555 0199"]]
     skipped = run(world.admin, rows, similar_policy="skip")
     assert (skipped.created_count, skipped.skipped_count, skipped.flagged_count) == (0, 1, 0)
     assert not Lead.objects.filter(organization=world.org, first_name="Jonathon").exists()
@@ -98,14 +100,28 @@ def test_similar_rows_are_skipped_or_update_the_record_when_the_user_says_so(wor
     updated = run(world.admin, rows, similar_policy="update")
     assert updated.updated_count == 1
     people.refresh_from_db()
-    assert (people.first_name, people.phone, people.email) == (
-        "Jonathon",
+    # Only what the lead lacked is filled in: a similar person's name and email are not the lead's.
+    assert (people.first_name, people.email, people.phone) == (
+        "Jonathan",
+        "jonathan.whitfield@acmelogistics.example",
         "+14155550199",
-        "jonathan.whitfield@acmelogistics.example",  # empty cells change nothing
     )
     services.import_undo(membership=world.admin, job_id=updated.pk)
     people.refresh_from_db()
-    assert (people.first_name, people.phone) == ("Jonathan", "+14155550188")
+    assert (people.first_name, people.phone) == ("Jonathan", "")
+
+
+def test_a_similar_row_folded_into_an_earlier_row_keeps_its_email_and_adds_its_phone(world, people, settings_dir):
+    rows = [
+        ["Katarzyna", "Zielinska", "Umbrella Corp", "kasia@umbrella.example", ""],
+        ["Katarzyna", "Zielinska", "Umbrella Corp", "k.zielinska@gmail.example", "+1 415 555 0166"],
+        ["Kasia", "Z.", "", "kasia@umbrella.example", ""],  # the first row's email: the same person
+        ["K.", "Zielinska", "", "", "+1 (415) 555-0166"],  # the phone the second row brought
+    ]
+    job = run(world.admin, rows, duplicate_policy="skip", similar_policy="update")
+    assert (job.created_count, job.skipped_count, job.flagged_count) == (1, 3, 0)
+    lead = Lead.objects.get(organization=world.org, last_name="Zielinska")
+    assert (lead.email, lead.phone) == ("kasia@umbrella.example", "+14155550166")
 
 
 def test_exact_duplicates_keep_their_own_policy(world, people, settings_dir):
@@ -190,3 +206,33 @@ def test_the_import_page_lists_the_flagged_records_the_viewer_can_see(world, peo
     people.save()
     response = client.get(f"/imports/{manager_job.pk}/")
     assert response.status_code == 200 and f'href="/leads/{people.pk}/"' not in response.content.decode()
+
+
+def test_what_is_flagged_does_not_depend_on_where_batches_split(world, people, settings_dir, monkeypatch):
+    rows = [
+        ["Ekaterina", "Smirnova", "Ромашка", "katya@romashka.example", ""],
+        ["Yuri", "Gagarin", "Vostok", "yuri@vostok.example", ""],
+        ["Ekaterina", "Smirnowa", "ООО «Ромашка»", "e.smirnova@mail.example", ""],
+        ["Whitfield", "Jonathan", "Acme Logistics", "swapped@example.org", ""],  # swapped: not looked for
+        ["Yury", "Gagarin", "Vostok", "", "+1 415 555 0177"],
+        ["Jonathan", "Whitfield", "Acme Logistics", "jw2@example.org", ""],
+    ]
+
+    def flagged() -> set[tuple[str, str]]:
+        job = run(world.admin, rows)
+        pairs = {
+            (Lead.objects.get(pk=f.record_id).email, Lead.objects.get(pk=f.existing_id).email) for f in job.flags.all()
+        }
+        services.import_undo(membership=world.admin, job_id=job.pk)
+        return pairs
+
+    whole = flagged()
+    monkeypatch.setattr(services, "BATCH_ROWS", 1)
+    assert flagged() == whole
+    monkeypatch.setattr(services, "BATCH_ROWS", 4)
+    assert flagged() == whole
+    assert whole == {
+        ("e.smirnova@mail.example", "katya@romashka.example"),
+        ("", "yuri@vostok.example"),
+        ("jw2@example.org", "jonathan.whitfield@acmelogistics.example"),
+    }
