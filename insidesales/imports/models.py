@@ -50,6 +50,9 @@ class ImportJob(OrganizationScopedModel):
     similar_policy = models.CharField(
         _("similar records"), max_length=10, choices=DuplicatePolicy.choices, default=DuplicatePolicy.CREATE
     )
+    # The similar-people model estimated at the start of the run (see imports.similar), kept so that a
+    # resumed run decides as the first one did: {"m": [...], "u": [...], "prior": p}.
+    similar_model = models.JSONField(default=dict, blank=True)
     # Assignment of imported rows without an owner column (or with an empty cell): a user or an agency.
     assign_owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

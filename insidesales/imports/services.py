@@ -44,7 +44,7 @@ from insidesales.imports.models import (
 )
 from insidesales.imports.reader import FileInfo, FileProblem, inspect_file, iter_rows
 from insidesales.imports.rows import CLEANERS, Assignment, CleanRow
-from insidesales.imports.similar import SimilarFinder
+from insidesales.imports.similar import SimilarFinder, model_from_json, model_to_json
 from insidesales.orgs.models import Membership, Organization, Role
 from insidesales.orgs.services import audit_record
 from insidesales.orgs.visibility import visible_records
@@ -629,7 +629,13 @@ class RecordImport:
         self.linker = CompanyLinker(self) if job.record_type == "contact" else None
         self.added, self.analyzed_at = 0, 0  # see keep_statistics
         self.similar = (
-            SimilarFinder(self.scope, job.record_type, job.organization_id, sees_all=membership.role == Role.ADMIN)
+            SimilarFinder(
+                self.scope,
+                job.record_type,
+                job.organization_id,
+                sees_all=membership.role == Role.ADMIN,
+                model=model_from_json(job.similar_model),
+            )
             if job.record_type in SIMILAR_TYPES
             else None
         )
@@ -792,6 +798,7 @@ class RecordImport:
                 created_ranges=_merge_ranges(ranges),
                 linked_count=self.job.linked_count + len(linked),
                 linked_ranges=_merge_ranges(self.job.linked_ranges + id_ranges(linked)),
+                **self.model_to_keep(),
             )
             if not moved:  # another run of this job got here first, or it was stopped: keep nothing
                 raise ConcurrentRun()
@@ -799,6 +806,12 @@ class RecordImport:
         self.keep_statistics(counts.created)
         if self.progress is not None:
             self.progress(self.job, position)
+
+    def model_to_keep(self) -> dict:
+        """The similar-people model, stored with the first batch that made it (a resumed run reuses it)."""
+        if self.similar is None or self.similar.model is None or self.job.similar_model:
+            return {}
+        return {"similar_model": model_to_json(self.similar.model)}
 
     def keep_statistics(self, created: int) -> None:
         """On PostgreSQL, ANALYZE the table each time the rows this import added reach the number of

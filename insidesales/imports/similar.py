@@ -53,6 +53,20 @@ LAST_CHARACTER = "\U0010ffff"  # after a prefix: above every value starting with
 Person = tuple[str, str, str, str, str]  # first name, surname, company key, e-mail, phone (normalized)
 
 
+def model_to_json(model: Model) -> dict:
+    return {"m": [list(d.items()) for d in model.m], "u": [list(d.items()) for d in model.u], "prior": model.prior}
+
+
+def model_from_json(data: dict) -> Model | None:
+    if not data:
+        return None
+    return Model(
+        m=[{int(level): float(p) for level, p in d} for d in data["m"]],
+        u=[{int(level): float(p) for level, p in d} for d in data["u"]],
+        prior=float(data["prior"]),
+    )
+
+
 @dataclass(frozen=True)
 class Similar:
     """The best match of a row: an existing record (`record_id`) or an earlier row (`row`)."""
@@ -78,13 +92,15 @@ def columns_of(people: Sequence[Person]) -> dict[str, list[str]]:
 class SimilarFinder:
     """Finds, for each row of a batch, the most probable earlier person it duplicates (if any)."""
 
-    def __init__(self, scope, record_type: str, organization_id: int, *, sees_all: bool = False) -> None:
+    def __init__(
+        self, scope, record_type: str, organization_id: int, *, sees_all: bool = False, model: Model | None = None
+    ) -> None:
         self.scope = scope  # the importing user's visible records of the type
         self.sees_all = sees_all  # the scope is the whole organization (an admin)
         self.organization_id = organization_id
         self._scope_sql: tuple[str, tuple | None] | None = None
         self.record_type = record_type
-        self.model: Model | None = None
+        self.model: Model | None = model  # given: the one an earlier run of the same import estimated
 
     # -- rows and records ---------------------------------------------------------------------------
 

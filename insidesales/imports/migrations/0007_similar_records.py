@@ -11,6 +11,11 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.AddField(
+            model_name='importjob',
+            name='similar_model',
+            field=models.JSONField(blank=True, default=dict),
+        ),
+        migrations.AddField(
             model_name='importflag',
             name='score',
             field=models.FloatField(blank=True, null=True),

@@ -236,3 +236,41 @@ def test_what_is_flagged_does_not_depend_on_where_batches_split(world, people, s
         ("", "yuri@vostok.example"),
         ("jw2@example.org", "jonathan.whitfield@acmelogistics.example"),
     }
+
+
+def test_a_resumed_import_decides_with_the_model_of_its_first_run(world, people, settings_dir, monkeypatch):
+    from insidesales.crm.models import Lead as LeadModel
+    from insidesales.imports.models import ImportStatus
+    from insidesales.imports.similar import SimilarFinder
+
+    monkeypatch.setattr(services, "BATCH_ROWS", 2)
+    rows = [
+        ["Ekaterina", "Smirnova", "Ромашка", "katya@romashka.example", ""],
+        ["Yuri", "Gagarin", "Vostok", "yuri@vostok.example", ""],
+        ["Ekaterina", "Smirnowa", "Ромашка", "e.smirnova@mail.example", ""],
+        ["Jonathon", "Whitfield", "Acme Logistics", "jw@example.org", ""],
+    ]
+    job = services.import_upload(membership=world.admin, file_name="l.csv", chunks=[csv_file(rows, HEADERS)])
+    original = services.RecordImport.write_batch
+
+    def crash_on_second(self, batch, report):
+        if self.job.rows_done:
+            raise RuntimeError("worker died")
+        return original(self, batch, report)
+
+    monkeypatch.setattr(services.RecordImport, "write_batch", crash_on_second)
+    with pytest.raises(RuntimeError):
+        services.import_start(membership=world.admin, job_id=job.pk, mapping=job.mapping, run_now=True)
+    job.refresh_from_db()
+    assert job.rows_done == 2 and set(job.similar_model) == {"m", "u", "prior"}
+    kept = job.similar_model
+
+    def no_new_model(self):
+        raise AssertionError("the resumed run estimated a model of its own")
+
+    monkeypatch.setattr(SimilarFinder, "sample", no_new_model)
+    monkeypatch.setattr(services.RecordImport, "write_batch", original)
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.RUNNING)
+    job = services.import_run(job_id=job.pk)
+    assert job.status == ImportStatus.DONE and job.similar_model == kept
+    assert {LeadModel.objects.get(pk=flag.record_id).last_name for flag in job.flags.all()} == {"Smirnowa", "Whitfield"}
