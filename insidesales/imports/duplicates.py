@@ -63,6 +63,7 @@ REASONS = {
     "same_email": gettext_lazy("same email"),
     "similar_email": gettext_lazy("similar email"),
     "same_phone": gettext_lazy("same phone"),
+    "import": gettext_lazy("flagged by an import"),
 }
 INSERT_BATCH = 5000
 STALE_SCAN = dt.timedelta(hours=2)  # a scan "running" longer than this lost its worker
@@ -333,11 +334,17 @@ def _store_pairs(organization_id: int, leads: LeadColumns, found: list[Pair], gr
                 "left_id", "right_id"
             )
         )
-        DuplicatePair.objects.filter(organization_id=organization_id, status=PairStatus.OPEN).delete()
+        own = DuplicatePair.objects.filter(organization_id=organization_id, status=PairStatus.OPEN, from_import=False)
+        own.delete()
+        flagged = set(
+            DuplicatePair.objects.filter(organization_id=organization_id, from_import=True).values_list(
+                "left_id", "right_id"
+            )
+        )
         batch: list[DuplicatePair] = []
         for pair in found:
             left, right = sorted((ids[pair.left], ids[pair.right]))
-            if (left, right) in dismissed or left not in existing or right not in existing:
+            if (left, right) in dismissed or (left, right) in flagged or left not in existing or right not in existing:
                 continue
             batch.append(
                 DuplicatePair(

@@ -189,7 +189,8 @@ class PairStatus(models.TextChoices):
 class DuplicatePair(OrganizationScopedModel):
     """Two leads the matcher takes for one person (left id < right id), with its score and reasons.
 
-    Open pairs are replaced by each scan; dismissed ones stay, so "not duplicates" is said once.
+    Open pairs are replaced by each scan, except those an import flagged; dismissed ones stay, so "not
+    duplicates" is said once.
     """
 
     # No database constraint: a scan writing pairs must not fail, nor make a merge or delete committing
@@ -201,6 +202,9 @@ class DuplicatePair(OrganizationScopedModel):
     reasons = models.JSONField(default=list)  # codes: same_email, similar_name, ...
     group = models.BigIntegerField(default=0)  # the lowest lead id of the connected group
     status = models.CharField(_("status"), max_length=10, choices=PairStatus.choices, default=PairStatus.OPEN)
+    # Flagged by an import ("create and flag for review"): kept by the scans, which replace only their
+    # own open pairs, until it is merged or dismissed.
+    from_import = models.BooleanField(default=False)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -781,6 +781,8 @@ class RecordImport:
                     ]
                 )
                 counts.flagged = len(flags)
+                if self.job.record_type == "lead":
+                    self.pairs_for_review(flags, ids, creates)
             ranges = self.job.created_ranges + id_ranges(ids)
             report.write(rejected)
             position = self.position()
@@ -806,6 +808,40 @@ class RecordImport:
         self.keep_statistics(counts.created)
         if self.progress is not None:
             self.progress(self.job, position)
+
+    def pairs_for_review(self, flags: list, ids: list[int], creates: list[CleanRow]) -> None:
+        """Flagged leads go on the duplicates page at once, each with the lead it resembles (open pairs
+        the scans keep; "not duplicates" said of the two before is not asked again)."""
+        from insidesales.imports.models import DuplicatePair
+
+        existing = [ref for _i, (where, ref), _r, _s in flags if where == "db"]
+        names = dict(Lead.objects.filter(pk__in=existing).values_list("id", "name_key")) if existing else {}
+        now = timezone.now()
+        pairs = []
+        for index, (where, ref), reason, score in flags:
+            other = ref if where == "db" else ids[ref]
+            left, right = sorted((ids[index], other))
+            kind = reason.removeprefix("file_")
+            if kind == "similar":
+                other_name = names.get(ref) if where == "db" else creates[ref].values["name_key"]
+                same = creates[index].values["name_key"] == other_name
+                reasons = ["same_name" if same else "similar_name", "same_company", "import"]
+            else:
+                reasons = [f"same_{kind}", "import"]
+            pairs.append(
+                DuplicatePair(
+                    organization_id=self.job.organization_id,
+                    left_id=left,
+                    right_id=right,
+                    score=round(score, 4) if score is not None else 1.0,
+                    reasons=reasons,
+                    group=left,
+                    from_import=True,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+        DuplicatePair.objects.bulk_create(pairs, ignore_conflicts=True)
 
     def model_to_keep(self) -> dict:
         """The similar-people model, stored with the first batch that made it (a resumed run reuses it)."""

@@ -11,6 +11,11 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.AddField(
+            model_name='duplicatepair',
+            name='from_import',
+            field=models.BooleanField(default=False),
+        ),
+        migrations.AddField(
             model_name='importjob',
             name='similar_model',
             field=models.JSONField(blank=True, default=dict),

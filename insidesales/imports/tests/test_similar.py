@@ -274,3 +274,27 @@ def test_a_resumed_import_decides_with_the_model_of_its_first_run(world, people,
     job = services.import_run(job_id=job.pk)
     assert job.status == ImportStatus.DONE and job.similar_model == kept
     assert {LeadModel.objects.get(pk=flag.record_id).last_name for flag in job.flags.all()} == {"Smirnowa", "Whitfield"}
+
+
+def test_flagged_leads_are_on_the_duplicates_page_and_scans_keep_them(world, people, settings_dir, client):
+    from insidesales.imports import duplicates
+    from insidesales.imports.models import DuplicatePair, PairStatus
+
+    job = run(world.admin, [["Jonathon", "Whitfield", "Acme Logistics", "jw@example.org", ""]])
+    created = job.flags.get().record_id
+    pair = DuplicatePair.objects.get(organization=world.org, from_import=True)
+    assert (pair.left_id, pair.right_id, pair.status) == (people.pk, created, PairStatus.OPEN)
+    assert pair.reasons == ["similar_name", "same_company", "import"] and 0.5 <= pair.score <= 1
+    # A scan replaces its own open pairs and keeps those an import flagged.
+    scan = duplicates.scan_request(organization_id=world.org.pk)
+    duplicates.scan_run(scan_id=scan.pk)
+    assert DuplicatePair.objects.filter(organization=world.org, left=people, right_id=created).count() == 1
+    client.force_login(world.admin.user)
+    page = client.get("/duplicates/").content.decode()
+    assert f"/duplicates/{pair.pk}/" in page and "flagged by an import" in page
+    # "Not duplicates" holds: the next scan neither reopens nor repeats the pair.
+    duplicates.pair_dismiss(membership=world.admin, pair_id=pair.pk)
+    scan = duplicates.scan_request(organization_id=world.org.pk)
+    duplicates.scan_run(scan_id=scan.pk)
+    pairs = DuplicatePair.objects.filter(organization=world.org, left=people, right_id=created)
+    assert [p.status for p in pairs] == [PairStatus.DISMISSED]
