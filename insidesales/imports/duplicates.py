@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy
 from insidesales.core.errors import NotFound, PermissionDenied
 from insidesales.core.text import search_key
 from insidesales.crm.models import Lead
-from insidesales.imports.matching import CLOSE, EXACT, PARTIAL, Field, Matcher, Pair, Schema, groups
+from insidesales.imports.matching import CLOSE, EXACT, MISSING, PARTIAL, Field, Matcher, Pair, Schema, groups
 from insidesales.imports.models import (
     PENDING_SCAN,
     DuplicatePair,
@@ -258,12 +258,23 @@ def reasons_of(levels: tuple[int, ...]) -> list[str]:
     return codes
 
 
+def one_person_possible(matrix: np.ndarray) -> np.ndarray:
+    """Which pairs (rows of a LEAD_SCHEMA level matrix) can be one person at all: they share an email
+    or a phone, or both names are alike (a missing first name counts as alike). The scores treat the
+    fields as independent, which they are not within a company: colleagues with one surname ("Jesse
+    Khan", "Joshua Khan" at Falcon Realty) agree on two rare values and would score as duplicates."""
+    first, last, _company, email, phone = (matrix[:, index] for index in range(5))
+    shared_contact = (email == EXACT) | (phone == EXACT)
+    names_alike = ((first >= PARTIAL) | (first == MISSING)) & (last >= PARTIAL)
+    return shared_contact | names_alike
+
+
 def find_pairs(leads: LeadColumns) -> tuple[int, list[Pair], dict[int, int]]:
     """(pairs compared, pairs scoring at least one half, lead index → its group's lowest lead id)."""
     matcher = Matcher(LEAD_SCHEMA, leads.columns)
     lefts, rights = matcher.candidate_arrays()
     matrix, probability = matcher.score_arrays(lefts, rights)
-    chosen = np.flatnonzero(probability >= 0.5)
+    chosen = np.flatnonzero((probability >= 0.5) & one_person_possible(matrix))
     found = [Pair(int(lefts[i]), int(rights[i]), tuple(matrix[i].tolist()), float(probability[i])) for i in chosen]
     group_of = {}
     for members in groups(found):

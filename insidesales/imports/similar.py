@@ -29,7 +29,7 @@ from django.db.models import Max, Min
 
 from insidesales.core.lookups import prefix_operator, prefix_pattern
 from insidesales.core.text import company_search_key, search_key
-from insidesales.imports.duplicates import LEAD_SCHEMA
+from insidesales.imports.duplicates import LEAD_SCHEMA, one_person_possible
 from insidesales.imports.matching import Matcher, Model, Schema
 
 SURNAME_PREFIX = 4  # as the scan's name blocks: the surname's first four letters
@@ -255,8 +255,8 @@ class SimilarFinder:
         best: list[Similar | None] = [None] * len(rows)
         if not len(lefts):
             return best
-        _matrix, probability = matcher.score_arrays(lefts, rights)
-        for index in np.flatnonzero(probability >= THRESHOLD).tolist():
+        matrix, probability = matcher.score_arrays(lefts, rights)
+        for index in np.flatnonzero((probability >= THRESHOLD) & one_person_possible(matrix)).tolist():
             left, right, p = int(lefts[index]), int(rights[index]) - offset, float(probability[index])
             current = best[right]
             if current is not None and current.probability >= p:

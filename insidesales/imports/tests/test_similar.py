@@ -80,9 +80,10 @@ def test_a_similar_name_at_the_same_company_is_created_and_flagged_by_default(wo
         ["Jonathon", "Whitfield", "Acme Logistics", "j.whitfield@gmail.example", ""],  # a typo, no legal form
         ["Maria", "Lopez", "Acme Logistics", "maria@acmelogistics.example", ""],  # a colleague
         ["Jonathan", "Whitfield", "Globex", "jw@globex.example", ""],  # a namesake elsewhere
+        ["Joshua", "Whitfield", "Acme Logistics", "joshua@acmelogistics.example", ""],  # a relative
     ]
     job = run(world.admin, rows, duplicate_policy="skip")
-    assert (job.created_count, job.flagged_count, job.skipped_count) == (3, 1, 0)
+    assert (job.created_count, job.flagged_count, job.skipped_count) == (4, 1, 0)
     flag = ImportFlag.objects.get(job=job)
     flagged = Lead.objects.get(pk=flag.record_id)
     assert (flagged.first_name, flag.existing_id, flag.reason) == ("Jonathon", people.pk, "similar")
@@ -298,3 +299,32 @@ def test_flagged_leads_are_on_the_duplicates_page_and_scans_keep_them(world, peo
     duplicates.scan_run(scan_id=scan.pk)
     pairs = DuplicatePair.objects.filter(organization=world.org, left=people, right_id=created)
     assert [p.status for p in pairs] == [PairStatus.DISMISSED]
+
+
+def test_colleagues_with_one_surname_are_not_duplicates_for_the_scan_either(world, people):
+    from insidesales.imports import duplicates
+    from insidesales.imports.models import DuplicatePair
+
+    f.LeadFactory(
+        organization=world.org,
+        first_name="Joshua",
+        last_name="Whitfield",
+        company_name="Acme Logistics",
+        email="jwhitfield@acmelogistics.example",
+        phone="+14155550199",
+    )
+    f.LeadFactory(
+        organization=world.org,
+        first_name="Jonathon",
+        last_name="Whitfield",
+        company_name="Acme Logistics LLC",
+        email="jonathon@gmail.example",
+    )
+    scan = duplicates.scan_request(organization_id=world.org.pk)
+    duplicates.scan_run(scan_id=scan.pk)
+    found = {
+        tuple(sorted((pair.left.first_name, pair.right.first_name)))
+        for pair in DuplicatePair.objects.filter(organization=world.org).select_related("left", "right")
+    }
+    assert ("Jonathan", "Jonathon") in found
+    assert not {names for names in found if "Joshua" in names}
