@@ -328,3 +328,13 @@ def test_colleagues_with_one_surname_are_not_duplicates_for_the_scan_either(worl
     }
     assert ("Jonathan", "Jonathon") in found
     assert not {names for names in found if "Joshua" in names}
+
+
+def test_an_import_that_changed_nothing_offers_no_undo(world, people, settings_dir, client):
+    rows = [["Jonathon", "Whitfield", "Acme Logistics", "jonathan.whitfield@acmelogistics.example", ""]]
+    job = run(world.admin, rows)
+    assert (job.status, job.created_count, job.updated_count, job.skipped_count) == ("done", 0, 0, 1)
+    client.force_login(world.admin.user)
+    assert "Undo this import" not in client.get(f"/imports/{job.pk}/").content.decode()
+    flagged = run(world.admin, [["Jonathon", "Whitfield", "Acme Logistics", "jw@example.org", ""]])
+    assert "Undo this import" in client.get(f"/imports/{flagged.pk}/").content.decode()
