@@ -1020,15 +1020,17 @@ class RecordImport:
     def apply_row(record: Any, row: CleanRow, names: list[str], *, fill: bool) -> None:
         """Set the row's non-empty values on the record; with `fill`, only where the record has none
         (a phone and its typed spelling go together)."""
+        empty = {name for name in names if getattr(record, name) in ("", None)}  # before this row
+        phone = record.phone
         for name in names:
             value = row.values[name]
             if value in ("", None):
                 continue
-            if fill and getattr(record, "phone" if name == "phone_raw" else name) not in ("", None):
+            if fill and ("phone" if name == "phone_raw" else name) not in empty:
                 continue
             if name in row.derived and getattr(record, name):
                 continue  # worked out from the phone: never replaces what the record says
-            if name == "phone_raw" and row.values["phone"] == record.phone:
+            if name == "phone_raw" and row.values["phone"] == phone:
                 continue  # the same number, written another way (e.g. our own export's E.164)
             setattr(record, name, value)
         custom = {k: v for k, v in row.values["custom"].items() if v is not None}

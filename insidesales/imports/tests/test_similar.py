@@ -102,10 +102,11 @@ def test_similar_rows_are_skipped_or_fill_in_the_record_when_the_user_says_so(wo
     assert updated.updated_count == 1
     people.refresh_from_db()
     # Only what the lead lacked is filled in: a similar person's name and email are not the lead's.
-    assert (people.first_name, people.email, people.phone) == (
+    assert (people.first_name, people.email, people.phone, people.phone_raw) == (
         "Jonathan",
         "jonathan.whitfield@acmelogistics.example",
         "+14155550199",
+        "+1 415 555 0199",  # the number as typed comes with it
     )
     services.import_undo(membership=world.admin, job_id=updated.pk)
     people.refresh_from_db()
@@ -338,3 +339,11 @@ def test_an_import_that_changed_nothing_offers_no_undo(world, people, settings_d
     assert "Undo this import" not in client.get(f"/imports/{job.pk}/").content.decode()
     flagged = run(world.admin, [["Jonathon", "Whitfield", "Acme Logistics", "jw@example.org", ""]])
     assert "Undo this import" in client.get(f"/imports/{flagged.pk}/").content.decode()
+
+
+def test_an_update_with_a_new_phone_keeps_the_number_as_typed(world, people, settings_dir):
+    rows = [["Jonathan", "Whitfield", "Acme Logistics", people.email, "(415) 555-0142"]]
+    job = run(world.admin, rows, duplicate_policy="update")
+    assert job.updated_count == 1
+    people.refresh_from_db()
+    assert (people.phone, people.phone_raw) == ("+14155550142", "(415) 555-0142")
