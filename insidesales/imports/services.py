@@ -815,7 +815,7 @@ class RecordImport:
         from insidesales.imports.models import DuplicatePair
 
         existing = [ref for _i, (where, ref), _r, _s in flags if where == "db"]
-        names = dict(Lead.objects.filter(pk__in=existing).values_list("id", "name_key")) if existing else {}
+        names = dict(self.scope.filter(pk__in=existing).values_list("id", "name_key")) if existing else {}
         now = timezone.now()
         pairs = []
         for index, (where, ref), reason, score in flags:

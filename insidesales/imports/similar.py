@@ -131,19 +131,13 @@ class SimilarFinder:
             for start in range(0, len(terms), size):
                 found.update(self._leads_at(terms[start : start + size]))
             return sorted(found.items())
-        from insidesales.crm.models import Company
-
         letters: dict[str, set[str]] = {}
         for company, letter in terms:
             letters.setdefault(company, set()).add(letter)
         keys = sorted(letters)
         for start in range(0, len(keys), 500):
-            companies = dict(
-                Company.objects.filter(organization_id=self.organization_id, name_key__in=keys[start : start + 500])
-                .order_by()
-                .values_list("id", "name_key")
-            )
-            for pk, p in self._records(self.scope.filter(company_id__in=list(companies)).order_by()):
+            at_companies = self.scope.filter(company__name_key__in=keys[start : start + 500]).order_by()
+            for pk, p in self._records(at_companies):
                 if p[1][:SURNAME_PREFIX] in letters.get(p[2], ()):
                     found[pk] = p
         return sorted(found.items())
