@@ -1,13 +1,16 @@
-"""Duplicate leads: the scan that finds them (scheduled and on demand), the pairs people review.
+"""Duplicate leads, contacts and companies: the scan that finds them (scheduled and on demand), the
+pairs people review.
 
-A scan reads every lead of the organization once, hands the normalized fields to the matcher
-(`imports.matching`) and replaces the open pairs with what it found; pairs someone marked as "not
-duplicates" stay and are not offered again. Members see only pairs whose two leads they can see.
+A scan reads every lead, contact and company of the organization once, hands the normalized fields
+to the matcher (`imports.matching`) and replaces each kind's open pairs with what it found; pairs
+someone marked as "not duplicates" stay and are not offered again. Members see only pairs whose two
+records they can see.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,10 +24,12 @@ from django.utils.translation import gettext_lazy
 
 from insidesales.core.errors import NotFound, PermissionDenied
 from insidesales.core.text import search_key
-from insidesales.crm.models import Lead
-from insidesales.imports.matching import CLOSE, EXACT, MISSING, PARTIAL, Field, Matcher, Pair, Schema, groups
+from insidesales.crm.models import Company, Contact, Lead
+from insidesales.imports.matching import CLOSE, DIFFERENT, EXACT, MISSING, PARTIAL, Field, Matcher, Pair, Schema, groups
 from insidesales.imports.models import (
     PENDING_SCAN,
+    CompanyPair,
+    ContactPair,
     DuplicatePair,
     DuplicateScan,
     PairStatus,
@@ -55,6 +60,26 @@ LEAD_SCHEMA = Schema(
     max_block=100,
     identifiers=("email", "phone"),
 )
+# Contacts are people like leads, compared alike (their company is the linked company's name).
+CONTACT_SCHEMA = LEAD_SCHEMA
+COMPANY_SCHEMA = Schema(
+    fields=(
+        Field("name", "text"),
+        Field("domain", "code"),
+        Field("phone", "exact"),
+        Field("city", "name"),
+    ),
+    # The same web domain, the same phone, the same name (legal forms aside), or a name alike in its
+    # first letters in the same city.
+    blocks=(
+        (("domain", 0),),
+        (("phone", 0),),
+        (("name", 0),),
+        (("name", 5), ("city", 2)),
+    ),
+    max_block=100,
+    identifiers=("domain", "phone"),
+)
 REASONS = {
     "same_name": gettext_lazy("same name"),
     "similar_name": gettext_lazy("similar name"),
@@ -63,15 +88,21 @@ REASONS = {
     "same_email": gettext_lazy("same email"),
     "similar_email": gettext_lazy("similar email"),
     "same_phone": gettext_lazy("same phone"),
+    "same_domain": gettext_lazy("same web domain"),
+    "similar_domain": gettext_lazy("similar web domain"),
+    "same_city": gettext_lazy("same city"),
     "import": gettext_lazy("flagged by an import"),
 }
 INSERT_BATCH = 5000
 STALE_SCAN = dt.timedelta(hours=2)  # a scan "running" longer than this lost its worker
 
 
-def can_review(membership: Membership) -> bool:
-    """Everyone who works leads reviews their duplicates; field reps work accounts, not leads."""
-    return membership.role in (Role.ADMIN, Role.MANAGER, Role.INSIDE_REP, Role.AGENCY_REP)
+def can_review(membership: Membership, kind: str = "lead") -> bool:
+    """Everyone who works leads reviews their duplicates; field reps work accounts (contacts and
+    companies), not leads."""
+    if kind == "lead":
+        return membership.role in (Role.ADMIN, Role.MANAGER, Role.INSIDE_REP, Role.AGENCY_REP)
+    return membership.role in (Role.ADMIN, Role.MANAGER, Role.INSIDE_REP, Role.AGENCY_REP, Role.FIELD_REP)
 
 
 def sees_organization_counts(membership: Membership) -> bool:
@@ -79,32 +110,33 @@ def sees_organization_counts(membership: Membership) -> bool:
     return membership.role in (Role.ADMIN, Role.MANAGER)
 
 
-def _require(membership: Membership) -> None:
-    if not can_review(membership):
+def _require(membership: Membership, kind: str = "lead") -> None:
+    if not can_review(membership, kind):
         raise PermissionDenied(_("Your role does not review duplicates."))
 
 
 # -- reading ---------------------------------------------------------------------------------------
 
 
-def pair_list(*, membership: Membership, status: str = PairStatus.OPEN) -> QuerySet[DuplicatePair]:
-    """Pairs of this organization whose two leads the member can see, best first."""
-    _require(membership)
-    leads = visible_records(Lead.objects.all(), membership).values("pk")
-    queryset = DuplicatePair.objects.filter(organization_id=membership.organization_id, status=status)
+def pair_list(*, membership: Membership, status: str = PairStatus.OPEN, kind: str = "lead") -> QuerySet:
+    """Pairs of this organization whose two records (of this kind) the member can see, best first."""
+    spec = KINDS[kind]
+    _require(membership, kind)
+    records = visible_records(spec.model.objects.all(), membership).values("pk")
+    queryset = spec.pair_model.objects.filter(organization_id=membership.organization_id, status=status)
     if membership.role != Role.ADMIN:
-        queryset = queryset.filter(left__in=leads, right__in=leads)
-    return queryset.select_related("left", "right", "left__owner", "right__owner").order_by("-score", "-id")
+        queryset = queryset.filter(left__in=records, right__in=records)
+    return queryset.select_related(*spec.related).order_by("-score", "-id")
 
 
-def pair_get(*, membership: Membership, pair_id: Any) -> DuplicatePair:
-    if not can_review(membership):
+def pair_get(*, membership: Membership, pair_id: Any, kind: str = "lead") -> Any:
+    if not can_review(membership, kind):
         raise NotFound()  # nobody's pairs exist for a role that reviews none
     try:
         pk = int(pair_id)
     except (TypeError, ValueError) as exc:
         raise NotFound() from exc
-    pair = pair_list(membership=membership, status=PairStatus.OPEN).filter(pk=pk).first()
+    pair = pair_list(membership=membership, status=PairStatus.OPEN, kind=kind).filter(pk=pk).first()
     if pair is None:
         raise NotFound()
     return pair
@@ -129,9 +161,9 @@ def pending_scan(*, organization_id: int) -> DuplicateScan | None:
 
 
 @transaction.atomic
-def pair_dismiss(*, membership: Membership, pair_id: Any) -> DuplicatePair:
+def pair_dismiss(*, membership: Membership, pair_id: Any, kind: str = "lead") -> Any:
     """ "Not duplicates": the pair leaves the list and later scans do not bring it back."""
-    pair = pair_get(membership=membership, pair_id=pair_id)
+    pair = pair_get(membership=membership, pair_id=pair_id, kind=kind)
     pair.status = PairStatus.DISMISSED
     pair.decided_by = membership.user
     pair.save(update_fields=["status", "decided_by", "updated_at"])
@@ -140,7 +172,7 @@ def pair_dismiss(*, membership: Membership, pair_id: Any) -> DuplicatePair:
         actor=membership.user,
         action="duplicates.dismiss",
         instance=pair,
-        changes={"leads": [pair.left_id, pair.right_id]},
+        changes={KINDS[kind].plural: [pair.left_id, pair.right_id]},
     )
     return pair
 
@@ -178,9 +210,9 @@ def scan_request(
     return pending
 
 
-def scan_now(*, membership: Membership) -> DuplicateScan:
-    """The "Scan now" button."""
-    _require(membership)
+def scan_now(*, membership: Membership, kind: str = "lead") -> DuplicateScan:
+    """The "Scan now" button (a scan looks at every kind; `kind` is the page it was asked from)."""
+    _require(membership, kind)
     with transaction.atomic():
         scan = scan_request(organization_id=membership.organization_id, requested_by=membership.user)
         audit_record(
@@ -207,35 +239,98 @@ def schedule_all() -> int:
 
 
 @dataclass
-class LeadColumns:
+class RecordColumns:
     ids: list[int]
     columns: dict[str, list[str]]
 
 
-def read_leads(organization_id: int) -> LeadColumns:
+LeadColumns = RecordColumns
+
+
+def read_leads(organization_id: int) -> RecordColumns:
     """Every lead of the organization, normalized for the matcher (one pass, no model instances).
     Besides the compared fields, `email_user` (the part before the @) is there for blocking."""
-    ids: list[int] = []
-    columns: dict[str, list[str]] = {f.name: [] for f in LEAD_SCHEMA.fields}
-    columns["email_user"] = []
-    first, last, company, email, phone = (columns[f.name] for f in LEAD_SCHEMA.fields)
-    email_user = columns["email_user"]
     rows = (
         Lead.objects.filter(organization_id=organization_id)
         .order_by()
         .values_list("id", "first_name", "last_name", "company_key", "email", "phone")
     )
+    return _people_columns(rows)
+
+
+def read_contacts(organization_id: int) -> RecordColumns:
+    """Every contact of the organization, as `read_leads` (the company is the linked company's key)."""
+    rows = (
+        Contact.objects.filter(organization_id=organization_id)
+        .order_by()
+        .values_list("id", "first_name", "last_name", "company__name_key", "email", "phone")
+    )
+    return _people_columns(rows)
+
+
+def read_companies(organization_id: int) -> RecordColumns:
+    """Every company of the organization, normalized for the matcher."""
+    ids: list[int] = []
+    columns: dict[str, list[str]] = {f.name: [] for f in COMPANY_SCHEMA.fields}
+    names, domains, phones, cities = (columns[f.name] for f in COMPANY_SCHEMA.fields)
+    rows = (
+        Company.objects.filter(organization_id=organization_id)
+        .order_by()
+        .values_list("id", "name_key", "domain", "phone", "city")
+    )
+    for pk, name_key, domain, phone, city in rows.iterator(chunk_size=20000):
+        ids.append(pk)
+        names.append(name_key or "")
+        domains.append((domain or "").lower())
+        phones.append(phone or "")
+        cities.append(search_key(city) if city else "")
+    return RecordColumns(ids, columns)
+
+
+def _people_columns(rows: Any) -> RecordColumns:
+    ids: list[int] = []
+    columns: dict[str, list[str]] = {f.name: [] for f in LEAD_SCHEMA.fields}
+    columns["email_user"] = []
+    first, last, company, email, phone = (columns[f.name] for f in LEAD_SCHEMA.fields)
+    email_user = columns["email_user"]
     for pk, first_name, last_name, company_key, lead_email, lead_phone in rows.iterator(chunk_size=20000):
         ids.append(pk)
         first.append(search_key(first_name) if first_name else "")
         last.append(search_key(last_name) if last_name else "")
-        company.append(company_key)
+        company.append(company_key or "")
         address = lead_email.lower()
         email.append(address)
         user = address.partition("@")[0]
         email_user.append(user if len(user) >= 4 else "")
         phone.append(lead_phone)
-    return LeadColumns(ids, columns)
+    return RecordColumns(ids, columns)
+
+
+def company_reasons_of(levels: tuple[int, ...]) -> list[str]:
+    name, domain, phone, city = levels
+    codes = []
+    if name == EXACT:
+        codes.append("same_name")
+    elif name in (CLOSE, PARTIAL):
+        codes.append("similar_name")
+    if domain == EXACT:
+        codes.append("same_domain")
+    elif domain in (CLOSE, PARTIAL):
+        codes.append("similar_domain")
+    if phone == EXACT:
+        codes.append("same_phone")
+    if city == EXACT:
+        codes.append("same_city")
+    return codes
+
+
+def one_company_possible(matrix: np.ndarray) -> np.ndarray:
+    """Which pairs (rows of a COMPANY_SCHEMA level matrix) can be one company at all: they share a web
+    domain or a phone, or their names are alike and their cities not different (two offices of a
+    chain in two cities, or two "Stroy" firms, are separate accounts unless something else ties them)."""
+    name, domain, phone, city = (matrix[:, index] for index in range(4))
+    shared = (domain == EXACT) | (phone == EXACT)
+    return shared | ((name >= CLOSE) & (city != DIFFERENT))
 
 
 def reasons_of(levels: tuple[int, ...]) -> list[str]:
@@ -269,16 +364,71 @@ def one_person_possible(matrix: np.ndarray) -> np.ndarray:
     return shared_contact | names_alike
 
 
-def find_pairs(leads: LeadColumns) -> tuple[int, list[Pair], dict[int, int]]:
-    """(pairs compared, pairs scoring at least one half, lead index → its group's lowest lead id)."""
-    matcher = Matcher(LEAD_SCHEMA, leads.columns)
+@dataclass(frozen=True)
+class DuplicateKind:
+    """What the scan and the review pages need to know of one kind of record."""
+
+    key: str  # "lead", "contact", "company"
+    plural: str  # "leads", ...: in URLs and audit rows
+    model: type
+    pair_model: type
+    schema: Schema
+    read: Callable[[int], RecordColumns]
+    reasons: Callable[[tuple[int, ...]], list[str]]
+    possible: Callable[[np.ndarray], np.ndarray]
+    related: tuple[str, ...]  # select_related of a pair list
+
+
+KINDS: dict[str, DuplicateKind] = {
+    "lead": DuplicateKind(
+        "lead",
+        "leads",
+        Lead,
+        DuplicatePair,
+        LEAD_SCHEMA,
+        read_leads,
+        reasons_of,
+        one_person_possible,
+        ("left", "right", "left__owner", "right__owner"),
+    ),
+    "contact": DuplicateKind(
+        "contact",
+        "contacts",
+        Contact,
+        ContactPair,
+        CONTACT_SCHEMA,
+        read_contacts,
+        reasons_of,
+        one_person_possible,
+        ("left", "right", "left__owner", "right__owner", "left__company", "right__company"),
+    ),
+    "company": DuplicateKind(
+        "company",
+        "companies",
+        Company,
+        CompanyPair,
+        COMPANY_SCHEMA,
+        read_companies,
+        company_reasons_of,
+        one_company_possible,
+        ("left", "right", "left__owner", "right__owner"),
+    ),
+}
+
+
+def find_pairs(records: RecordColumns, kind: str = "lead") -> tuple[int, list[Pair], dict[int, int]]:
+    """(pairs compared, pairs scoring at least one half, record index → its group's lowest record id)."""
+    spec = KINDS[kind]
+    matcher = Matcher(spec.schema, records.columns)
     lefts, rights = matcher.candidate_arrays()
+    if not len(lefts):
+        return 0, [], {}
     matrix, probability = matcher.score_arrays(lefts, rights)
-    chosen = np.flatnonzero((probability >= 0.5) & one_person_possible(matrix))
+    chosen = np.flatnonzero((probability >= 0.5) & spec.possible(matrix))
     found = [Pair(int(lefts[i]), int(rights[i]), tuple(matrix[i].tolist()), float(probability[i])) for i in chosen]
     group_of = {}
     for members in groups(found):
-        lowest = min(leads.ids[member] for member in members)
+        lowest = min(records.ids[member] for member in members)
         for member in members:
             group_of[member] = lowest
     return len(lefts), found, group_of
@@ -305,10 +455,16 @@ def scan_run(*, scan_id: int) -> DuplicateScan | None:
     if not claimed:
         return None
     scan = DuplicateScan.objects.get(pk=scan_id)
+    counts = {}
+    compared_total = found_total = 0
     try:
-        leads = read_leads(scan.organization_id)
-        compared, found, group_of = find_pairs(leads)
-        _store_pairs(scan.organization_id, leads, found, group_of)
+        for kind, spec in KINDS.items():
+            records = spec.read(scan.organization_id)
+            compared, found, group_of = find_pairs(records, kind)
+            _store_pairs(scan.organization_id, records, found, group_of, kind)
+            counts[kind] = len(records.ids)
+            compared_total += compared
+            found_total += len(found)
     except Exception as exc:
         DuplicateScan.objects.filter(pk=scan_id).update(
             status=ScanStatus.FAILED, finished_at=timezone.now(), error=f"{type(exc).__name__}: {exc}"[:2000]
@@ -318,59 +474,65 @@ def scan_run(*, scan_id: int) -> DuplicateScan | None:
     DuplicateScan.objects.filter(pk=scan_id).update(
         status=ScanStatus.DONE,
         finished_at=timezone.now(),
-        leads_count=len(leads.ids),
-        compared_count=compared,
-        pairs_count=len(found),
+        leads_count=counts["lead"],
+        contacts_count=counts["contact"],
+        companies_count=counts["company"],
+        compared_count=compared_total,
+        pairs_count=found_total,
     )
     scan.refresh_from_db()
     ensure_scheduled(organization_id=scan.organization_id)
     return scan
 
 
-def _store_pairs(organization_id: int, leads: LeadColumns, found: list[Pair], group_of: dict[int, int]) -> None:
-    """Replace the open pairs with the new ones, keeping every dismissed pair as it is."""
-    ids = leads.ids
+def _store_pairs(
+    organization_id: int, records: RecordColumns, found: list[Pair], group_of: dict[int, int], kind: str = "lead"
+) -> None:
+    """Replace the open pairs of this kind with the new ones, keeping every dismissed pair as it is."""
+    spec = KINDS[kind]
+    model, pair_model = spec.model, spec.pair_model
+    ids = records.ids
     now = timezone.now()
     with transaction.atomic():
-        # Leads deleted since they were read have no pairs (their ids would break the foreign keys).
+        # Records deleted since they were read have no pairs (their ids would break the foreign keys).
         wanted = sorted({ids[index] for pair in found for index in (pair.left, pair.right)})
         existing: set[int] = set()
         for start in range(0, len(wanted), INSERT_BATCH):
             chunk = wanted[start : start + INSERT_BATCH]
             existing.update(
-                Lead.objects.filter(organization_id=organization_id, pk__in=chunk).values_list("pk", flat=True)
+                model.objects.filter(organization_id=organization_id, pk__in=chunk).values_list("pk", flat=True)
             )
         dismissed = set(
-            DuplicatePair.objects.filter(organization_id=organization_id, status=PairStatus.DISMISSED).values_list(
+            pair_model.objects.filter(organization_id=organization_id, status=PairStatus.DISMISSED).values_list(
                 "left_id", "right_id"
             )
         )
-        own = DuplicatePair.objects.filter(organization_id=organization_id, status=PairStatus.OPEN, from_import=False)
+        own = pair_model.objects.filter(organization_id=organization_id, status=PairStatus.OPEN, from_import=False)
         own.delete()
         flagged = set(
-            DuplicatePair.objects.filter(organization_id=organization_id, from_import=True).values_list(
+            pair_model.objects.filter(organization_id=organization_id, from_import=True).values_list(
                 "left_id", "right_id"
             )
         )
-        batch: list[DuplicatePair] = []
+        batch: list[Any] = []
         for pair in found:
             left, right = sorted((ids[pair.left], ids[pair.right]))
             if (left, right) in dismissed or (left, right) in flagged or left not in existing or right not in existing:
                 continue
             batch.append(
-                DuplicatePair(
+                pair_model(
                     organization_id=organization_id,
                     left_id=left,
                     right_id=right,
                     score=round(pair.probability, 4),
-                    reasons=reasons_of(pair.levels),
+                    reasons=spec.reasons(pair.levels),
                     group=group_of.get(pair.left, left),
                     created_at=now,
                     updated_at=now,
                 )
             )
             if len(batch) >= INSERT_BATCH:
-                DuplicatePair.objects.bulk_create(batch)
+                pair_model.objects.bulk_create(batch)
                 batch = []
         if batch:
-            DuplicatePair.objects.bulk_create(batch)
+            pair_model.objects.bulk_create(batch)

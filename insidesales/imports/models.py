@@ -150,7 +150,8 @@ PENDING_SCAN = (ScanStatus.SCHEDULED, ScanStatus.QUEUED)
 
 
 class DuplicateScan(OrganizationScopedModel):
-    """One run of the duplicate matcher over an organization's leads (scheduled or asked for)."""
+    """One run of the duplicate matcher over an organization's leads, contacts and companies (scheduled or
+    asked for)."""
 
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -160,6 +161,8 @@ class DuplicateScan(OrganizationScopedModel):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     leads_count = models.BigIntegerField(default=0)
+    contacts_count = models.BigIntegerField(default=0)
+    companies_count = models.BigIntegerField(default=0)
     compared_count = models.BigIntegerField(default=0)
     pairs_count = models.BigIntegerField(default=0)
     error = models.TextField(blank=True)
@@ -186,21 +189,19 @@ class PairStatus(models.TextChoices):
     DISMISSED = "dismissed", _("Not duplicates")
 
 
-class DuplicatePair(OrganizationScopedModel):
-    """Two leads the matcher takes for one person (left id < right id), with its score and reasons.
+class PairBase(OrganizationScopedModel):
+    """Two records the matcher takes for one (left id < right id), with its score and reasons.
 
     Open pairs are replaced by each scan, except those an import flagged; dismissed ones stay, so "not
-    duplicates" is said once.
+    duplicates" is said once. Concrete pairs (leads, contacts, companies) add `left` and `right`.
+    No database constraint on them: a scan writing pairs must not fail, nor make a merge or delete
+    committing at the same moment fail, over a record deleted in between. Pairs go with their records
+    all the same (Django deletes them), and lists join the records, so a stray pair is never shown.
     """
 
-    # No database constraint: a scan writing pairs must not fail, nor make a merge or delete committing
-    # at the same moment fail, over a lead deleted in between. Pairs go with their leads all the same
-    # (Django deletes them), and lists join the leads, so a stray pair is never shown.
-    left = models.ForeignKey("crm.Lead", on_delete=models.CASCADE, related_name="+", db_constraint=False)
-    right = models.ForeignKey("crm.Lead", on_delete=models.CASCADE, related_name="+", db_constraint=False)
     score = models.FloatField(_("score"))
     reasons = models.JSONField(default=list)  # codes: same_email, similar_name, ...
-    group = models.BigIntegerField(default=0)  # the lowest lead id of the connected group
+    group = models.BigIntegerField(default=0)  # the lowest record id of the connected group
     status = models.CharField(_("status"), max_length=10, choices=PairStatus.choices, default=PairStatus.OPEN)
     # Flagged by an import ("create and flag for review"): kept by the scans, which replace only their
     # own open pairs, until it is merged or dismissed.
@@ -208,6 +209,19 @@ class DuplicatePair(OrganizationScopedModel):
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.left_id} ~ {self.right_id} ({self.score:.2f})"
+
+
+class DuplicatePair(PairBase):
+    """Two leads that may be one person."""
+
+    left = models.ForeignKey("crm.Lead", on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    right = models.ForeignKey("crm.Lead", on_delete=models.CASCADE, related_name="+", db_constraint=False)
 
     class Meta:
         verbose_name = _("duplicate pair")
@@ -218,21 +232,49 @@ class DuplicatePair(OrganizationScopedModel):
             models.Index(fields=["right"], name="duppair_right"),
         ]
 
-    def __str__(self) -> str:
-        return f"{self.left_id} ~ {self.right_id} ({self.score:.2f})"
+
+class ContactPair(PairBase):
+    """Two contacts that may be one person."""
+
+    left = models.ForeignKey("crm.Contact", on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    right = models.ForeignKey("crm.Contact", on_delete=models.CASCADE, related_name="+", db_constraint=False)
+
+    class Meta:
+        verbose_name = _("duplicate contact pair")
+        verbose_name_plural = _("duplicate contact pairs")
+        constraints = [models.UniqueConstraint(fields=["organization", "left", "right"], name="contactpair_once")]
+        indexes = [
+            models.Index(fields=["organization", "status", "-score", "-id"], name="contactpair_org_score"),
+            models.Index(fields=["right"], name="contactpair_right"),
+        ]
 
 
-class LeadMerge(OrganizationScopedModel):
-    """One merge of a lead into another, with everything needed to undo it.
+class CompanyPair(PairBase):
+    """Two companies that may be one account."""
 
-    The merged lead is deleted; `merged` keeps it serialized (fields and tags), `changes` the
+    left = models.ForeignKey("crm.Company", on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    right = models.ForeignKey("crm.Company", on_delete=models.CASCADE, related_name="+", db_constraint=False)
+
+    class Meta:
+        verbose_name = _("duplicate company pair")
+        verbose_name_plural = _("duplicate company pairs")
+        constraints = [models.UniqueConstraint(fields=["organization", "left", "right"], name="companypair_once")]
+        indexes = [
+            models.Index(fields=["organization", "status", "-score", "-id"], name="companypair_org_score"),
+            models.Index(fields=["right"], name="companypair_right"),
+        ]
+
+
+class MergeBase(OrganizationScopedModel):
+    """One merge of a record into another, with everything needed to undo it.
+
+    The merged record is deleted; `merged` keeps it serialized (fields and tags), `changes` the
     survivor's fields the merge set ({field: [before, after]}), `relinked` the ids of the rows moved
-    from the merged lead to the survivor ({"app_label.model.field": [ids]}).
+    from the merged record to the survivor ({"app_label.model.field": [ids]}). Concrete merges add
+    `survivor`; deleting the kept record deletes its merges too (their copies go with it).
     """
 
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    # Deleting the kept lead deletes its merges too: their copies of merged leads go with it.
-    survivor = models.ForeignKey("crm.Lead", null=True, on_delete=models.CASCADE, related_name="+")
     merged_id = models.BigIntegerField()
     merged_name = models.CharField(max_length=255, blank=True)
     merged = models.JSONField()
@@ -243,14 +285,39 @@ class LeadMerge(OrganizationScopedModel):
     undone_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    # When the copy of the merged lead and the kept lead's values from before were erased (after
+    # When the copy of the merged record and the kept record's values from before were erased (after
     # MERGE_UNDO_KEEP_DAYS, or once undone): from then on the merge is history, not undoable.
     erased_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.merged_id} → {self.survivor_id}"
+
+
+class LeadMerge(MergeBase):
+    survivor = models.ForeignKey("crm.Lead", null=True, on_delete=models.CASCADE, related_name="+")
 
     class Meta:
         verbose_name = _("merge")
         verbose_name_plural = _("merges")
         indexes = [models.Index(fields=["organization", "-created_at"], name="leadmerge_org_created")]
 
-    def __str__(self) -> str:
-        return f"{self.merged_id} → {self.survivor_id}"
+
+class ContactMerge(MergeBase):
+    survivor = models.ForeignKey("crm.Contact", null=True, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        verbose_name = _("contact merge")
+        verbose_name_plural = _("contact merges")
+        indexes = [models.Index(fields=["organization", "-created_at"], name="contactmerge_org_created")]
+
+
+class CompanyMerge(MergeBase):
+    survivor = models.ForeignKey("crm.Company", null=True, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        verbose_name = _("company merge")
+        verbose_name_plural = _("company merges")
+        indexes = [models.Index(fields=["organization", "-created_at"], name="companymerge_org_created")]
