@@ -781,8 +781,7 @@ class RecordImport:
                     ]
                 )
                 counts.flagged = len(flags)
-                if self.job.record_type == "lead":
-                    self.pairs_for_review(flags, ids, creates)
+                self.pairs_for_review(flags, ids, creates)
             ranges = self.job.created_ranges + id_ranges(ids)
             report.write(rejected)
             position = self.position()
@@ -810,9 +809,11 @@ class RecordImport:
             self.progress(self.job, position)
 
     def pairs_for_review(self, flags: list, ids: list[int], creates: list[CleanRow]) -> None:
-        """Flagged leads go on the duplicates page at once, each with the lead it resembles (open pairs
-        the scans keep; "not duplicates" said of the two before is not asked again)."""
-        from insidesales.imports.models import DuplicatePair
+        """Flagged records go on the duplicates page at once, each with the record it resembles (open
+        pairs the scans keep; "not duplicates" said of the two before is not asked again)."""
+        from insidesales.imports.duplicates import KINDS
+
+        pair_model = KINDS[self.job.record_type].pair_model
 
         existing = [ref for _i, (where, ref), _r, _s in flags if where == "db"]
         names = dict(self.scope.filter(pk__in=existing).values_list("id", "name_key")) if existing else {}
@@ -829,7 +830,7 @@ class RecordImport:
             else:
                 reasons = [f"same_{kind}", "import"]
             pairs.append(
-                DuplicatePair(
+                pair_model(
                     organization_id=self.job.organization_id,
                     left_id=left,
                     right_id=right,
@@ -841,7 +842,7 @@ class RecordImport:
                     updated_at=now,
                 )
             )
-        DuplicatePair.objects.bulk_create(pairs, ignore_conflicts=True)
+        pair_model.objects.bulk_create(pairs, ignore_conflicts=True)
 
     def model_to_keep(self) -> dict:
         """The similar-people model, stored with the first batch that made it (a resumed run reuses it)."""

@@ -61,8 +61,10 @@ def _labels() -> dict[str, str]:
 
 @functools.lru_cache(maxsize=256)
 def _nav(
-    language: str, urlconf: str, prefix: str, section: str | None, duplicates: bool, admin: bool, staff: bool
+    language: str, urlconf: str, prefix: str, section: str | None, duplicates: str, admin: bool, staff: bool
 ) -> str:
+    """`duplicates`: the URL name of the member's duplicates page (field reps review contacts and
+    companies, not leads)."""
     labels = _labels()
 
     def link(key: str, path: str, name: str | None) -> str:
@@ -70,7 +72,11 @@ def _nav(
         current = ' aria-current="page"' if section == key else ""
         return f'<a href="{href}"{current}>{escape(labels[key])}</a>'
 
-    parts = [link(*entry) for entry in MAIN_LINKS if entry[0] != "duplicates" or duplicates]
+    parts = [
+        link(key, path, duplicates if key == "duplicates" else name)
+        for key, path, name in MAIN_LINKS
+        if key != "duplicates" or duplicates
+    ]
     if admin:
         current = ' aria-current="page"' if section in ("audit", "agencies") else ""
         items = [link(*entry) for entry in ADMIN_LINKS]
@@ -97,7 +103,7 @@ def main_nav(context: template.Context) -> SafeString:
         str(get_urlconf() or settings.ROOT_URLCONF),
         get_script_prefix(),
         current_section(request.path),
-        bool(membership) and membership.role != "field_rep",
+        ("contact_duplicate_list" if membership.role == "field_rep" else "duplicate_list") if membership else "",
         bool(membership) and membership.is_admin,
         bool(user) and user.is_staff,
     )

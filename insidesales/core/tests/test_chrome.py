@@ -16,7 +16,8 @@ from insidesales.orgs.models import Role
 
 pytestmark = pytest.mark.django_db
 
-# The navigation as it was written in base.html before it moved to Python.
+# The navigation as it was written in base.html before it moved to Python (since then: field reps' Duplicates
+# link goes to the contacts, as they review contacts and companies, not leads).
 TEMPLATE = """{% load i18n %}{% with path=request.path %}
       <nav class="mainnav" aria-label="{% translate 'Main' %}">
         <a href="{% url 'home' %}" {% if path == '/' %}aria-current="page"{% endif %}>{% translate "Home" %}</a>
@@ -26,7 +27,7 @@ TEMPLATE = """{% load i18n %}{% with path=request.path %}
         <a href="/deals/" {% if path|slice:':7' == '/deals/' %}aria-current="page"{% endif %}>{% translate "Deals" %}</a>
         <a href="/tasks/" {% if path|slice:':7' == '/tasks/' %}aria-current="page"{% endif %}>{% translate "Tasks" %}</a>
         <a href="{% url 'import_list' %}" {% if path|slice:':9' == '/imports/' %}aria-current="page"{% endif %}>{% translate "Imports" %}</a>
-        {% if membership and membership.role != "field_rep" %}<a href="{% url 'duplicate_list' %}" {% if path|slice:':12' == '/duplicates/' %}aria-current="page"{% endif %}>{% translate "Duplicates" %}</a>{% endif %}
+        {% if membership and membership.role != "field_rep" %}<a href="{% url 'duplicate_list' %}" {% if path|slice:':12' == '/duplicates/' %}aria-current="page"{% endif %}>{% translate "Duplicates" %}</a>{% elif membership %}<a href="{% url 'contact_duplicate_list' %}" {% if path|slice:':12' == '/duplicates/' %}aria-current="page"{% endif %}>{% translate "Duplicates" %}</a>{% endif %}
         {% if membership.is_admin %}
           <details class="dropdown navmenu">
             <summary {% if path|slice:':7' == '/audit/' or path|slice:':10' == '/agencies/' %}aria-current="page"{% endif %}>{% translate "Administration" %}</summary>

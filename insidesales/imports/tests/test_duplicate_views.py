@@ -74,9 +74,16 @@ def test_not_duplicates_and_scan_now(world, twins):
     assert DuplicateScan.objects.filter(organization=world.org, status="queued").exists()
 
 
-def test_field_reps_have_no_duplicates_page(world):
-    assert client_for(world, "field_rep").get("/duplicates/").status_code == 403
-    assert "/duplicates/" not in client_for(world, "field_rep").get("/leads/").content.decode()
+def test_field_reps_review_contacts_and_companies_not_leads(world, twins):
+    a, b, pair = twins
+    client = client_for(world, "field_rep")
+    response = client.get("/duplicates/")
+    assert response.status_code == 302 and response["Location"] == "/duplicates/contacts/"
+    assert client.get(f"/duplicates/{pair.pk}/").status_code == 404
+    assert client.post(f"/duplicates/{pair.pk}/dismiss/").status_code == 404
+    page = client.get("/duplicates/contacts/").content.decode()
+    assert 'href="/duplicates/companies/"' in page and 'href="/duplicates/"' not in page
+    assert 'href="/duplicates/contacts/"' in client.get("/leads/").content.decode()
     assert 'href="/duplicates/"' in client_for(world, "rep1").get("/leads/").content.decode()
 
 
@@ -97,3 +104,63 @@ def test_a_rep_is_offered_to_keep_the_lead_they_may_not_merge_away(world):
 def test_organization_counts_are_for_managers(world, twins):
     assert "leads," in client_for(world, "manager").get("/duplicates/").content.decode()
     assert "leads," not in client_for(world, "rep1").get("/duplicates/").content.decode()
+
+
+def test_contact_pairs_are_listed_compared_merged_and_undone(world):
+    from insidesales.crm.models import Activity, Contact, Deal
+    from insidesales.imports.models import ContactMerge, ContactPair
+
+    company = f.CompanyFactory(owned_by=world.rep1, name="Orlov & Sons")
+    a = f.ContactFactory(
+        owned_by=world.rep1, first_name="Boris", last_name="Orlov", email="boris@orlov.example", company=company
+    )
+    b = f.ContactFactory(owned_by=world.rep1, first_name="Boris", last_name="Orlov", email="boris@orlov.example")
+    deal = f.DealFactory(owned_by=world.rep1, contact=b, name="Orlov renewal")
+    duplicates.scan_run(scan_id=duplicates.scan_request(organization_id=world.org.pk).pk)
+    pair = ContactPair.objects.get(left=a, right=b)
+    client = client_for(world, "rep1")
+    page = client.get("/duplicates/contacts/").content.decode()
+    assert "Duplicate contacts" in page and f'href="/duplicates/contacts/{pair.pk}/"' in page
+    assert f'href="/contacts/{a.pk}/"' in page and "Orlov &amp; Sons" in page and "same email" in page
+    assert 'aria-current="page">Contacts<' in page
+    compare = client.get(f"/duplicates/contacts/{pair.pk}/").content.decode()
+    assert "Merge contacts" in compare and 'name="company"' in compare
+    response = client.post(f"/duplicates/contacts/{pair.pk}/", {"keep": b.pk, "company": "other", "action": "merge"})
+    assert response.status_code == 302 and response["Location"] == f"/contacts/{b.pk}/"
+    assert not Contact.objects.filter(pk=a.pk).exists()
+    assert Contact.objects.get(pk=b.pk).company_id == company.pk
+    assert Deal.objects.get(pk=deal.pk).contact_id == b.pk
+    assert Activity.objects.filter(contact_id=b.pk, kind="merge").exists()
+    merge = ContactMerge.objects.get(survivor=b)
+    listed = client.get("/duplicates/contacts/").content.decode()
+    assert f'action="/merges/contacts/{merge.pk}/undo/"' in listed
+    undone = client.post(f"/merges/contacts/{merge.pk}/undo/")
+    assert undone.status_code == 302 and undone["Location"] == f"/contacts/{a.pk}/"
+    assert Contact.objects.get(pk=a.pk).company_id == company.pk
+    assert Contact.objects.get(pk=b.pk).company_id is None
+
+
+def test_company_pairs_merge_moves_contacts_and_dismiss_sticks(world):
+    from insidesales.crm.models import Company, Contact
+    from insidesales.imports.models import CompanyPair
+
+    a = f.CompanyFactory(owned_by=world.rep1, name="ООО «Ромашка»", domain="romashka.ru", city="Kazan")
+    b = f.CompanyFactory(owned_by=world.rep1, name="Ромашка", domain="romashka.ru", city="Kazan")
+    c = f.CompanyFactory(owned_by=world.rep1, name="Ромашка Плюс", domain="romashka.ru", city="Kazan")
+    person = f.ContactFactory(owned_by=world.rep1, last_name="Petrova", company=b)
+    duplicates.scan_run(scan_id=duplicates.scan_request(organization_id=world.org.pk).pk)
+    pair = CompanyPair.objects.get(left=a, right=b)
+    client = client_for(world, "rep1")
+    page = client.get("/duplicates/companies/").content.decode()
+    assert "Duplicate companies" in page and "same web domain" in page and "same name" in page
+    other = CompanyPair.objects.get(left=a, right=c)
+    assert client.post(f"/duplicates/companies/{other.pk}/dismiss/")["Location"] == "/duplicates/companies/"
+    duplicates.scan_run(scan_id=duplicates.scan_request(organization_id=world.org.pk).pk)
+    assert CompanyPair.objects.get(left=a, right=c).status == PairStatus.DISMISSED
+    pair = CompanyPair.objects.get(left=a, right=b)  # the scan replaced the open pairs
+    response = client.post(f"/duplicates/companies/{pair.pk}/", {"keep": a.pk, "action": "merge"})
+    assert response.status_code == 302 and response["Location"] == f"/companies/{a.pk}/"
+    assert not Company.objects.filter(pk=b.pk).exists()
+    assert Contact.objects.get(pk=person.pk).company_id == a.pk
+    bad = client.post(f"/duplicates/companies/{other.pk}/", {"keep": a.pk, "action": "merge"})
+    assert bad.status_code == 404  # a dismissed pair is not offered for merging
