@@ -110,6 +110,13 @@ def test_companies_are_imported_checked_and_matched_against_existing_ones(world,
     assert "not a site" in reasons["Bad Site"]
     existing.refresh_from_db()
     assert existing.name == "Rep1 Industries"
+    # "Create and flag": the companies are made and go on the companies' duplicates page at once.
+    from insidesales.imports.models import CompanyPair
+
+    flagged = run(world.admin, csv_file(rows[5:7], COMPANY_HEADERS), "company", policy="create")
+    assert (flagged.created_count, flagged.flagged_count) == (2, 2)
+    pairs = CompanyPair.objects.filter(organization=world.org, from_import=True, left=existing)
+    assert sorted(pair.reasons for pair in pairs) == [["same_domain", "import"], ["same_name", "import"]]
 
 
 def test_updating_companies_and_undoing_it(world, settings_dir):

@@ -176,6 +176,12 @@ def test_contacts_are_matched_by_name_at_their_company(world, settings_dir):
     flag = job.flags.get()
     assert flag.existing_id == existing.pk and flag.reason == "similar"
     assert Contact.objects.get(pk=flag.record_id).company_id == company.pk
+    # Flagged contacts are on the contacts' duplicates page at once.
+    from insidesales.imports.models import ContactPair
+
+    pair = ContactPair.objects.get(organization=world.org, from_import=True)
+    assert (pair.left_id, pair.right_id) == (existing.pk, flag.record_id)
+    assert pair.reasons == ["same_name", "same_company", "import"]
 
 
 def test_the_finder_looks_only_at_the_company_and_surname_range(world, people, django_assert_max_num_queries):
