@@ -8,6 +8,7 @@ timeline looks the same whether a service or this module wrote it.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -32,6 +33,8 @@ from insidesales.crm.models import (
 )
 from insidesales.orgs.models import Organization, User
 
+LEGAL_FORM = re.compile(r"^(?:ООО|ПАО|АО|ЗАО)\s+|\s+(?:Inc\.|LLC|Corp\.|Co\.|GmbH|Ltd\.?)$")
+DUPLICATE_ACCOUNTS = 0.06  # accounts entered twice (with their main contact), for the duplicates pages
 HOUR = dt.timedelta(hours=1)
 DAY = dt.timedelta(days=1)
 STATUS_WEIGHTS = {"new": 22, "working": 34, "qualified": 16, "disqualified": 16, "converted": 12}
@@ -187,6 +190,51 @@ class DemoRecords:
                 self.stamp(contact, company.created_at, times[-1])
             if self.rng.random() < 0.7:
                 self.deal_row(company, contacts[0], language)
+            if self.rng.random() < DUPLICATE_ACCOUNTS:
+                self.duplicate_account(company, info, contacts[0], owner, team_id, agency_id)
+
+    def duplicate_account(self, company: Company, info: CompanyData, contact: Contact, owner, team_id, agency_id):
+        """The same account entered again, as happens in every CRM: a rep types the company without (or
+        with) its legal form and the main contact with the phone as it was said on the call. The
+        duplicates pages find both."""
+        name = LEGAL_FORM.sub("", info.name).replace("«", "").replace("»", "").strip()
+        if name == info.name or not name:
+            name = f"{info.name} Inc." if info.country != "RU" else f"ООО «{info.name}»"
+        when = company.created_at + self.rng.random() * 20 * DAY
+        twin = Company(
+            organization=self.org,
+            name=name,
+            domain=info.domain,
+            industry=info.industry,
+            country=info.country,
+            city=info.city,
+            name_key=company_search_key(name),
+            owner=owner,
+            team_id=team_id,
+            agency_id=agency_id,
+        )
+        self.stamp(twin, when, when)
+        self.activity(twin, ActivityKind.CREATED, self.admin, when, subject="Company created")
+        self.batch.companies.append(twin)
+        again = Contact(
+            organization=self.org,
+            first_name=contact.first_name,
+            last_name=contact.last_name,
+            title="",
+            company=twin,
+            email="",
+            phone=contact.phone,
+            phone_raw=contact.phone_raw,
+            country=contact.country,
+            time_zone=contact.time_zone,
+            name_key=contact.name_key,
+            name_rev_key=contact.name_rev_key,
+            owner=owner,
+            team_id=team_id,
+            agency_id=agency_id,
+        )
+        self.stamp(again, when, when)
+        self.batch.contacts.append(again)
 
     def company_row(self, info: CompanyData, owner, team_id, agency_id, *, created: dt.datetime) -> Company:
         company = Company(

@@ -673,10 +673,11 @@ class RecordImport:
             with connection.cursor() as cursor:
                 cursor.execute("PRAGMA optimize")  # refresh the planner's statistics after many new rows
         job.refresh_from_db()
-        if job.record_type == "lead" and (job.created_count or job.updated_count):
+        if job.created_count or job.updated_count:
             from insidesales.imports.duplicates import scan_request
 
-            scan_request(organization_id=job.organization_id, requested_by=self.membership.user)  # new leads, new pairs
+            # New records, new pairs (of the imported kind, and contacts of new companies).
+            scan_request(organization_id=job.organization_id, requested_by=self.membership.user)
         audit_record(
             organization_id=job.organization_id,
             actor=self.membership.user,
