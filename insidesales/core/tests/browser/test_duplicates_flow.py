@@ -89,3 +89,60 @@ def test_rep_merges_two_leads_and_undoes_it(page: Page, browser_world: BrowserWo
     survivor.refresh_from_db()
     assert (survivor.email, survivor.title) == ("", "")
     expect(page.get_by_text("Merge with Анна Кузнецова undone")).to_be_visible()
+
+
+def test_field_rep_merges_two_contacts_and_undoes_it_from_the_timeline(
+    page: Page, browser_world: BrowserWorld, immediate_tasks, screenshot
+):
+    """Field reps work accounts: their Duplicates link opens the contacts; a merge there moves the
+    other contact's deal and takes its company, and the timeline's undo brings it all back."""
+    from insidesales.crm.models import Company, Contact, Deal
+    from insidesales.crm.services import record_create
+
+    rep = browser_world.field_rep
+    vector = record_create(membership=rep, model=Company, data={"name": "ООО «Вектор»", "domain": "vector.example"})
+    kept = record_create(
+        membership=rep, model=Contact, data={"first_name": "Анна", "last_name": "Кузнецова", "phone": "8 916 555-12-34"}
+    )
+    other = record_create(
+        membership=rep,
+        model=Contact,
+        data={
+            "first_name": "Анна",
+            "last_name": "Кузнецова",
+            "phone": "+7 916 555 1234",
+            "email": "anna@vector.example",
+            "company_id": vector.pk,
+        },
+    )
+    deal = record_create(membership=rep, model=Deal, data={"name": "Вектор — пилот", "contact_id": other.pk})
+    sign_in(page, rep)
+
+    page.get_by_role("link", name="Duplicates").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Duplicate contacts")
+    expect(page.get_by_role("link", name="Leads", exact=True)).to_have_count(1)  # the main navigation's only
+    page.get_by_role("button", name="Scan now").click()
+    rows = page.locator("table.dup-table tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.get_by_text("same phone")).to_be_visible()
+    screenshot(page, "contacts")
+
+    page.get_by_role("link", name="Compare and merge").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Merge contacts")
+    expect(page.locator("input[name=company][value=other]")).to_be_checked()  # the kept one has none
+    screenshot(page, "compare-contacts")
+    page.get_by_role("button", name="Merge", exact=True).click()
+
+    expect(page.get_by_text("was merged into this contact")).to_be_visible()
+    assert page.url.endswith(f"/contacts/{kept.pk}/")
+    survivor = Contact.objects.get(pk=kept.pk)
+    assert (survivor.email, survivor.company_id) == ("anna@vector.example", vector.pk)
+    assert Deal.objects.get(pk=deal.pk).contact_id == kept.pk
+    expect(page.get_by_text("Merged with Анна Кузнецова")).to_be_visible()
+
+    page.get_by_role("button", name="Undo merge").click()
+    expect(page.get_by_text("The merge was undone")).to_be_visible()
+    assert page.url.endswith(f"/contacts/{other.pk}/")
+    assert Deal.objects.get(pk=deal.pk).contact_id == other.pk
+    survivor.refresh_from_db()
+    assert (survivor.email, survivor.company_id) == ("", None)
