@@ -56,6 +56,9 @@ LEAD_SCHEMA = Schema(
         (("last_name", 4), ("first_name", 1), ("company", 4)),
         (("first_name", 4), ("last_name", 1), ("company", 4)),
         (("company", 0), ("first_name", 0), ("last_name", 0)),
+        # First and last names swapped ("Sidorova Anna" for "Anna Sidorova"): the two name keys above
+        # in either order, so both spellings share this key.
+        (("name_pair", 0), ("company", 4)),
     ),
     max_block=100,
     identifiers=("email", "phone"),
@@ -287,23 +290,35 @@ def read_companies(organization_id: int) -> RecordColumns:
     return RecordColumns(ids, columns)
 
 
+def name_pair_key(first: str, last: str) -> str:
+    """The same for "Anna Sidorova" and "Sidorova Anna": the surname-first and given-name-first keys
+    of the name blocks, in sorted order ("" when either name is missing)."""
+    if not first or not last:
+        return ""
+    one, other = f"{last[:4]}\x1f{first[:1]}", f"{first[:4]}\x1f{last[:1]}"
+    return f"{min(one, other)}\x1e{max(one, other)}"
+
+
+def add_blocking_columns(columns: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The columns people are blocked on besides their compared fields: `email_user` (the part of the
+    email before the @, when at least four letters) and `name_pair` (see `name_pair_key`)."""
+    columns["email_user"] = [user if len(user := email.partition("@")[0]) >= 4 else "" for email in columns["email"]]
+    columns["name_pair"] = list(map(name_pair_key, columns["first_name"], columns["last_name"]))
+    return columns
+
+
 def _people_columns(rows: Any) -> RecordColumns:
     ids: list[int] = []
     columns: dict[str, list[str]] = {f.name: [] for f in LEAD_SCHEMA.fields}
-    columns["email_user"] = []
     first, last, company, email, phone = (columns[f.name] for f in LEAD_SCHEMA.fields)
-    email_user = columns["email_user"]
     for pk, first_name, last_name, company_key, lead_email, lead_phone in rows.iterator(chunk_size=20000):
         ids.append(pk)
         first.append(search_key(first_name) if first_name else "")
         last.append(search_key(last_name) if last_name else "")
         company.append(company_key or "")
-        address = lead_email.lower()
-        email.append(address)
-        user = address.partition("@")[0]
-        email_user.append(user if len(user) >= 4 else "")
+        email.append(lead_email.lower())
         phone.append(lead_phone)
-    return RecordColumns(ids, columns)
+    return RecordColumns(ids, add_blocking_columns(columns))
 
 
 def company_reasons_of(levels: tuple[int, ...]) -> list[str]:
@@ -355,13 +370,17 @@ def reasons_of(levels: tuple[int, ...]) -> list[str]:
 
 def one_person_possible(matrix: np.ndarray) -> np.ndarray:
     """Which pairs (rows of a LEAD_SCHEMA level matrix) can be one person at all: they share an email
-    or a phone, or both names are alike (a missing first name counts as alike). The scores treat the
-    fields as independent, which they are not within a company: colleagues with one surname ("Jesse
-    Khan", "Joshua Khan" at Falcon Realty) agree on two rare values and would score as duplicates."""
-    first, last, _company, email, phone = (matrix[:, index] for index in range(5))
+    or a phone, or both names are alike (a missing first name counts as alike) with nothing that
+    tells them apart — not different companies, not both a different email and a different phone
+    (the usual CRM matching rules: a name alone is not enough). The scores treat the fields as
+    independent, which they are not: colleagues with one surname ("Jesse Khan", "Joshua Khan" at
+    Falcon Realty) agree on two rare values, and namesakes at two companies on a rare name, and would
+    score as duplicates."""
+    first, last, company, email, phone = (matrix[:, index] for index in range(5))
     shared_contact = (email == EXACT) | (phone == EXACT)
     names_alike = ((first >= PARTIAL) | (first == MISSING)) & (last >= PARTIAL)
-    return shared_contact | names_alike
+    told_apart = (company == DIFFERENT) | ((email == DIFFERENT) & (phone == DIFFERENT))
+    return shared_contact | (names_alike & ~told_apart)
 
 
 @dataclass(frozen=True)

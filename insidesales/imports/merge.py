@@ -15,6 +15,7 @@ not moved, except the converted lead's links to its contact and company (`MergeK
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,7 @@ from typing import Any
 from django.apps import apps
 from django.conf import settings
 from django.core import serializers
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -114,6 +116,16 @@ MERGE_KINDS: dict[str, MergeKind] = {
         hidden_links=(("crm.lead", "converted_company"),),
     ),
 }
+
+
+class ExactJSONEncoder(DjangoJSONEncoder):
+    """Django's encoder cuts times to milliseconds (as JavaScript's dates); an undo must bring the
+    merged record back exactly, so times keep their microseconds."""
+
+    def default(self, o: Any) -> Any:
+        if isinstance(o, dt.datetime | dt.time):
+            return o.isoformat().replace("+00:00", "Z")
+        return super().default(o)
 
 
 def value_of(record: Any, name: str) -> Any:
@@ -249,7 +261,7 @@ def record_merge(
     choices = dict(choices or {})
     _check_choices(spec, choices)
 
-    merged_json = serializers.serialize("json", [other])
+    merged_json = serializers.serialize("json", [other], cls=ExactJSONEncoder)
     other_name = _display_name(other)
     values = merged_values(survivor, other, choices)
     changes = {name: [_plain(getattr(survivor, name)), _plain(value)] for name, value in values.items()}
@@ -508,8 +520,6 @@ def merge_copies_erase(now: Any = None) -> int:
     than MERGE_UNDO_KEEP_DAYS and of undone merges (the record is back; the copy is a stale duplicate
     of it). The merge stays as history (who, when, which fields, what moved); its timeline entry loses
     the undo button. Returns how many merges were erased."""
-    import datetime as dt
-
     now = now or timezone.now()
     before = now - dt.timedelta(days=settings.MERGE_UNDO_KEEP_DAYS)
     due = Q(erased_at__isnull=True) & (Q(created_at__lt=before) | Q(undone_at__isnull=False))

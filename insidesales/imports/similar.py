@@ -29,7 +29,7 @@ from django.db.models import Max, Min
 
 from insidesales.core.lookups import prefix_operator, prefix_pattern
 from insidesales.core.text import company_search_key, search_key
-from insidesales.imports.duplicates import LEAD_SCHEMA, one_person_possible
+from insidesales.imports.duplicates import LEAD_SCHEMA, add_blocking_columns, one_person_possible
 from insidesales.imports.matching import Matcher, Model, Schema
 
 SURNAME_PREFIX = 4  # as the scan's name blocks: the surname's first four letters
@@ -83,10 +83,7 @@ def person(first: str, last: str, company_key: str, email: str, phone: str) -> P
 def columns_of(people: Sequence[Person]) -> dict[str, list[str]]:
     names = [f.name for f in LEAD_SCHEMA.fields]  # first_name, last_name, company, email, phone
     columns = {name: [p[i] for p in people] for i, name in enumerate(names)}
-    columns["email_user"] = [
-        user if len(user := email.partition("@")[0]) >= 4 else "" for email in columns["email"]
-    ]  # the scan blocks on it; only the model's prior sees it here
-    return columns
+    return add_blocking_columns(columns)  # the scan blocks on these; only the model's prior sees them here
 
 
 class SimilarFinder:

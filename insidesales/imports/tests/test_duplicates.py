@@ -377,3 +377,36 @@ def test_an_undone_merge_keeps_no_copy(world, twins):
     done.refresh_from_db()
     assert done.merged == "" and done.undone_at is not None
     assert Lead.objects.filter(pk=b.pk).exists()
+
+
+def test_a_name_alone_is_not_one_person_when_something_tells_them_apart(world):
+    """Rare namesakes score high on the name alone; a different company, or both a different email and
+    a different phone, rule them out (a shared email or phone, or nothing to the contrary, does not)."""
+
+    def person(**fields):
+        return lead(world.rep1, first_name="Zebulon", last_name="Quackenbush", **fields)
+
+    acme = person(company_name="Acme", email="zq@acme.example", phone="")
+    globex = person(company_name="Globex", email="zq@globex.example", phone="")
+    loose = person(company_name="", email="zebulon@mail.example", phone="+15035550101")
+    other = person(company_name="", email="quack@home.example", phone="+15035550199")
+    moved = person(company_name="Initech", email="zq@acme.example", phone="")  # changed jobs, kept the email
+    bare = person(company_name="Acme Corp", email="", phone="")
+    scan(world.org)
+
+    def paired(x, y) -> bool:
+        left, right = sorted((x.pk, y.pk))
+        return DuplicatePair.objects.filter(left_id=left, right_id=right).exists()
+
+    assert not paired(acme, globex)  # two companies, two emails
+    assert not paired(loose, other)  # both the email and the phone differ
+    assert paired(acme, moved)  # the same email
+    assert paired(acme, bare)  # nothing tells them apart
+
+
+def test_first_and_last_names_swapped_are_compared(world):
+    a = lead(world.rep1, first_name="Anna", last_name="Sidorova", company_name="Vector", email="", phone="")
+    b = lead(world.rep1, first_name="Sidorova", last_name="Anna", company_name="Vector", email="", phone="")
+    scan(world.org)
+    pair = DuplicatePair.objects.get(left=a, right=b)
+    assert "same_company" in pair.reasons and pair.score >= 0.5
