@@ -175,12 +175,11 @@ def _kind_of(record: Any) -> MergeKind:
 
 def _check_choices(spec: MergeKind, choices: dict[str, str]) -> None:
     errors = {}
-    noun = {"lead": _("leads"), "contact": _("contacts"), "company": _("companies")}[spec.key]
     for name, choice in choices.items():
         if name not in spec.choosable:
             errors[name] = [_("This field cannot be chosen in a merge.")]
         elif choice not in (SURVIVOR, OTHER) and not (name == "notes" and choice == BOTH):
-            errors[name] = [_("Choose the value of one of the two %(records)s.") % {"records": noun}]
+            errors[name] = [str(_CHOOSE_ONE[spec.key])]
     if errors:
         raise ValidationError(_("Please correct the errors below."), fields=errors)
 
@@ -216,6 +215,11 @@ def _lock_pair(spec: MergeKind, membership: Membership, survivor_id: Any, other_
     return found[survivor_pk], found[other_pk]
 
 
+_CHOOSE_ONE = {
+    "lead": gettext_lazy("Choose the value of one of the two leads."),
+    "contact": gettext_lazy("Choose the value of one of the two contacts."),
+    "company": gettext_lazy("Choose the value of one of the two companies."),
+}
 _SELF = {
     "lead": gettext_lazy("A lead cannot be merged with itself."),
     "contact": gettext_lazy("A contact cannot be merged with itself."),
