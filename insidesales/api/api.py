@@ -22,7 +22,7 @@ from insidesales.api.errors import install_exception_handlers, problem_response
 from insidesales.api.idempotency import idempotency_lookup, idempotency_transaction
 from insidesales.api.openapi import complete_schema
 from insidesales.api.ratelimit import ApiRateLimit, add_rate_limit_headers
-from insidesales.api.routers import companies, config, contacts, deals, duplicates, leads, me, tasks
+from insidesales.api.routers import companies, config, contacts, deals, duplicates, leads, me, record_duplicates, tasks
 
 DESCRIPTION = gettext_lazy(
     "The Inside Sales REST API. Authenticate with an API key (`Authorization: Bearer <key>` or "
@@ -114,7 +114,11 @@ api.add_router("/companies", companies.router)
 api.add_router("/deals", deals.router)
 api.add_router("/tasks", tasks.router)
 api.add_router("/duplicates", duplicates.router)
+api.add_router("/duplicates/contacts", record_duplicates.CONTACT_PAIRS)
+api.add_router("/duplicates/companies", record_duplicates.COMPANY_PAIRS)
 api.add_router("/merges", duplicates.merges_router)
+api.add_router("/merges/contacts", record_duplicates.CONTACT_MERGES)
+api.add_router("/merges/companies", record_duplicates.COMPANY_MERGES)
 api.add_router("/tags", config.tags_router)
 api.add_router("/custom-fields", config.custom_fields_router)
 api.add_router("/pipelines", config.pipelines_router)

@@ -115,7 +115,7 @@ def duplicate_list(request: HttpRequest, kind: str = "lead") -> HttpResponse:
 @member_view
 def duplicate_scan(request: HttpRequest) -> HttpResponse:
     kind = request.POST.get("kind") if request.POST.get("kind") in KIND_ORDER else "lead"
-    duplicates.scan_now(membership=request.membership, kind=kind)
+    duplicates.scan_now(membership=request.membership)
     messages.success(request, _("A scan for duplicates has been queued; the list refreshes when it is done."))
     return redirect(url_name(kind, "duplicate_list"))
 

@@ -2,12 +2,15 @@
 
 from typing import Annotated, Any
 
+from django.http import HttpRequest
 from pydantic import Field
 
-from insidesales.api.routers.records import RecordApi, record_router
+from insidesales.api.routers.record_duplicates import COMPANY_MERGE_IN, COMPANY_MERGE_OUT
+from insidesales.api.routers.records import RecordApi, RecordId, record_router
 from insidesales.api.schemas import Country, OwnedIn, RecordIn, RecordOut, text, unset
 from insidesales.crm import services
 from insidesales.crm.models import Company
+from insidesales.imports.merge import record_merge
 
 
 class CompanyOut(RecordOut):
@@ -71,3 +74,23 @@ COMPANIES = RecordApi(
     delete=_delete,
 )
 router = record_router(COMPANIES)
+
+
+@router.post(
+    "/{int:id}/merge",
+    response=COMPANY_MERGE_OUT,
+    operation_id="company_merge",
+    summary="Merge another company into this one",
+    description=(
+        "Contacts, deals, timeline entries, tasks and tags of the other company move to this one; the other "
+        "company is deleted. Undo with `POST /merges/companies/{id}/undo`."
+    ),
+)
+def merge_into(request: HttpRequest, payload: COMPANY_MERGE_IN, id: int = RecordId):  # type: ignore[valid-type]
+    return record_merge(
+        kind="company",
+        membership=request.auth,
+        survivor_id=id,
+        other_id=payload.other_id,
+        choices=payload.choices,
+    )

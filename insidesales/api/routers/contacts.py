@@ -2,12 +2,15 @@
 
 from typing import Any
 
+from django.http import HttpRequest
 from pydantic import Field
 
-from insidesales.api.routers.records import RecordApi, record_router
+from insidesales.api.routers.record_duplicates import CONTACT_MERGE_IN, CONTACT_MERGE_OUT
+from insidesales.api.routers.records import RecordApi, RecordId, record_router
 from insidesales.api.schemas import Country, Id, NamedRef, OwnedIn, RecordIn, RecordOut, text, unset
 from insidesales.crm import services
 from insidesales.crm.models import Contact
+from insidesales.imports.merge import record_merge
 
 
 class ContactOut(RecordOut):
@@ -76,3 +79,23 @@ CONTACTS = RecordApi(
     delete=_delete,
 )
 router = record_router(CONTACTS)
+
+
+@router.post(
+    "/{int:id}/merge",
+    response=CONTACT_MERGE_OUT,
+    operation_id="contact_merge",
+    summary="Merge another contact into this one",
+    description=(
+        "Timeline entries, tasks, deals and tags of the other contact move to this one; the other contact is "
+        "deleted. Undo with `POST /merges/contacts/{id}/undo`."
+    ),
+)
+def merge_into(request: HttpRequest, payload: CONTACT_MERGE_IN, id: int = RecordId):  # type: ignore[valid-type]
+    return record_merge(
+        kind="contact",
+        membership=request.auth,
+        survivor_id=id,
+        other_id=payload.other_id,
+        choices=payload.choices,
+    )

@@ -1,7 +1,8 @@
 """`/duplicates` and `/merges`: possible duplicate leads, the scan that finds them, merge and undo.
 
 The merge itself is a lead operation (`POST /leads/{id}/merge`, in `leads.py`): the lead in the path
-is the one kept.
+is the one kept. Contacts and companies have the same operations under `/duplicates/contacts`,
+`/duplicates/companies` and `/merges/...` (`record_duplicates.py`).
 """
 
 from typing import Any, Literal
@@ -109,7 +110,7 @@ def list_pairs(
     description="The waiting scan (scheduled or queued) if there is one, else the last one; null before any.",
 )
 def latest_scan(request: HttpRequest):
-    if not duplicates.can_review(request.auth):
+    if not duplicates.reviews_any(request.auth):
         raise PermissionDenied(_("Your role does not review duplicates."))
     organization_id = request.auth.organization_id
     scan = duplicates.pending_scan(organization_id=organization_id) or duplicates.latest_scan(

@@ -30,6 +30,11 @@ API_PREFIX = "/api/v1/"
 MISSING_ID = 987654321
 # Where a route's id points, by the route's path. A new kind of object needs a line here (and targets below).
 OBJECT_TYPES: list[tuple[str, str]] = [
+    # Contact and company duplicates first: the generic duplicates/ and merges/ lines below are the leads'.
+    (r"^(api/v1/)?duplicates/contacts/", "contact_pair"),
+    (r"^(api/v1/)?duplicates/companies/", "company_pair"),
+    (r"^(api/v1/)?merges/contacts/", "contact_merge"),
+    (r"^(api/v1/)?merges/companies/", "company_merge"),
     (r"^(api/v1/)?leads/", "lead"),
     (r"^(api/v1/)?contacts/", "contact"),
     (r"^(api/v1/)?companies/", "company"),
@@ -50,6 +55,8 @@ NOT_OBJECT_IDS = {
     "password-reset/<uidb64>/<token>/": "a signed one-time token that Django's own view checks",
 }
 RECORD_MODELS = {"lead": Lead, "contact": Contact, "company": Company, "deal": Deal}
+# Duplicate pairs and merges of leads, contacts and companies: they follow their records' slot.
+PAIRS_AND_MERGES = ("duplicate_pair", "contact_pair", "company_pair", "lead_merge", "contact_merge", "company_merge")
 # Out-of-scope examples by kind of boundary; each member is tried against the first hidden slot of each.
 BOUNDARIES = (
     ("org_b", "rep1"),  # another organization
@@ -138,9 +145,9 @@ class Access:
             hidden = world.hidden_slots(member)
             picks = [next(s for s in group if s in hidden) for group in BOUNDARIES if hidden & set(group)]
             return [world.slots[s].record(RECORD_MODELS[kind]).pk for s in picks]
-        if kind in ("duplicate_pair", "lead_merge"):
-            # A pair (of a slot's lead and its twin) is seen by who sees both leads; a merge by who sees its
-            # kept lead: both follow the slot, like the records.
+        if kind in PAIRS_AND_MERGES:
+            # A pair (of a slot's record and its twin) is seen by who sees both records; a merge by who sees its
+            # kept record: both follow the slot, like the records.
             hidden = world.hidden_slots(member)
             picks = [next(s for s in group if s in hidden) for group in BOUNDARIES if hidden & set(group)]
             return [self.others[kind][s].pk for s in picks]
@@ -213,34 +220,50 @@ def _finished_import(membership) -> Any:
 
 
 def _pairs_and_merges(world: World) -> dict[str, dict[str, Any]]:
-    """Per slot: a duplicate pair of the slot's lead and a twin with the same owner, and a merge kept there."""
+    """Per slot and kind (lead, contact, company): a duplicate pair of the slot's record and a twin with the
+    same owner, team and agency, and a merge kept in the slot's record."""
     from django.core import serializers
 
-    from insidesales.imports.models import DuplicatePair, LeadMerge
+    from insidesales.imports.models import (
+        CompanyMerge,
+        CompanyPair,
+        ContactMerge,
+        ContactPair,
+        DuplicatePair,
+        LeadMerge,
+    )
 
-    pairs, merges = {}, {}
+    twins = {
+        "lead": lambda record, own: f.LeadFactory(
+            **own, first_name=record.first_name, last_name=record.last_name, email=record.email
+        ),
+        "contact": lambda record, own: f.ContactFactory(
+            **own, first_name=record.first_name, last_name=record.last_name, email=record.email
+        ),
+        "company": lambda record, own: f.CompanyFactory(**own, name=record.name, domain=record.domain),
+    }
+    models = {
+        "lead": ("duplicate_pair", DuplicatePair, "lead_merge", LeadMerge),
+        "contact": ("contact_pair", ContactPair, "contact_merge", ContactMerge),
+        "company": ("company_pair", CompanyPair, "company_merge", CompanyMerge),
+    }
+    objects: dict[str, dict[str, Any]] = {name: {} for name in PAIRS_AND_MERGES}
     for slot, records in world.slots.items():
-        lead = records.lead
-        twin = f.LeadFactory(
-            organization_id=lead.organization_id,
-            owner_id=lead.owner_id,
-            team_id=lead.team_id,
-            agency_id=lead.agency_id,
-            first_name=lead.first_name,
-            last_name=lead.last_name,
-            email=lead.email,
-        )
-        pairs[slot] = DuplicatePair.objects.create(
-            organization_id=lead.organization_id, left=lead, right=twin, score=0.99, reasons=["same_email"]
-        )
-        merges[slot] = LeadMerge.objects.create(
-            organization_id=lead.organization_id,
-            survivor=lead,
-            merged_id=MISSING_ID - 1,
-            merged_name="Merged away",
-            merged=serializers.serialize("json", [twin]).replace(str(twin.pk), str(MISSING_ID - 1), 1),
-        )
-    return {"duplicate_pair": pairs, "lead_merge": merges}
+        for kind, (pairs, pair_model, merges, merge_model) in models.items():
+            record = getattr(records, kind)
+            own = {name: getattr(record, name) for name in ("organization", "owner", "team", "agency")}
+            twin = twins[kind](record, own)
+            objects[pairs][slot] = pair_model.objects.create(
+                organization_id=record.organization_id, left=record, right=twin, score=0.99, reasons=["same_email"]
+            )
+            objects[merges][slot] = merge_model.objects.create(
+                organization_id=record.organization_id,
+                survivor=record,
+                merged_id=MISSING_ID - 1,
+                merged_name="Merged away",
+                merged=serializers.serialize("json", [twin]).replace(str(twin.pk), str(MISSING_ID - 1), 1),
+            )
+    return objects
 
 
 def _form_data(access: Access, member: str) -> dict[str, Any]:
@@ -313,7 +336,10 @@ def _body_for(schema: dict[str, Any], method: str, path: str, access: Access, me
         (o["$ref"] for o in content["schema"].get("anyOf", []) if "$ref" in o), None
     )
     properties = schema["components"]["schemas"][ref.rsplit("/", 1)[1]].get("properties", {}) if ref else {}
-    membership = access.world.members[member]
+    world = access.world
+    membership = world.members[member]
+    # A merge's other record: one of the path's kind that the member sees.
+    model = RECORD_MODELS.get(object_type(path) or "", Lead)
     samples = {
         "body": "Out of scope",
         "note": "x",
@@ -327,9 +353,7 @@ def _body_for(schema: dict[str, Any], method: str, path: str, access: Access, me
         "last_name": "Of scope",
         "done": True,
         "create_deal": True,
-        "other_id": next(
-            (access.world.slots[s].lead.pk for s in sorted(access.world.visible_slots(member))), MISSING_ID
-        ),
+        "other_id": next((world.slots[s].record(model).pk for s in sorted(world.visible_slots(member))), MISSING_ID),
     }
     return {name: value for name, value in samples.items() if name in properties}
 
