@@ -326,7 +326,13 @@ def record_merge(
         kind=ActivityKind.MERGE,
         actor=membership.user,
         subject=f"Merged with {other_name}"[:255],
-        data={"event": "merged", "merge_id": merge.pk, "other_id": merge.merged_id, "other_name": other_name},
+        data={
+            "event": "merged",
+            "kind": kind,
+            "merge_id": merge.pk,
+            "other_id": merge.merged_id,
+            "other_name": other_name,
+        },
     )
     audit_record(
         organization_id=survivor.organization_id,
@@ -364,7 +370,7 @@ def _restore(spec: MergeKind, merge: Any) -> Any:
         if not field.many_to_one or field.name == "organization":
             continue
         value = getattr(record, field.attname)
-        if value and not field.related_model._base_manager.filter(pk=value).exists():
+        if value and not _link_valid(field, value, merge.organization_id):
             setattr(record, field.attname, None)
     tags = restored.m2m_data.get("tags", [])
     restored.m2m_data["tags"] = list(
@@ -434,7 +440,7 @@ def merge_undo(*, membership: Membership, merge_id: Any, kind: str = "lead") -> 
         if name == "phone_raw":
             continue  # travels with the phone
         if _plain(getattr(survivor, name)) == after:
-            if name.endswith("_id") and before and not _target_exists(spec, name, before):
+            if name.endswith("_id") and before and not _target_exists(spec, name, before, merge.organization_id):
                 kept[name] = _plain(getattr(survivor, name))  # the row it pointed at is gone
                 continue
             setattr(survivor, name, before)
@@ -474,11 +480,10 @@ def merge_undo(*, membership: Membership, merge_id: Any, kind: str = "lead") -> 
                     "decided_by_id": decided_by,
                 },
             )
-    Activity.objects.filter(
-        **{column: survivor.pk}, kind=ActivityKind.MERGE, data__merge_id=merge.pk, data__event="merged"
-    ).update(
+    merge_entries(kind, survivor.pk, merge.pk).update(
         data={
             "event": "merged",
+            "kind": kind,
             "merge_id": merge.pk,
             "other_id": record.pk,
             "other_name": merge.merged_name,
@@ -488,7 +493,7 @@ def merge_undo(*, membership: Membership, merge_id: Any, kind: str = "lead") -> 
     merge.undone_at = timezone.now()
     merge.undone_by = membership.user
     merge.save(update_fields=["undone_at", "undone_by", "updated_at"])
-    data = {"event": "undone", "merge_id": merge.pk}
+    data = {"event": "undone", "kind": kind, "merge_id": merge.pk}
     activity_log(
         record=survivor,
         kind=ActivityKind.MERGE,
@@ -514,9 +519,33 @@ def merge_undo(*, membership: Membership, merge_id: Any, kind: str = "lead") -> 
     return merge
 
 
-def _target_exists(spec: MergeKind, attname: str, pk: Any) -> bool:
+def merge_entries(kind: str, survivor_id: Any, merge_id: int) -> Any:
+    """The "merged" timeline entries of this merge on its kept record. Merge ids are per kind, and a
+    converted lead's timeline (lead merges included) is also its contact's: entries say their kind
+    (lead merges from before they did are lead merges)."""
+    entries = Activity.objects.filter(
+        **{f"{kind}_id": survivor_id}, kind=ActivityKind.MERGE, data__merge_id=merge_id, data__event="merged"
+    )
+    if kind == "lead":
+        return entries.filter(Q(data__kind="lead") | ~Q(data__has_key="kind"))
+    return entries.filter(data__kind=kind)
+
+
+def _link_valid(field: Any, pk: Any, organization_id: int) -> bool:
+    """Whether a restored link may point at this row: it still exists and is of the organization (a
+    user: a member of it)."""
+    related = field.related_model
+    if related is Membership.user.field.related_model:
+        return Membership.objects.filter(user_id=pk, organization_id=organization_id).exists()
+    rows = related._base_manager.filter(pk=pk)
+    if any(f.name == "organization" for f in related._meta.concrete_fields):
+        rows = rows.filter(organization_id=organization_id)
+    return rows.exists()
+
+
+def _target_exists(spec: MergeKind, attname: str, pk: Any, organization_id: int) -> bool:
     field = next(f for f in spec.model._meta.concrete_fields if f.attname == attname)
-    return field.related_model._base_manager.filter(pk=pk).exists()
+    return _link_valid(field, pk, organization_id)
 
 
 def merge_copies_erase(now: Any = None) -> int:
@@ -539,13 +568,7 @@ def merge_copies_erase(now: Any = None) -> int:
                 if not claimed:  # undone or erased meanwhile
                     continue
                 # The entry is on the kept record's timeline; both move together along chained merges.
-                entries = Activity.objects.filter(
-                    **{f"{kind}_id": merge.survivor_id},
-                    kind=ActivityKind.MERGE,
-                    data__merge_id=merge.pk,
-                    data__event="merged",
-                )
-                for entry in entries:
+                for entry in merge_entries(kind, merge.survivor_id, merge.pk):
                     entry.data = {**entry.data, "expired": True}
                     entry.save(update_fields=["data"])
                 erased += 1

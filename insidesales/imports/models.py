@@ -76,6 +76,9 @@ class ImportJob(OrganizationScopedModel):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     undone_at = models.DateTimeField(null=True, blank=True)
+    # Records the undo left in place because other records had been merged into them since (removing
+    # them would lose what the merges brought in); undoing those merges first lets them go too.
+    undo_kept = models.BigIntegerField(default=0)
     # Who asked for the undo (it runs in the worker, as them) and the status to go back to if it fails.
     undo_requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

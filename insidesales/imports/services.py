@@ -1280,15 +1280,26 @@ def import_undo(*, membership: Membership, job_id: Any) -> ImportJob:
         job = ImportJob.objects.select_for_update().get(pk=job.pk)
         if job.status not in undoable:
             raise ValidationError(_("Only a finished import can be undone."))
+        from insidesales.imports.merge import MERGE_KINDS
+
         removed = 0
         label = model._meta.label
+        merges = MERGE_KINDS[job.record_type].merge_model.objects.filter(
+            organization_id=job.organization_id, undone_at__isnull=True
+        )
+        kept: set[int] = set()
         for first, last in job.created_ranges:
+            # A record others were merged into holds what they brought (their timeline, tasks, deals and
+            # the copy an undo of the merge needs): it stays, and the page says so.
+            survivors = merges.filter(survivor_id__gte=first, survivor_id__lte=last)
+            kept.update(survivors.values_list("survivor_id", flat=True))
             # In slices of ids: Django's delete holds every row it cascades to in memory (a whole
             # 100,000-row range took 500 MB).
             for start in range(first, last + 1, UNDO_SLICE):
                 end = min(start + UNDO_SLICE - 1, last)
                 removed += (
                     model.objects.filter(organization_id=job.organization_id, pk__gte=start, pk__lte=end)
+                    .exclude(pk__in=[pk for pk in kept if start <= pk <= end])
                     .delete()[1]
                     .get(label, 0)
                 )
@@ -1323,8 +1334,11 @@ def import_undo(*, membership: Membership, job_id: Any) -> ImportJob:
             companies_kept += created.count()
         job.status = ImportStatus.UNDONE
         job.undone_at = timezone.now()
-        job.save(update_fields=["status", "undone_at", "updated_at"])
+        job.undo_kept = len(kept)
+        job.save(update_fields=["status", "undone_at", "undo_kept", "updated_at"])
         changes = {"removed": [None, removed], "restored": [None, restored]}
+        if kept:
+            changes["kept_merged_into"] = [None, sorted(kept)]
         if job.linked_ranges:
             changes["companies_removed"] = [None, companies_removed]
             changes["companies_kept"] = [None, companies_kept]

@@ -164,3 +164,30 @@ def test_company_pairs_merge_moves_contacts_and_dismiss_sticks(world):
     assert Contact.objects.get(pk=person.pk).company_id == a.pk
     bad = client.post(f"/duplicates/companies/{other.pk}/", {"keep": a.pk, "action": "merge"})
     assert bad.status_code == 404  # a dismissed pair is not offered for merging
+
+
+def test_a_lead_merge_on_a_converted_contact_timeline_is_undone_as_a_lead_merge(world):
+    """A converted lead's timeline (its merges too) is also its contact's; merge ids are per kind, so
+    each entry names its kind and the undo button and bookkeeping follow the entry, not the page."""
+    from insidesales.crm.models import Activity, Contact
+    from insidesales.crm.services import lead_convert
+    from insidesales.imports.merge import lead_merge, merge_undo, record_merge
+
+    a = f.LeadFactory(owned_by=world.rep1, first_name="Vera", last_name="Lis", email="vera@lis.example")
+    b = f.LeadFactory(owned_by=world.rep1, first_name="Vera", last_name="Lis", email="vera@lis.example")
+    lead_done = lead_merge(membership=world.rep1, survivor_id=a.pk, other_id=b.pk)
+    lead_convert(membership=world.rep1, lead_id=a.pk, create_deal=False)
+    contact = Contact.objects.get(pk=Lead.objects.get(pk=a.pk).converted_contact_id)
+    twin = f.ContactFactory(owned_by=world.rep1, first_name="Vera", last_name="Lis", email="vera@lis.example")
+    contact_done = record_merge(kind="contact", membership=world.rep1, survivor_id=contact.pk, other_id=twin.pk)
+    page = client_for(world, "rep1").get(f"/contacts/{contact.pk}/").content.decode()
+    assert f'action="/merges/{lead_done.pk}/undo/"' in page
+    assert f'action="/merges/contacts/{contact_done.pk}/undo/"' in page
+    # Even with equal ids, undoing the contact merge leaves the lead merge's entry alone.
+    lead_entry = Activity.objects.get(lead_id=a.pk, kind="merge", data__event="merged")
+    lead_entry.data = {key: value for key, value in lead_entry.data.items() if key != "kind"}  # as written before
+    lead_entry.data["merge_id"] = contact_done.pk
+    lead_entry.save()
+    merge_undo(membership=world.rep1, merge_id=contact_done.pk, kind="contact")
+    lead_entry.refresh_from_db()
+    assert "undone" not in lead_entry.data and lead_entry.data["other_id"] == b.pk

@@ -335,7 +335,13 @@ def test_contact_merge_takes_the_chosen_values_and_moves_everything(world, conta
     assert (t.converted.converted_contact_id, t.converted.converted_company_id) == (kept.pk, t.group.pk)
 
     entry = Activity.objects.get(contact=kept, kind=ActivityKind.MERGE)
-    assert entry.data == {"event": "merged", "merge_id": done.pk, "other_id": t.other.pk, "other_name": "Ivan Petrova"}
+    assert entry.data == {
+        "event": "merged",
+        "kind": "contact",
+        "merge_id": done.pk,
+        "other_id": t.other.pk,
+        "other_name": "Ivan Petrova",
+    }
     assert entry.actor == world.rep1.user
     audit = AuditLog.objects.get(action="contact.merge")
     assert (audit.object_type, audit.object_id, audit.actor) == ("contact", kept.pk, world.rep1.user)

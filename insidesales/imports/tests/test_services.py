@@ -295,3 +295,32 @@ def test_the_report_is_on_disk_before_its_batch_commits_and_a_short_one_is_never
     written = path.read_bytes()
     assert b"\x00" not in written  # cut to what is there, not lengthened with zeros
     assert written.rstrip().endswith(b"is not a valid address.") and b"P5," in written
+
+
+def test_undo_keeps_an_imported_lead_others_were_merged_into(world, settings_dir, client):
+    """Removing it would take with it what the merge brought (the other lead's timeline) and the copy
+    an undo of the merge needs: it stays, and the import's page says why."""
+    from insidesales.imports.merge import lead_merge, merge_undo
+
+    rows = [
+        ["Olga", "Petrova", "Vega", "", "olga@vega.example", "", "", ""],
+        ["Ivan", "Sokolov", "Vega", "", "ivan@vega.example", "", "", ""],
+    ]
+    job = run(world.admin, csv_file(rows))
+    olga = Lead.objects.get(organization=world.org, email="olga@vega.example")
+    older = world.lead_rep1
+    note = Activity.objects.create(organization=world.org, lead=older, kind="note", body="Called twice")
+    done = lead_merge(membership=world.admin, survivor_id=olga.pk, other_id=older.pk)
+    undone = services.import_undo(membership=world.admin, job_id=job.pk)
+    assert (undone.status, undone.undo_kept) == (ImportStatus.UNDONE, 1)
+    assert Lead.objects.filter(pk=olga.pk).exists()
+    assert not Lead.objects.filter(organization=world.org, email="ivan@vega.example").exists()
+    assert Activity.objects.get(pk=note.pk).lead_id == olga.pk
+    audit = AuditLog.objects.filter(action="import.undo").latest("id")
+    assert audit.changes["kept_merged_into"] == [None, [olga.pk]]
+    client.force_login(world.admin.user)
+    page = client.get(f"/imports/{job.pk}/").content.decode()
+    assert "1 record this import created was kept" in page
+    # The merge can still be undone: the older lead comes back with its note.
+    merge_undo(membership=world.admin, merge_id=done.pk)
+    assert Activity.objects.get(pk=note.pk).lead_id == older.pk
