@@ -8,6 +8,7 @@ timeline looks the same whether a service or this module wrote it.
 from __future__ import annotations
 
 import datetime as dt
+import random
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -92,6 +93,8 @@ class DemoRecords:
         self.org = organization
         self.syn = synthetic
         self.rng = synthetic.rng
+        # Accounts entered twice draw from their own stream: the rest of the demo stays as it was.
+        self.twins = random.Random(f"twins:{synthetic.seed}")
         self.desks = desks
         self.admin = admin
         self.agency_id = agency_id
@@ -190,7 +193,7 @@ class DemoRecords:
                 self.stamp(contact, company.created_at, times[-1])
             if self.rng.random() < 0.7:
                 self.deal_row(company, contacts[0], language)
-            if self.rng.random() < DUPLICATE_ACCOUNTS:
+            if self.twins.random() < DUPLICATE_ACCOUNTS:
                 self.duplicate_account(company, info, contacts[0], owner, team_id, agency_id)
 
     def duplicate_account(self, company: Company, info: CompanyData, contact: Contact, owner, team_id, agency_id):
@@ -200,7 +203,7 @@ class DemoRecords:
         name = LEGAL_FORM.sub("", info.name).replace("«", "").replace("»", "").strip()
         if name == info.name or not name:
             name = f"{info.name} Inc." if info.country != "RU" else f"ООО «{info.name}»"
-        when = company.created_at + self.rng.random() * 20 * DAY
+        when = company.created_at + self.twins.random() * 20 * DAY
         twin = Company(
             organization=self.org,
             name=name,

@@ -64,6 +64,7 @@ class Synthetic:
 
     def __init__(self, seed: int, region: str = "US") -> None:
         self.rng = random.Random(seed)
+        self.seed = seed
         self.region = region.upper()
         self._described: dict[tuple[str, str], tuple[str, str]] = {}
         self._by_head: dict[str, tuple[str, str]] = {}
