@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from insidesales.calls.simulated import Outcome
+from insidesales.calls.simulated import MIN_RING_SECONDS, Outcome
 
 DROP_AFTER = 2.0  # seconds a live answer may wait for an agent before it counts as abandoned
 LEGAL_LIMIT = 0.03  # abandoned share of live answers allowed in every window
@@ -63,8 +63,16 @@ class Pacer:
     def calls_to_place(self, floor: Floor) -> int:
         raise NotImplementedError
 
+    def calls_to_cancel(self, floor: Floor) -> int:
+        """How many unanswered calls to hang up now (the dialer takes those that have rung longest, of
+        those that rang at least the legal minimum)."""
+        return 0
+
     def resolved(self, now: float, outcome: Outcome, seconds: float) -> None:
         """A placed call's outcome, `seconds` after it was dialled."""
+
+    def cancelled(self, now: float, seconds: float) -> None:
+        """A call the pacer asked to cancel was hung up unanswered after ringing `seconds`."""
 
     def connected(self, now: float, waited: float) -> None:
         """A live answer got an agent after waiting `waited` seconds."""
@@ -250,39 +258,58 @@ class Durations:
 
 
 class AnswerModel:
-    """When placed calls are answered by a person: per second since dialling, how many live answers
-    and how many calls resolved any way. Gives the chance that a call still ringing after `elapsed`
-    seconds is answered by a person within `within` more."""
+    """When placed calls are answered by a person: per second since dialling, how many live answers,
+    how many other outcomes, and how many calls were hung up unanswered by the dialer (censored:
+    they were still ringing then, and what would have come of them is unknown). Kaplan–Meier
+    estimates give the chance that a call still ringing after `elapsed` seconds is answered by a
+    person within `within` more."""
 
     def __init__(self, *, limit: int = 120) -> None:
         self.limit = limit
-        # A prior of 20 calls: 4 answered by a person around 8 s, the rest ringing out at 25 s.
         self.live = [0.0] * (limit + 2)
-        self.resolved = [0.0] * (limit + 2)
-        self.live[8] = self.resolved[8] = 4.0
-        self.resolved[25] = 16.0
-        self.total = 20.0
+        self.other = [0.0] * (limit + 2)
+        self.censored = [0.0] * (limit + 2)
+        # A prior of 20 calls: 4 answered by a person around 8 s, the rest ringing out at 25 s.
+        self.live[8] = 4.0
+        self.other[25] = 16.0
         self._cache: tuple[list[float], list[float]] | None = None
         self._since = 0
 
+    def _bin(self, seconds: float) -> int:
+        return min(self.limit, max(0, int(seconds)))
+
     def add(self, outcome: Outcome, seconds: float) -> None:
-        index = min(self.limit, max(0, int(seconds)))
-        self.resolved[index] += 1
         if outcome == Outcome.LIVE:
-            self.live[index] += 1
-        self.total += 1
+            self.live[self._bin(seconds)] += 1
+        else:
+            self.other[self._bin(seconds)] += 1
+        self._touched()
+
+    def censor(self, seconds: float) -> None:
+        self.censored[self._bin(seconds)] += 1
+        self._touched()
+
+    def _touched(self) -> None:
         self._since += 1
         if self._since >= 25:
             self._cache = None
 
     def _cumulative(self) -> tuple[list[float], list[float]]:
+        """(live answers within i seconds, calls resolved within i seconds), as shares of all calls."""
         if self._cache is None:
-            live_by, resolved_by, live_sum, resolved_sum = [], [], 0.0, 0.0
-            for live, resolved in zip(self.live, self.resolved, strict=True):
-                live_sum += live
-                resolved_sum += resolved
-                live_by.append(live_sum)  # live answers within i seconds (inclusive)
+            at_risk = sum(self.live) + sum(self.other) + sum(self.censored)
+            unresolved, live_sum, resolved_sum = 1.0, 0.0, 0.0
+            live_by, resolved_by = [], []
+            for live, other, censored in zip(self.live, self.other, self.censored, strict=True):
+                if at_risk > 0:
+                    live_share = unresolved * live / at_risk
+                    resolved_share = unresolved * (live + other) / at_risk
+                    live_sum += live_share
+                    resolved_sum += resolved_share
+                    unresolved -= resolved_share
+                live_by.append(live_sum)
                 resolved_by.append(resolved_sum)
+                at_risk -= live + other + censored
             self._cache = (live_by, resolved_by)
             self._since = 0
         return self._cache
@@ -292,23 +319,19 @@ class AnswerModel:
         start = min(self.limit, int(elapsed)) - 1
         end = min(self.limit, int(elapsed + within))
         before_live = live_by[start] if start >= 0 else 0.0
-        before_resolved = resolved_by[start] if start >= 0 else 0.0
-        unresolved = self.total - before_resolved
-        if unresolved <= 0:
+        unresolved = 1.0 - (resolved_by[start] if start >= 0 else 0.0)
+        if unresolved <= 1e-12:
             return 0.0
         return max(0.0, (live_by[end] - before_live) / unresolved)
 
     def live_share(self) -> float:
-        return self.live_by_end() / self.total
-
-    def live_by_end(self) -> float:
         return self._cumulative()[0][-1]
 
     def median_live_delay(self) -> float:
         live_by, _resolved = self._cumulative()
         half = live_by[-1] / 2
-        for seconds, count in enumerate(live_by):
-            if count >= half:
+        for seconds, share in enumerate(live_by):
+            if share >= half:
                 return float(seconds)
         return float(self.limit)
 
@@ -384,8 +407,10 @@ class PredictivePacer(Pacer):
         guard_reserve: float = 2.0,
         step: float = 0.1,
         max_lines_per_agent: float = 8.0,
+        cancel_late: bool = True,
     ) -> None:
         self.target = target
+        self.cancel_late = cancel_late
         self.guard = guard
         self.guard_reserve = guard_reserve
         self.step = step
@@ -404,6 +429,12 @@ class PredictivePacer(Pacer):
     def resolved(self, now: float, outcome: Outcome, seconds: float) -> None:
         cached = self.answers._cache
         self.answers.add(outcome, seconds)
+        if cached is not None and self.answers._cache is None:
+            self._ring_table = None
+
+    def cancelled(self, now: float, seconds: float) -> None:
+        cached = self.answers._cache
+        self.answers.censor(seconds)
         if cached is not None and self.answers._cache is None:
             self._ring_table = None
 
@@ -430,7 +461,7 @@ class PredictivePacer(Pacer):
             live_by, resolved_by = self.answers._cumulative()
             live = np.asarray(live_by)
             resolved = np.asarray(resolved_by)
-            total = self.answers.total
+            total = 1.0  # shares of all calls
             limit = len(live) - 1
             table = np.zeros((self.RING_ROWS, self.SLOTS))
             for elapsed in range(self.RING_ROWS):
@@ -472,18 +503,17 @@ class PredictivePacer(Pacer):
                 free += ending * ramp
         return free
 
-    def calls_to_place(self, floor: Floor) -> int:
-        if floor.agents <= 0:
-            return 0
+    def _assess(self, floor: Floor) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+        """(each ringing call's chance of a live answer by t, the answers allowed by t, the rows of the
+        ringing table for new calls' answers by t) — None when the guard holds the pacer to one
+        line per free agent."""
         self.windows.expire(floor.now)
         if self.windows.headroom(self.guard) < self.guard_reserve:
-            # Too close to the limit in some window: a line per free agent, as power 1:1 (no
-            # answered call can then find every agent busy).
-            return max(0, floor.ready - floor.queued - len(floor.ringing_elapsed))
+            return None
         table = self.ring_table()
-        rows = np.minimum(self.RING_ROWS - 1, np.asarray(floor.ringing_elapsed, dtype=np.int64))
-        answered = table[rows].sum(axis=0) if len(rows) else np.zeros(self.SLOTS)
         lag = int(DROP_AFTER)
+        rows = np.minimum(self.RING_ROWS - 1, np.asarray(floor.ringing_elapsed, dtype=np.int64))
+        each = table[rows][:, :-lag] if len(rows) else np.zeros((0, self.SLOTS - lag))
         free = self.free_by(floor)[lag:]  # agents free by t + lag, for the answers by t
         # Answers by t are about Poisson: keep their count plus `safety` standard deviations within
         # the free agents — x + z·√x ≤ F, i.e. √x ≤ (√(z² + 4F) − z) / 2.
@@ -492,9 +522,49 @@ class PredictivePacer(Pacer):
         allowed = np.where(free > 0, ((root - z) / 2) ** 2, 0.0)
         if z < 0:
             allowed = np.maximum(allowed, free)  # aggressive: at least the expected free agents
-        room = allowed - answered[:-lag]
-        fresh = table[0][:-lag]
+        return each, allowed, table[0][:-lag], rows
+
+    def calls_to_cancel(self, floor: Floor) -> int:
+        """Calls that have rung the legal minimum and would bring more answers than agents: hung up,
+        longest ringing first, until the expected answers fit (an unanswered call hung up is not an
+        abandoned call; one answered with no agent is)."""
+        if not self.cancel_late or floor.agents <= 0:
+            return 0
+        assessed = self._assess(floor)
+        if assessed is None:
+            return 0
+        each, allowed, _fresh, _rows = assessed
+        answered = each.sum(axis=0)
+        over = answered - allowed
+        if float(over.max(initial=0.0)) <= 0:
+            return 0
+        order = sorted(
+            (index for index, elapsed in enumerate(floor.ringing_elapsed) if elapsed >= MIN_RING_SECONDS),
+            key=lambda index: -floor.ringing_elapsed[index],
+        )
+        count = 0
+        for index in order:
+            answered = answered - each[index]
+            count += 1
+            if float((answered - allowed).max(initial=0.0)) <= 0:
+                break
+        return count
+
+    def calls_to_place(self, floor: Floor) -> int:
+        if floor.agents <= 0:
+            return 0
+        assessed = self._assess(floor)
+        if assessed is None:
+            # Too close to the limit in some window: a line per free agent, as power 1:1 (no
+            # answered call can then find every agent busy).
+            return max(0, floor.ready - floor.queued - len(floor.ringing_elapsed))
+        each, allowed, fresh, _rows = assessed
+        room = allowed - each.sum(axis=0)
         usable = fresh > 0.005
+        if self.cancel_late:
+            # A call placed now can be hung up unanswered once it has rung the legal minimum: only
+            # the answers before then cannot be taken back.
+            usable[int(MIN_RING_SECONDS) + 1 :] = False
         if not usable.any():
             return 0
         calls = math.floor(float(np.min(room[usable] / fresh[usable])))

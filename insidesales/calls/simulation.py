@@ -17,7 +17,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from insidesales.calls.pacing import DAY, DROP_AFTER, Floor, Pacer, PreviewPacer
-from insidesales.calls.simulated import CarrierProfile, Outcome, SimulatedCarrier
+from insidesales.calls.simulated import MIN_RING_SECONDS, CarrierProfile, Outcome, SimulatedCarrier
 
 READY, TALK, WRAP, DIALING = "ready", "talk", "wrap", "dialing"
 # Event kinds, in the order events at the same moment are handled.
@@ -46,6 +46,7 @@ class Result:
     agent_wait_avg_s: float
     agent_wait_p95_s: float
     dials: int
+    cancelled: int  # unanswered calls the pacer hung up after the legal minimum of ringing
     live_answers: int
     abandoned: int
     max_ringing: int
@@ -65,6 +66,7 @@ class _Totals:
         self.waits: list[float] = []
         self.answers: list[tuple[float, bool]] = []  # (when, abandoned) of every live answer
         self.dials = 0
+        self.cancelled = 0
         self.max_ringing = 0
 
 
@@ -149,6 +151,8 @@ class _Shift:
         while self.events:
             now, kind, _seq, subject = heapq.heappop(self.events)
             if kind == RESULT:
+                if subject not in self.ringing:
+                    continue  # cancelled while ringing
                 dialled, for_agent = self.ringing.pop(subject)
                 outcome = self.outcomes.pop(subject)
                 pacer.resolved(now, outcome, now - dialled)
@@ -192,8 +196,26 @@ class _Shift:
                 if pacer.tick and now + pacer.tick < self.end:
                     self.push(now + pacer.tick, TICK, 0)
             if not self.preview and now < self.end:
-                for _ in range(pacer.calls_to_place(self.floor(now))):
+                state = self.floor(now)
+                cancel = pacer.calls_to_cancel(state)
+                if cancel:
+                    self.cancel(now, cancel)
+                    state = self.floor(now)
+                for _ in range(pacer.calls_to_place(state)):
                     self.place(now, None)
+
+    def cancel(self, now: float, count: int) -> None:
+        """Hang up the `count` calls that have rung longest, of those that rang the legal minimum."""
+        eligible = sorted(
+            (dialled, call)
+            for call, (dialled, agent) in self.ringing.items()
+            if agent is None and now - dialled >= MIN_RING_SECONDS
+        )
+        for dialled, call in eligible[:count]:
+            del self.ringing[call]
+            self.outcomes.pop(call)
+            self.pacer.cancelled(now, now - dialled)
+            self.totals.cancelled += 1
 
 
 def simulate(pacer: Pacer, scenario: Scenario) -> Result:
@@ -216,6 +238,7 @@ def simulate(pacer: Pacer, scenario: Scenario) -> Result:
         agent_wait_avg_s=round(sum(waits) / len(waits), 2) if waits else 0.0,
         agent_wait_p95_s=round(percentile(waits, 95), 2),
         dials=totals.dials,
+        cancelled=totals.cancelled,
         live_answers=len(answers),
         abandoned=abandoned,
         max_ringing=totals.max_ringing,

@@ -197,3 +197,40 @@ def test_the_abandonment_limit_holds_in_long_simulations_with_random_seeds(seed)
     assert result.abandoned > 0  # it did dial predictively
     power = simulate(PowerPacer(1.0), scenario(agents=12, days=3, shift_hours=6.0, profile=profile, seed=seed))
     assert result.talk_min_per_agent_hour > power.talk_min_per_agent_hour
+
+
+def test_calls_hung_up_unanswered_are_censored_not_counted_as_unanswered():
+    """A tenth answered at 8 s, a tenth at 20 s, the rest ring out; the dialer hangs up half of the
+    calls still ringing at 16 s. What would have come of those is unknown: the estimate still finds
+    a fifth of calls answered by a person (counting them as unanswered would say 15%)."""
+    model = AnswerModel()
+    rng = random.Random(2)
+    for _ in range(20_000):
+        roll = rng.random()
+        if roll < 0.1:
+            model.add(Outcome.LIVE, 8.0)
+        elif rng.random() < 0.5:
+            model.censor(16.0)
+        elif roll < 0.2:
+            model.add(Outcome.LIVE, 20.0)
+        else:
+            model.add(Outcome.NO_ANSWER, 25.0)
+    assert model.live_share() == pytest.approx(0.2, abs=0.01)
+    assert model.live_within(16.0, 100.0) == pytest.approx(0.1 / 0.9, abs=0.01)
+
+
+def test_our_pacer_hangs_up_only_calls_that_rang_the_legal_minimum():
+    class Recording(PredictivePacer):
+        def __init__(self):
+            super().__init__()
+            self.hung_up: list[float] = []
+
+        def cancelled(self, now, seconds):
+            self.hung_up.append(seconds)
+            super().cancelled(now, seconds)
+
+    pacer = Recording()
+    result = simulate(pacer, scenario())
+    assert result.cancelled == len(pacer.hung_up) > 0
+    assert min(pacer.hung_up) >= 15.0
+    assert simulate(PredictivePacer(cancel_late=False), scenario()).cancelled == 0
