@@ -110,11 +110,13 @@ def main(argv=None) -> dict:
         out[f"{prefix}_agent_wait_avg_s"] = result["agent_wait_avg_s"]
         out[f"{prefix}_agent_wait_p95_s"] = result["agent_wait_p95_s"]
     out["ours_matched_target_abandon_pct"] = round(100 * matched_target, 3)
-    out["ours_matched_to_vicidial_talk_ratio"] = round(
+    out["ours_to_ceiling_ratio"] = round(out["ours_talk_min_per_agent_hour"] / ceiling, 3)
+    # The comparison the goal asks for, at equal or lower abandonment: ours holding VICIdial's rate.
+    out["ours_to_vicidial_talk_ratio"] = round(
         out["ours_matched_talk_min_per_agent_hour"] / out["vicidial_talk_min_per_agent_hour"], 3
     )
-    out["ours_to_ceiling_ratio"] = round(out["ours_talk_min_per_agent_hour"] / ceiling, 3)
-    out["ours_to_vicidial_talk_ratio"] = round(
+    # Ours at its default target (more abandonment than VICIdial reached, within the limit).
+    out["ours_default_to_vicidial_talk_ratio"] = round(
         out["ours_talk_min_per_agent_hour"] / out["vicidial_talk_min_per_agent_hour"], 3
     )
     for agents in (5, 100):

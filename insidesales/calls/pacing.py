@@ -392,6 +392,11 @@ class PredictivePacer(Pacer):
     - `guard`: the rate no rolling 24-hour or 30-day window may exceed; when the tightest window has
       less than `guard_reserve` abandoned calls of headroom left, the pacer places a line per free
       agent only (power 1:1, which cannot abandon).
+    - `cancel_late`: a call that has rung the legal minimum (15 s) may be hung up unanswered — that
+      is not an abandoned call — when the calls ringing would bring more answers than agents (with
+      the margin moved by `cancel_margin` standard deviations: negative hangs up less than the
+      placement rule would). New calls then need to fit only until they can be hung up. Calls hung
+      up are censored in the answer model (what would have come of them is unknown).
     """
 
     name = "ours"
@@ -408,9 +413,11 @@ class PredictivePacer(Pacer):
         step: float = 0.1,
         max_lines_per_agent: float = 8.0,
         cancel_late: bool = True,
+        cancel_margin: float = -1.0,
     ) -> None:
         self.target = target
         self.cancel_late = cancel_late
+        self.cancel_margin = cancel_margin
         self.guard = guard
         self.guard_reserve = guard_reserve
         self.step = step
@@ -534,6 +541,11 @@ class PredictivePacer(Pacer):
         if assessed is None:
             return 0
         each, allowed, _fresh, _rows = assessed
+        if self.cancel_margin:
+            free = self.free_by(floor)[int(DROP_AFTER) :]
+            z = self.safety + self.cancel_margin
+            root = np.sqrt(np.maximum(0.0, z * z + 4 * free))
+            allowed = np.where(free > 0, ((root - z) / 2) ** 2, 0.0)
         answered = each.sum(axis=0)
         over = answered - allowed
         if float(over.max(initial=0.0)) <= 0:
