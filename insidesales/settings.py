@@ -39,6 +39,9 @@ if not SECRET_KEY:
     # Development only: a stable, obviously-insecure key so sessions survive restarts.
     SECRET_KEY = "development-only-insecure-key-change-me-" + "x" * 20
 
+# Fernet key(s) for telephony credentials at rest (see calls.secrets); derived from SECRET_KEY when unset.
+CREDENTIALS_KEY = os.environ.get("CREDENTIALS_KEY", "")
+
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "" if PRODUCTION else "127.0.0.1,localhost,testserver,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
@@ -59,6 +62,7 @@ INSTALLED_APPS = [
     "insidesales.orgs",
     "insidesales.crm",
     "insidesales.imports",
+    "insidesales.calls",
     "insidesales.api",
 ]
 

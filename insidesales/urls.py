@@ -11,4 +11,5 @@ urlpatterns = [
     path("", include("insidesales.orgs.urls")),
     path("", include("insidesales.crm.urls")),
     path("", include("insidesales.imports.urls")),
+    path("", include("insidesales.calls.urls")),
 ]

@@ -28,6 +28,7 @@ MAIN_LINKS = (
     ("companies", "/companies/", None),
     ("deals", "/deals/", None),
     ("tasks", "/tasks/", None),
+    ("calls", "/calls/", "call_list"),
     ("imports", "/imports/", "import_list"),
     ("duplicates", "/duplicates/", "duplicate_list"),
 )
@@ -52,6 +53,7 @@ def _labels() -> dict[str, str]:
         "companies": _("Companies"),
         "deals": _("Deals"),
         "tasks": _("Tasks"),
+        "calls": _("Calls"),
         "imports": _("Imports"),
         "duplicates": _("Duplicates"),
         "audit": _("Audit log"),

@@ -35,6 +35,10 @@ OBJECT_TYPES: list[tuple[str, str]] = [
     (r"^(api/v1/)?duplicates/companies/", "company_pair"),
     (r"^(api/v1/)?merges/contacts/", "contact_merge"),
     (r"^(api/v1/)?merges/companies/", "company_merge"),
+    (r"^calls/dial/lead/", "lead"),
+    (r"^calls/dial/contact/", "contact"),
+    (r"^(api/v1/)?calls/", "call"),
+    (r"^(api/v1/)?do-not-call/", "dnc_entry"),
     (r"^(api/v1/)?leads/", "lead"),
     (r"^(api/v1/)?contacts/", "contact"),
     (r"^(api/v1/)?companies/", "company"),
@@ -57,6 +61,8 @@ NOT_OBJECT_IDS = {
 RECORD_MODELS = {"lead": Lead, "contact": Contact, "company": Company, "deal": Deal}
 # Duplicate pairs and merges of leads, contacts and companies: they follow their records' slot.
 PAIRS_AND_MERGES = ("duplicate_pair", "contact_pair", "company_pair", "lead_merge", "contact_merge", "company_merge")
+# Calls follow the slot of the lead called (its owner is the rep who called).
+FOLLOW_SLOTS = (*PAIRS_AND_MERGES, "call")
 # Out-of-scope examples by kind of boundary; each member is tried against the first hidden slot of each.
 BOUNDARIES = (
     ("org_b", "rep1"),  # another organization
@@ -145,7 +151,7 @@ class Access:
             hidden = world.hidden_slots(member)
             picks = [next(s for s in group if s in hidden) for group in BOUNDARIES if hidden & set(group)]
             return [world.slots[s].record(RECORD_MODELS[kind]).pk for s in picks]
-        if kind in PAIRS_AND_MERGES:
+        if kind in FOLLOW_SLOTS:
             # A pair (of a slot's record and its twin) is seen by who sees both records; a merge by who sees its
             # kept record: both follow the slot, like the records.
             hidden = world.hidden_slots(member)
@@ -195,6 +201,8 @@ def access(db, settings, tmp_path) -> Access:
             "admin_b": _finished_import(world.admin_b),
         },
         **_pairs_and_merges(world),
+        "call": _calls(world),
+        "dnc_entry": {"admin_b": _dnc_entry(world.admin_b)},
     }
     return Access(world=world, ui=ui, api_keys=api_keys, others=others)
 
@@ -217,6 +225,33 @@ def _finished_import(membership) -> Any:
     )
     services.report_path(job).write_text("Email,Why\nbad,invalid\n", encoding="utf-8")
     return job
+
+
+def _calls(world: World) -> dict[str, Any]:
+    """Per slot: a finished call to the slot's lead, made by the lead's owner."""
+    from insidesales.calls.models import Call
+
+    calls = {}
+    for slot, records in world.slots.items():
+        lead = records.lead
+        calls[slot] = Call.objects.create(
+            organization_id=lead.organization_id,
+            provider="simulated",
+            to_number=lead.phone or "+14155550100",
+            status="completed",
+            agent_id=lead.owner_id,
+            lead=lead,
+            owner_id=lead.owner_id,
+            team_id=lead.team_id,
+            agency_id=lead.agency_id,
+        )
+    return calls
+
+
+def _dnc_entry(membership) -> Any:
+    from insidesales.calls.models import DncEntry
+
+    return DncEntry.objects.create(organization_id=membership.organization_id, number="+14155550199")
 
 
 def _pairs_and_merges(world: World) -> dict[str, dict[str, Any]]:

@@ -26,6 +26,7 @@ TEMPLATE = """{% load i18n %}{% with path=request.path %}
         <a href="/companies/" {% if path|slice:':11' == '/companies/' %}aria-current="page"{% endif %}>{% translate "Companies" %}</a>
         <a href="/deals/" {% if path|slice:':7' == '/deals/' %}aria-current="page"{% endif %}>{% translate "Deals" %}</a>
         <a href="/tasks/" {% if path|slice:':7' == '/tasks/' %}aria-current="page"{% endif %}>{% translate "Tasks" %}</a>
+        <a href="{% url 'call_list' %}" {% if path|slice:':7' == '/calls/' %}aria-current="page"{% endif %}>{% translate "Calls" %}</a>
         <a href="{% url 'import_list' %}" {% if path|slice:':9' == '/imports/' %}aria-current="page"{% endif %}>{% translate "Imports" %}</a>
         {% if membership and membership.role != "field_rep" %}<a href="{% url 'duplicate_list' %}" {% if path|slice:':12' == '/duplicates/' %}aria-current="page"{% endif %}>{% translate "Duplicates" %}</a>{% elif membership %}<a href="{% url 'contact_duplicate_list' %}" {% if path|slice:':12' == '/duplicates/' %}aria-current="page"{% endif %}>{% translate "Duplicates" %}</a>{% endif %}
         {% if membership.is_admin %}
@@ -49,6 +50,8 @@ PATHS = [
     "/companies/x/",
     "/deals/",
     "/tasks/",
+    "/calls/",
+    "/calls/12/",
     "/imports/3/",
     "/duplicates/",
     "/audit/",

@@ -10,6 +10,7 @@ formats) is worked out once per page. Every value is escaped exactly as the temp
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import html
 from typing import Any
 
@@ -17,7 +18,7 @@ from django import template
 from django.conf import settings
 from django.template.base import render_value_in_context
 from django.template.defaultfilters import floatformat
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 from django.utils.formats import get_format
 from django.utils.safestring import SafeData, SafeString, mark_safe
@@ -88,6 +89,9 @@ class RowWriter:
             if not record.phone:
                 return ""
             shown = _esc(format_phone(record.phone, self.region))
+            kind = type(record).__name__.lower()
+            if kind in ("lead", "contact"):  # click-to-call: a page asking to confirm, then the call
+                return f'<a class="crm-tel nowrap" href="{_dial_prefix()}{kind}/{record.pk}/">{shown}</a>'
             return f'<a class="crm-tel nowrap" href="tel:{_esc(record.phone)}">{shown}</a>'
         if key == "email":
             email = _esc(record.email)
@@ -157,3 +161,12 @@ def record_rows(
     """`{% record_rows page.items columns kind region agency_names %}`: the `<tr>`s of a list page."""
     writer = RowWriter(context, columns, kind, region, agency_names)
     return mark_safe("\n".join(writer.row(record) for record in records))  # every value is escaped above
+
+
+@functools.lru_cache(maxsize=8)
+def _dial_prefix_for(prefix: str, urlconf: str) -> str:
+    return reverse("call_dial_lead", args=[1]).removesuffix("lead/1/")
+
+
+def _dial_prefix() -> str:
+    return _dial_prefix_for(get_script_prefix(), str(get_urlconf() or settings.ROOT_URLCONF))

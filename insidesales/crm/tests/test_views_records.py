@@ -31,8 +31,13 @@ def test_list_shows_visible_leads_with_formatted_phone_links(ui, ui_login):
     response = ui_login(ui.admin).get("/leads/")
     assert response.status_code == 200
     assert lead.pk in lead_links(response)
-    assert 'href="tel:+14155550100"' in response.content.decode()
-    assert "(415) 555-0100" in response.content.decode()
+    # The number links to click-to-call (a page that asks before dialing); a company's keeps its tel: link.
+    assert f'href="/calls/dial/lead/{lead.pk}/">(415) 555-0100</a>' in response.content.decode()
+    company = services.record_create(
+        membership=ui.admin, model=Company, data={"name": "Acme", "phone": "(415) 555-0101"}
+    )
+    page = ui_login(ui.admin).get(f"/companies/{company.pk}/").content.decode()
+    assert f'href="tel:{company.phone}">(415) 555-0101</a>' in page
 
 
 def test_list_filters_by_owner_status_and_me(ui, ui_login):

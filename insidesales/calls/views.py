@@ -1,0 +1,246 @@
+"""Calls in the web UI: click-to-call, the call panel (live status, hang up, disposition), my calls,
+and the do-not-call list."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+from asgiref.sync import sync_to_async
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from insidesales.calls import selectors
+from insidesales.calls.forms import DispositionForm, DncAddForm, DncImportForm
+from insidesales.calls.models import FINAL_CALL_STATUSES, DncSource
+from insidesales.calls.services import dialing, dnc
+from insidesales.calls.services.config import disposition_label, dispositions_ensure
+from insidesales.core import live
+from insidesales.core.errors import ApplicationError, Conflict, NotFound, ValidationError
+from insidesales.core.http import member_view
+from insidesales.crm.services.common import get_visible
+from insidesales.orgs.models import Role
+
+RECORD_URLS = {"lead": "lead_detail", "contact": "contact_detail"}
+
+
+def _record_url(call) -> str:
+    if call.lead_id:
+        return reverse("lead_detail", args=[call.lead_id])
+    if call.contact_id:
+        return reverse("contact_detail", args=[call.contact_id])
+    return reverse("call_list")
+
+
+@require_http_methods(["GET", "POST"])
+@member_view
+def call_dial(request: HttpRequest, record_type: str, pk: int) -> HttpResponse:
+    """GET: "Call <name> at <number>?" (what a phone number links to in lists); POST: place the call."""
+    model = dialing.RECORD_TYPES.get(record_type)
+    if model is None:
+        raise Http404()
+    record = get_visible(model, request.membership, pk)
+    if request.method == "POST":
+        try:
+            call = dialing.call_start(membership=request.membership, record_type=record_type, record_id=record.pk)
+        except dialing.CallBlocked as exc:
+            messages.error(request, exc.message)
+            return redirect(RECORD_URLS[record_type], record.pk)
+        except (ValidationError, Conflict) as exc:
+            text = (
+                exc.message
+                if not isinstance(exc, ValidationError)
+                else "; ".join(m for ms in exc.fields.values() for m in ms)
+            )
+            messages.error(request, text)
+            return redirect(RECORD_URLS[record_type], record.pk)
+        return redirect("call_detail", call.pk)
+    return render(
+        request,
+        "calls/call_dial.html",
+        {"record": record, "record_type": record_type, "record_url": reverse(RECORD_URLS[record_type], args=[pk])},
+    )
+
+
+def _panel_context(request: HttpRequest, call) -> dict:
+    dispositions = dispositions_ensure(request.membership.organization_id)
+    for item in dispositions:
+        item.shown_label = disposition_label(item)
+    record = call.lead or call.contact
+    zone = (getattr(record, "time_zone", "") or request.membership.organization.time_zone) if record else "UTC"
+    return {
+        "call": call,
+        "zone": zone,
+        "record": record,
+        "record_url": _record_url(call),
+        "final": call.status in FINAL_CALL_STATUSES,
+        "dispositions": dispositions,
+        "form": DispositionForm(dispositions=dispositions, zone=zone, initial={"note": call.note}),
+        "simulated": call.provider == "simulated",
+        "mine": call.agent_id == request.user.pk,
+    }
+
+
+@require_GET
+@member_view
+def call_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    call = selectors.call_get(membership=request.membership, call_id=pk)
+    context = _panel_context(request, call)
+    if request.htmx:
+        return render(request, "calls/call_detail.html#call_panel", context)
+    return render(request, "calls/call_detail.html", context)
+
+
+@require_POST
+@member_view
+def call_hangup(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        call = dialing.call_hangup(membership=request.membership, call_id=pk)
+    except Conflict as exc:
+        messages.error(request, exc.message)
+        return redirect("call_detail", pk)
+    if request.htmx:
+        return render(request, "calls/call_detail.html#call_panel", _panel_context(request, call))
+    return redirect("call_detail", call.pk)
+
+
+@require_POST
+@member_view
+def call_dispose(request: HttpRequest, pk: int) -> HttpResponse:
+    call = selectors.call_get(membership=request.membership, call_id=pk)
+    context = _panel_context(request, call)
+    form = DispositionForm(request.POST, dispositions=context["dispositions"], zone=context["zone"])
+    if form.is_valid():
+        try:
+            dialing.call_dispose(membership=request.membership, call_id=call.pk, **form.to_service_data())
+        except ValidationError as exc:
+            for field, errors in exc.fields.items():
+                for error in errors:
+                    form.add_error(field if field in form.fields else None, error)
+        except Conflict as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("Call outcome saved."))
+            return redirect(_record_url(call))
+    context["form"] = form
+    return render(request, "calls/call_detail.html", context, status=422)
+
+
+@require_GET
+async def call_events(request: HttpRequest, pk: int) -> HttpResponse:
+    """Server-sent events for one call's panel: its status whenever it changes."""
+    user = await request.auser()
+    if not user.is_authenticated:
+        raise Http404()
+    membership = getattr(request, "membership", None)
+    if membership is None:
+        raise Http404()
+    try:
+        call = await sync_to_async(selectors.call_get)(membership=membership, call_id=pk)
+    except NotFound as exc:
+        raise Http404() from exc
+    topic = f"call:{call.pk}"
+    after = await sync_to_async(live.latest_id)([topic])
+
+    async def stream():
+        yield live.sse_frame(after, "status", {"call": call.pk, "status": call.status})
+        listener = live.listen([topic], after).__aiter__()
+        idle = 0.0
+        while True:
+            try:
+                event_id, _topic, payload = await asyncio.wait_for(listener.__anext__(), timeout=live.HEARTBEAT_SECONDS)
+            except TimeoutError:
+                idle += live.HEARTBEAT_SECONDS
+                yield b": keep-alive\n\n"
+                if idle > 3600:
+                    return
+                continue
+            idle = 0.0
+            yield live.sse_frame(event_id, "status", payload)
+
+    response = StreamingHttpResponse(stream(), content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"
+    return response
+
+
+@require_GET
+@member_view
+def call_list(request: HttpRequest) -> HttpResponse:
+    membership = request.membership
+    calls = (
+        selectors.call_list(membership=membership)
+        .select_related("lead", "contact", "agent", "disposition")
+        .order_by("-queued_at", "-id")[:100]
+    )
+    return render(request, "calls/call_list.html", {"calls": calls, "since": timezone.now() - dt.timedelta(days=1)})
+
+
+def _dnc_page(request: HttpRequest, add_form=None, import_form=None, report=None, status=200) -> HttpResponse:
+    membership = request.membership
+    entries = selectors.dnc_list(membership=membership).select_related("added_by").order_by("-created_at")[:200]
+    return render(
+        request,
+        "calls/dnc_list.html",
+        {
+            "entries": entries,
+            "add_form": add_form or DncAddForm(),
+            "import_form": import_form or DncImportForm(),
+            "report": report,
+            "can_manage": membership.role in (Role.ADMIN, Role.MANAGER),
+        },
+        status=status,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@member_view
+def dnc_list(request: HttpRequest) -> HttpResponse:
+    """The organization's do-not-call list: add a number (anyone who calls), import and remove (managers)."""
+    if request.method == "GET":
+        return _dnc_page(request)
+    form = DncAddForm(request.POST)
+    if form.is_valid():
+        try:
+            entry = dnc.dnc_add(
+                membership=request.membership,
+                number=form.cleaned_data["number"],
+                reason=form.cleaned_data["reason"],
+                source=DncSource.MANUAL,
+            )
+        except ValidationError as exc:
+            for error in exc.fields.get("number", []):
+                form.add_error("number", error)
+        else:
+            messages.success(request, _("%(number)s will not be called.") % {"number": entry.number})
+            return redirect("dnc_list")
+    return _dnc_page(request, add_form=form, status=422)
+
+
+@require_POST
+@member_view
+def dnc_import(request: HttpRequest) -> HttpResponse:
+    form = DncImportForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _dnc_page(request, import_form=form, status=422)
+    try:
+        report = dnc.dnc_import(
+            membership=request.membership, lines=form.lines(), reason=form.cleaned_data.get("reason", "")
+        )
+    except ApplicationError as exc:
+        form.add_error(None, exc.message)
+        return _dnc_page(request, import_form=form, status=exc.status)
+    return _dnc_page(request, report=report)
+
+
+@require_POST
+@member_view
+def dnc_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    dnc.dnc_remove(membership=request.membership, entry_id=pk)
+    messages.success(request, _("Number taken off the do-not-call list."))
+    return redirect("dnc_list")
