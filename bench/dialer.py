@@ -1,6 +1,6 @@
 """Dialer pacing benchmark: the production pacers against the simulated carrier, on identical streams.
 
-    python -m bench.dialer [--quick] [--days N] [--seed N] [--workers N]
+    python -m bench.dialer [--quick] [--days N] [--seed N] [--workers N] [--database-url URL] [--no-capacity]
 
 A discrete-event simulation (`insidesales.calls.simulation`) of a calling floor runs each method —
 preview, power 1:1, power 2:1, a re-implementation of VICIdial's ADAPT_TAPERED (`VicidialPacer`) and
@@ -17,6 +17,10 @@ Reported per method: talk minutes per agent-hour, the worst abandonment rate ove
 30-day windows (abandoned calls over live answers; the whole run when it is shorter than a window),
 and the agents' average and 95th-percentile wait for a call. The ceiling is 60 × talk / (talk +
 wrap-up) minutes: an agent who never waits.
+
+Then `max_concurrent_attempts`: how many attempts one dialer worker process keeps ringing at once in
+real time, the p99 event lag within 500 ms and every call right (`bench.dialer_capacity`, whose
+docstring gives the method; per-level figures under `capacity_levels`).
 The last line is JSON.
 """
 
@@ -30,6 +34,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict
 
+from bench import dialer_capacity
 from insidesales.calls.pacing import PowerPacer, PredictivePacer, PreviewPacer, VicidialPacer
 from insidesales.calls.simulated import CarrierProfile, TalkTime
 from insidesales.calls.simulation import Scenario, simulate
@@ -70,6 +75,10 @@ def parse_args(argv=None):
     parser.add_argument("--days", type=int, help="simulated days of the 20-agent case (overrides --quick)")
     parser.add_argument("--seed", type=int, default=20261129)
     parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
+    parser.add_argument(
+        "--database-url", help="PostgreSQL server for the worker capacity measurement (default: a SQLite file)"
+    )
+    parser.add_argument("--no-capacity", action="store_true", help="skip the worker capacity measurement")
     return parser.parse_args(argv)
 
 
@@ -123,10 +132,16 @@ def main(argv=None) -> dict:
         out[f"agents{agents}_ours_to_ceiling_ratio"] = round(
             out[f"agents{agents}_ours_talk_min_per_agent_hour"] / ceiling, 3
         )
-    # Not measured yet: the dialer worker that places real attempts through a provider adapter is
-    # not built; the simulation's own peak of calls ringing is reported under its own name.
-    out["max_concurrent_attempts"] = None
     out["simulated_max_ringing"] = max(r["max_ringing"] for r in results)
+    # What one real worker process sustains in real time (bench.dialer_capacity); null when skipped.
+    out["max_concurrent_attempts"] = None
+    if not args.no_capacity:
+        print("one dialer worker against the simulated carrier in real time (bench.dialer_capacity)…", flush=True)
+        capacity = dialer_capacity.measure(quick=args.quick, database_url=args.database_url)
+        dialer_capacity.print_levels(capacity["levels"])
+        out["max_concurrent_attempts"] = capacity["max_concurrent_attempts"]
+        out["capacity_database"] = capacity["database"]
+        out["capacity_levels"] = capacity["levels"]
     out["seconds"] = round(time.perf_counter() - started, 1)
     out["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version()}
     print(json.dumps(out))

@@ -6,8 +6,9 @@ import os
 import sys
 
 OWN_COMMANDS = {
-    "serve": "run the web server (ASGI) on 127.0.0.1:8000; --with-worker also runs the background worker",
+    "serve": "run the web server (ASGI) on 127.0.0.1:8000; --with-worker also runs the task and dialer workers",
     "worker": "run the background task worker",
+    "dialer": "run the dialer worker (places calls, paces call campaigns)",
     "demo": "migrate, load the demo organization if missing, print demo logins; --serve then serves",
     "migrate": "create or update the database tables",
     "createadmin": "create an organization administrator",

@@ -126,6 +126,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
         "pool": DATABASE_POOL,  # idle connections kept (see insidesales/core/db/sqlite3/base.py)
     }
+    if TESTING:
+        # A file, as in production: threads of a test (the dialer worker, a live server) then share the
+        # database through WAL, where an in-memory shared cache fails readers with "table is locked".
+        DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / f"test-{os.getpid()}.sqlite3")}
 else:
     DATABASES["default"].setdefault("OPTIONS", {})
     # A connection the server dropped while idle is replaced instead of failing the request (with a

@@ -22,7 +22,19 @@ from insidesales.api.errors import install_exception_handlers, problem_response
 from insidesales.api.idempotency import idempotency_lookup, idempotency_transaction
 from insidesales.api.openapi import complete_schema
 from insidesales.api.ratelimit import ApiRateLimit, add_rate_limit_headers
-from insidesales.api.routers import companies, config, contacts, deals, duplicates, leads, me, record_duplicates, tasks
+from insidesales.api.routers import (
+    calls,
+    companies,
+    config,
+    contacts,
+    deals,
+    do_not_call,
+    duplicates,
+    leads,
+    me,
+    record_duplicates,
+    tasks,
+)
 
 DESCRIPTION = gettext_lazy(
     "The Inside Sales REST API. Authenticate with an API key (`Authorization: Bearer <key>` or "
@@ -123,4 +135,8 @@ api.add_router("/tags", config.tags_router)
 api.add_router("/custom-fields", config.custom_fields_router)
 api.add_router("/pipelines", config.pipelines_router)
 api.add_router("/saved-views", config.saved_views_router)
+api.add_router("/calls", calls.router)
+api.add_router("/dispositions", calls.dispositions_router)
+api.add_router("/do-not-call", do_not_call.router)
+api.add_router("/callbacks", calls.callbacks_router)
 api.add_router("", me.router)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
 from collections.abc import Callable
 
 from asgiref.sync import sync_to_async
@@ -20,7 +21,30 @@ from django.db import close_old_connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from insidesales.calls.models import FINAL_CALL_STATUSES, AgentSession, Call, CallStatus, ProviderKind
+from insidesales.calls.floor import (
+    DROP_AFTER,
+    CampaignFloor,
+    active_campaign_ids,
+    agents_scope,
+    calls_to_cancel,
+    connect_agent,
+    create_campaign_calls,
+    floor_snapshot,
+    floor_start,
+    outcome_of,
+    read_agents,
+)
+from insidesales.calls.models import (
+    FINAL_CALL_STATUSES,
+    AgentSession,
+    AgentState,
+    Call,
+    CallStatus,
+    Campaign,
+    CampaignMode,
+    CampaignStatus,
+    ProviderKind,
+)
 from insidesales.calls.providers.base import (
     AgentEndpoint,
     EventKind,
@@ -29,13 +53,23 @@ from insidesales.calls.providers.base import (
     ProviderError,
     ProviderEvent,
 )
+from insidesales.calls.services.campaigns import campaign_next_leads
+from insidesales.calls.services.config import telephony_settings
+from insidesales.calls.services.dialing import caller_id_for
 from insidesales.calls.services.events import UnknownCall, call_event_apply
-from insidesales.core.live import latest_id
+from insidesales.calls.services.upkeep import upkeep
+from insidesales.calls.simulated import Outcome
+from insidesales.core import live
+from insidesales.core.live import events_after, latest_id
+from insidesales.orgs.visibility import record_scope
 
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.1
 RING_TIMEOUT_S = 25.0
+UPKEEP_SECONDS = 60.0
+RELAY_TOPIC = "dialer:events"  # provider events that reached a web process, for the worker to act on
+MACHINE_DETECTION_S = 4.0  # longest we wait for a machine-detection verdict before treating the answer as a person
 
 
 def _db(fn: Callable) -> Callable:
@@ -51,16 +85,18 @@ def _db(fn: Callable) -> Callable:
 
 
 def _claim_queued(limit: int = 50) -> list[Call]:
-    claimed = []
+    """Queued calls nobody placed yet, claimed in one UPDATE: the claim's own timestamp (to the
+    microsecond) tells this worker's claims from another worker's racing for the same rows."""
     candidates = list(
         Call.objects.filter(dispatched_at__isnull=True, status=CallStatus.QUEUED, provider_call_id="")
         .order_by("queued_at")
         .values_list("pk", flat=True)[:limit]
     )
-    for pk in candidates:
-        if Call.objects.filter(pk=pk, dispatched_at__isnull=True).update(dispatched_at=timezone.now()):
-            claimed.append(Call.objects.get(pk=pk))
-    return claimed
+    if not candidates:
+        return []
+    stamp = timezone.now()
+    Call.objects.filter(pk__in=candidates, dispatched_at__isnull=True).update(dispatched_at=stamp)
+    return list(Call.objects.filter(pk__in=candidates, dispatched_at=stamp).order_by("queued_at"))
 
 
 def _hangups(mine: set[int]) -> list[Call]:
@@ -87,10 +123,6 @@ def _fail(call_id: int, reason: str) -> None:
     call_event_record(call=call, kind=BLOCKED, data={"reason": reason[:255]})
 
 
-def _provider_kind(call: Call) -> str:
-    return call.provider
-
-
 class Dialer:
     """One worker's state: its providers and the calls it placed."""
 
@@ -100,37 +132,215 @@ class Dialer:
         self.calls: dict[int, tuple[str, str]] = {}  # our call id -> (provider kind, provider call id)
         self.stopping = asyncio.Event()
         self._live_after = 0
+        self._relay_after = 0
+        self._unsaved_ids: list[tuple[int, str]] = []
+        self._provider_versions: dict[str, object] = {}
+        self._orgs: dict[int, int] = {}  # our call id -> organization (whose provider carries it)
+        self.floors: dict[int, CampaignFloor] = {}
+        self._floor_calls: set[int] = set()  # calls placed by a floor (connected by it when answered)
 
-    def provider_for(self, kind: str) -> Provider:
-        provider = self.providers.get(kind)
+    def provider_for(self, kind: str, organization_id: int | None = None) -> Provider:
+        """The adapter for a call: the shared simulated carrier, or the organization's own account."""
+        if kind == ProviderKind.SIMULATED:
+            provider = self.providers.get(kind)
+            if provider is None:
+                from insidesales.calls.providers.simulated import SimulatedProvider
+
+                provider = SimulatedProvider(self.on_event, speed=self.speed)
+                self.providers[kind] = provider
+            return provider
+        key = f"{kind}:{organization_id}"
+        provider = self.providers.get(key) or self.providers.get(kind)
         if provider is None:
-            if kind != ProviderKind.SIMULATED:
-                raise ProviderError(f"no {kind} provider is configured on this worker")
-            from insidesales.calls.providers.simulated import SimulatedProvider
-
-            provider = SimulatedProvider(self.on_event, speed=self.speed)
-            self.providers[kind] = provider
+            raise ProviderError(f"no {kind} provider is configured for organization {organization_id}")
         return provider
 
+    async def ensure_provider(self, kind: str, organization_id: int) -> Provider:
+        """Build (or rebuild, after its settings changed) the organization's SIP or Twilio adapter."""
+        if kind == ProviderKind.SIMULATED or kind in self.providers:
+            return self.provider_for(kind, organization_id)
+        key = f"{kind}:{organization_id}"
+        settings = await _db(telephony_settings)(organization_id)
+        from insidesales.calls.providers.factory import provider_version
+
+        version = provider_version(settings)
+        if self._provider_versions.get(key) != version or key not in self.providers:
+            old = self.providers.pop(key, None)
+            if old is not None:
+                await old.close()
+            from insidesales.calls.providers.factory import build_provider
+
+            provider = build_provider(settings, self.on_event)
+            start = getattr(provider, "start", None)
+            if start is not None:
+                await start()
+            self.providers[key] = provider
+            self._provider_versions[key] = version
+        return self.providers[key]
+
     async def on_event(self, event: ProviderEvent) -> None:
+        """An event from an adapter this worker runs (SIP, simulated): store it, then act on it."""
         try:
             call, new = await _db(call_event_apply)(event)
         except UnknownCall:
             log.warning("event for an unknown call: %s", event)
             return
-        if not new:
-            return
+        if new:
+            await self.react(call, event)
+
+    async def react(self, call: Call, event: ProviderEvent) -> None:
+        """What the worker does after an event was stored: pacing, connecting the rep, forgetting ended calls."""
+        floor = self.floors.get(call.campaign_id) if call.campaign_id else None
+        if floor is not None and call.pk in self._floor_calls:
+            await self.floor_event(floor, call, event)
         if call.status in FINAL_CALL_STATUSES:
             self.calls.pop(call.pk, None)
+            self._floor_calls.discard(call.pk)
             return
-        if event.kind == EventKind.ANSWERED and call.agent_id and call.campaign_id is None:
+        if event.kind == EventKind.ANSWERED and call.agent_id and call.pk not in self._floor_calls:
+            # Click-to-call and preview: the rep asked for this call; connect them as soon as it is answered.
             endpoint = await _db(_agent_endpoint)(call.pk)
             if endpoint is not None:
-                await self.provider_for(call.provider).bridge(event.provider_call_id, endpoint)
+                await self.provider_for(call.provider, call.organization_id).bridge(event.provider_call_id, endpoint)
+
+    async def relayed_events(self) -> None:
+        """Events a web process received for calls this worker placed (Twilio's callbacks arrive over HTTP):
+        the web view stored them and relays them here to be acted on."""
+        relayed = await _db(events_after)([RELAY_TOPIC], self._relay_after)
+        for event_id, _topic, payload in relayed:
+            self._relay_after = event_id
+            call_id = payload.get("call")
+            if call_id not in self.calls:
+                continue
+            call = await _db(Call.objects.get)(pk=call_id)
+            event = ProviderEvent(
+                provider=call.provider,
+                provider_call_id=payload.get("provider_call_id") or call.provider_call_id,
+                kind=EventKind(payload["kind"]),
+                occurred_at=timezone.now(),
+                event_id=payload.get("event_id", ""),
+                data=payload.get("data") or {},
+            )
+            await self.react(call, event)
+
+    # -- campaign floors (power and predictive dialing) -------------------------------------------
+
+    async def floor_event(self, floor: CampaignFloor, call: Call, event: ProviderEvent) -> None:
+        now = time.time()
+        dialled = floor.ringing.get(call.pk)
+        since_dial = now - dialled if dialled is not None else 0.0
+        kind = str(event.kind)
+        if kind == EventKind.ANSWERED:
+            answered_by = event.data.get("answered_by") or "human"
+            if answered_by == "human":
+                floor.ringing.pop(call.pk, None)
+                floor.detecting.pop(call.pk, None)
+                if call.pk not in floor.waiting and call.pk not in floor.connected_at:
+                    floor.pacer.resolved(now, Outcome.LIVE, since_dial)
+                    floor.waiting[call.pk] = now
+                    await self.connect_waiting(floor)
+            else:  # machine detection still listening: the verdict follows (or a person, see tick)
+                floor.ringing.pop(call.pk, None)
+                floor.detecting[call.pk] = (now, since_dial)
+        elif kind == EventKind.MACHINE:
+            floor.ringing.pop(call.pk, None)
+            started = floor.detecting.pop(call.pk, None)
+            floor.pacer.resolved(now, Outcome.MACHINE, started[1] if started else since_dial)
+            kind_, provider_id = self.calls.get(call.pk, (call.provider, event.provider_call_id))
+            await self.provider_for(kind_, call.organization_id).hangup(provider_id)
+        elif kind == EventKind.BRIDGED:
+            pass
+        elif kind in (EventKind.BUSY, EventKind.NO_ANSWER, EventKind.FAILED):
+            if floor.ringing.pop(call.pk, None) is not None:
+                floor.pacer.resolved(now, outcome_of(kind), since_dial)
+        elif kind == EventKind.CANCELED:
+            if floor.ringing.pop(call.pk, None) is not None:
+                if call.pk in floor.cancelled:
+                    floor.pacer.cancelled(now, since_dial)
+                else:
+                    floor.pacer.resolved(now, Outcome.NO_ANSWER, since_dial)
+            floor.cancelled.discard(call.pk)
+        elif kind == EventKind.COMPLETED:
+            floor.ringing.pop(call.pk, None)
+            floor.detecting.pop(call.pk, None)
+            if call.pk in floor.waiting:  # hung up before an agent took it: counted as abandoned (no message)
+                floor.waiting.pop(call.pk)
+                await _db(_mark_abandoned)(call.pk, False)
+                floor.pacer.abandoned(now)
+            connected = floor.connected_at.pop(call.pk, None)
+            if connected is not None:
+                floor.pacer.talk_ended(now, now - connected)
+
+    async def connect_waiting(self, floor: CampaignFloor) -> None:
+        """Connect live answers to free agents, oldest answer first; abandon those past the 2 seconds."""
+        now = time.time()
+        for call_id, answered in sorted(floor.waiting.items(), key=lambda item: item[1]):
+            agent = await _db(connect_agent)(floor, call_id)
+            if agent is not None:
+                floor.waiting.pop(call_id, None)
+                floor.connected_at[call_id] = time.time()
+                floor.pacer.connected(now, now - answered)
+                kind, provider_id = self.calls.get(call_id, (None, None))
+                endpoint = await _db(_agent_endpoint)(call_id)
+                if provider_id and endpoint is not None:
+                    await self.provider_for(kind, floor.organization_id).bridge(provider_id, endpoint)
+                continue
+            if now - answered >= DROP_AFTER:
+                floor.waiting.pop(call_id, None)
+                floor.pacer.abandoned(now)
+                message = await _db(_mark_abandoned)(call_id)
+                kind, provider_id = self.calls.get(call_id, (None, None))
+                if provider_id:
+                    asyncio.create_task(self._play_and_hang_up(kind, floor.organization_id, provider_id, message))
+
+    async def _play_and_hang_up(self, kind: str, organization_id: int, provider_id: str, message: str) -> None:
+        provider = self.provider_for(kind, organization_id)
+        try:
+            await provider.play(provider_id, message)
+        except ProviderError:
+            log.exception("could not play the abandonment message")
+            await provider.hangup(provider_id)
+
+    async def floor_tick(self, floor: CampaignFloor) -> None:
+        await _db(read_agents)(floor)
+        now = time.time()
+        for call_id, (started, since_dial) in list(floor.detecting.items()):
+            if now - started >= MACHINE_DETECTION_S:  # no verdict: a person is on the line
+                floor.detecting.pop(call_id)
+                floor.pacer.resolved(now, Outcome.LIVE, since_dial)
+                floor.waiting[call_id] = now
+        await self.connect_waiting(floor)
+        if floor.mode == CampaignMode.PREVIEW:
+            await _db(preview_offer)(floor)
+            return
+        for call_id in calls_to_cancel(floor):
+            kind, provider_id = self.calls.get(call_id, (None, None))
+            if provider_id:
+                await self.provider_for(kind, floor.organization_id).cancel(provider_id)
+        wanted = floor.pacer.calls_to_place(floor_snapshot(floor))
+        if wanted <= 0:
+            return
+        calls = await _db(_reserve_and_create)(floor, wanted)
+        for call in calls:
+            floor.ringing[call.pk] = time.time()
+            self._floor_calls.add(call.pk)
+            await self.place(call)
+        await self.save_provider_ids()
+
+    async def run_floors(self) -> None:
+        active = set(await _db(active_campaign_ids)())
+        for campaign_id in active - set(self.floors):
+            self.floors[campaign_id] = await _db(_floor_start)(campaign_id)
+        for campaign_id in set(self.floors) - active:
+            floor = self.floors[campaign_id]
+            if not (floor.ringing or floor.waiting or floor.detecting or floor.connected_at):
+                del self.floors[campaign_id]
+        for floor in list(self.floors.values()):
+            await self.floor_tick(floor)
 
     async def place(self, call: Call) -> None:
         try:
-            provider = self.provider_for(_provider_kind(call))
+            provider = await self.ensure_provider(call.provider, call.organization_id)
             provider_id = await provider.originate(
                 OriginateRequest(
                     to=call.to_number,
@@ -144,27 +354,43 @@ class Dialer:
             await _db(_fail)(call.pk, str(exc))
             return
         self.calls[call.pk] = (call.provider, provider_id)
-        await _db(_set_provider_id)(call.pk, call.provider, provider_id)
+        self._orgs[call.pk] = call.organization_id
+        self._unsaved_ids.append((call.pk, provider_id))
+
+    async def save_provider_ids(self) -> None:
+        """The provider ids of the calls just placed, in one transaction (events that came first found
+        their call by our reference)."""
+        if self._unsaved_ids:
+            pending, self._unsaved_ids = self._unsaved_ids, []
+            await _db(_set_provider_ids)(pending)
 
     async def carry_hangups(self) -> None:
         for call in await _db(_hangups)(set(self.calls)):
             kind, provider_id = self.calls[call.pk]
-            provider = self.provider_for(kind)
+            provider = self.provider_for(kind, call.organization_id)
             if call.answered_at is None:
                 await provider.cancel(provider_id)
             else:
                 await provider.hangup(provider_id)
 
     async def tick(self) -> None:
+        await self.relayed_events()
         for call in await _db(_claim_queued)():
             await self.place(call)
+        await self.save_provider_ids()
         await self.carry_hangups()
+        await self.run_floors()
 
     async def run(self) -> None:
         self._live_after = await _db(latest_id)(["dialer:queue"])
+        self._relay_after = await _db(latest_id)([RELAY_TOPIC])
+        next_upkeep = 0.0
         while not self.stopping.is_set():
             try:
                 await self.tick()
+                if time.monotonic() >= next_upkeep:
+                    next_upkeep = time.monotonic() + UPKEEP_SECONDS
+                    await _db(upkeep)()
             except Exception:  # one bad call must not stop everyone's dialing
                 log.exception("dialer tick failed")
             try:
@@ -175,11 +401,66 @@ class Dialer:
             await provider.close()
 
 
-def _set_provider_id(call_id: int, kind: str, provider_id: str) -> None:
-    with transaction.atomic():
-        Call.objects.filter(pk=call_id).filter(Q(provider_call_id="") | Q(provider_call_id=provider_id)).update(
-            provider_call_id=provider_id
+def _floor_start(campaign_id: int) -> CampaignFloor:
+    return floor_start(Campaign.objects.get(pk=campaign_id))
+
+
+def _reserve_and_create(floor: CampaignFloor, wanted: int) -> list[Call]:
+    campaign = Campaign.objects.select_related("caller_id").get(pk=floor.campaign_id)
+    if campaign.status != CampaignStatus.ACTIVE:
+        return []
+    scope = agents_scope(floor)
+    entries = campaign_next_leads(campaign=campaign, count=wanted, scope=scope)
+    if not entries:
+        return []
+    settings = telephony_settings(campaign.organization_id)
+
+    def caller(to_number: str) -> str:  # the campaign's number, else local presence for each callee
+        return caller_id_for(
+            organization_id=campaign.organization_id,
+            team_id=campaign.team_id,
+            to_number=to_number,
+            preferred=campaign.caller_id,
         )
+
+    return create_campaign_calls(floor, entries, caller, settings.provider)
+
+
+def _mark_abandoned(call_id: int, message: bool = True) -> str:
+    """Record the abandonment (the evidence the compliance report reads: whether the identifying message
+    is played) and return the message to play."""
+    from insidesales.calls.services.config import abandon_message
+    from insidesales.calls.services.events import ABANDONED, call_event_record
+
+    call = Call.objects.select_related("organization").get(pk=call_id)
+    call_event_record(call=call, kind=ABANDONED, data={"message": message})
+    return abandon_message(call)
+
+
+def preview_offer(floor: CampaignFloor) -> None:
+    """Preview: each ready agent with no lead on screen gets the next lead they may see."""
+    campaign = Campaign.objects.get(pk=floor.campaign_id)
+    if campaign.status != CampaignStatus.ACTIVE:
+        return
+    for agent in floor.agents.values():
+        if agent.state != AgentState.READY:
+            continue
+        session = AgentSession.objects.filter(organization_id=floor.organization_id, user_id=agent.user_id).first()
+        if session is None or session.current_lead_id:
+            continue
+        scope = record_scope(agent.membership)
+        entries = campaign_next_leads(campaign=campaign, count=1, scope=scope, agent_id=agent.user_id)
+        if entries:
+            AgentSession.objects.filter(pk=session.pk, current_lead__isnull=True).update(current_lead=entries[0].lead)
+            live.publish(f"agent:{agent.user_id}", {"lead": entries[0].lead_id, "campaign": campaign.pk})
+
+
+def _set_provider_ids(pending: list[tuple[int, str]]) -> None:
+    with transaction.atomic():
+        for call_id, provider_id in pending:
+            Call.objects.filter(pk=call_id).filter(Q(provider_call_id="") | Q(provider_call_id=provider_id)).update(
+                provider_call_id=provider_id
+            )
 
 
 def run_forever() -> None:

@@ -110,6 +110,24 @@ class CampaignStatus(models.TextChoices):
     FINISHED = "finished", _("Finished")
 
 
+class CampaignOrder(models.TextChoices):
+    VIEW = "view", _("In the saved view's order")
+    NEWEST = "newest", _("Newest leads first")
+    OLDEST = "oldest", _("Oldest leads first")
+    STALEST = "stalest", _("Longest without activity first")
+
+
+# An abandoned call's number is not called again for 72 hours (UK Ofcom; the message played says so).
+DEFAULT_RETRY_MINUTES = {
+    "busy": 30,
+    "no_answer": 120,
+    "machine": 240,
+    "abandoned": 72 * 60,
+    "failed": 240,
+    "canceled": 60,
+}
+
+
 class Campaign(OrganizationScopedModel):
     """A call campaign over a saved view or a list of leads, dialled in one mode."""
 
@@ -119,6 +137,7 @@ class Campaign(OrganizationScopedModel):
     saved_view = models.ForeignKey("crm.SavedView", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     mode = models.CharField(_("dialing mode"), max_length=20, choices=CampaignMode.choices, default="preview")
     lines_per_agent = models.DecimalField(_("lines per ready agent"), max_digits=3, decimal_places=1, default=1)
+    order = models.CharField(_("call first"), max_length=20, choices=CampaignOrder.choices, default=CampaignOrder.VIEW)
     max_attempts = models.PositiveSmallIntegerField(_("attempts per lead"), default=3)
     # Minutes before another attempt, per outcome: {"busy": 30, "no_answer": 120, "machine": 240, ...}
     retry_minutes = models.JSONField(default=dict, blank=True)
@@ -158,6 +177,10 @@ class CampaignLead(models.Model):
     state = models.CharField(max_length=20, choices=CampaignLeadState.choices, default=CampaignLeadState.PENDING)
     last_outcome = models.CharField(max_length=20, blank=True)
     skip_reason = models.CharField(max_length=40, blank=True)
+    skip_message = models.CharField(max_length=255, blank=True)
+    # Preview: the rep the lead is shown to; power and predictive: set when an answered call is connected.
+    agent = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    call = models.ForeignKey("Call", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         verbose_name = _("campaign lead")
@@ -393,3 +416,21 @@ class CallbackReplay(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class AgentShift(OrganizationScopedModel):
+    """A stretch of time an agent was signed in to the desktop (ready, on calls, in wrap-up or paused),
+    on one campaign: the hours in "talk time per agent-hour"."""
+
+    user = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="+")
+    campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    started_at = models.DateTimeField(default=timezone.now)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("agent shift")
+        verbose_name_plural = _("agent shifts")
+        indexes = [models.Index(fields=["organization", "started_at"], name="agentshift_org_started")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.started_at:%Y-%m-%d %H:%M}"

@@ -1,8 +1,8 @@
 """URLs of the calls pages."""
 
-from django.urls import path
+from django.urls import include, path
 
-from insidesales.calls import views, webhooks
+from insidesales.calls import campaign_views, desk_views, views, webhooks
 
 urlpatterns = [
     path("calls/", views.call_list, name="call_list"),
@@ -16,4 +16,22 @@ urlpatterns = [
     path("do-not-call/import/", views.dnc_import, name="dnc_import"),
     path("do-not-call/<int:pk>/delete/", views.dnc_delete, name="dnc_delete"),
     path("telephony/twilio/status/", webhooks.twilio_status, name="twilio_status"),
+    path("telephony/twilio/voice/", webhooks.twilio_voice, name="twilio_voice"),
+    path("telephony/twilio/dial-done/", webhooks.twilio_dial_done, name="twilio_dial_done"),
+    path("calls/incoming/simulate/", views.call_incoming_simulate, name="call_incoming_simulate"),
+    path("", include("insidesales.calls.settings_urls")),
+    path("dialer/", desk_views.desktop, name="desktop"),
+    path("dialer/state/", desk_views.desktop_state, name="desktop_state"),
+    path("dialer/dial/", desk_views.desktop_dial, name="desktop_dial"),
+    path("dialer/phone/", desk_views.desktop_phone, name="desktop_phone"),
+    path("dialer/skip/", desk_views.desktop_skip, name="desktop_skip"),
+    path("dialer/events/", desk_views.desktop_events, name="desktop_events"),
+    path("dialer/wallboard/", desk_views.wallboard, name="wallboard"),
+    path("campaigns/", campaign_views.campaign_list, name="campaign_list"),
+    path("campaigns/new/", campaign_views.campaign_create, name="campaign_create"),
+    path("campaigns/<int:pk>/", campaign_views.campaign_detail, name="campaign_detail"),
+    path("campaigns/<int:pk>/edit/", campaign_views.campaign_edit, name="campaign_edit"),
+    path("campaigns/<int:pk>/status/", campaign_views.campaign_status, name="campaign_status"),
+    path("campaigns/<int:pk>/talk-track/", campaign_views.campaign_talk_track, name="campaign_talk_track"),
+    path("campaigns/<int:pk>/compliance.csv", campaign_views.campaign_compliance, name="campaign_compliance"),
 ]

@@ -74,6 +74,7 @@ def _panel_context(request: HttpRequest, call) -> dict:
     record = call.lead or call.contact
     zone = (getattr(record, "time_zone", "") or request.membership.organization.time_zone) if record else "UTC"
     return {
+        "live_after": live.latest_id([f"call:{call.pk}"]),
         "call": call,
         "zone": zone,
         "record": record,
@@ -106,6 +107,8 @@ def call_hangup(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("call_detail", pk)
     if request.htmx:
         return render(request, "calls/call_detail.html#call_panel", _panel_context(request, call))
+    if request.POST.get("next") == "desktop":
+        return redirect("desktop")
     return redirect("call_detail", call.pk)
 
 
@@ -126,6 +129,8 @@ def call_dispose(request: HttpRequest, pk: int) -> HttpResponse:
             form.add_error(None, exc.message)
         else:
             messages.success(request, _("Call outcome saved."))
+            if request.POST.get("next") == "desktop":
+                return redirect("desktop")
             return redirect(_record_url(call))
     context["form"] = form
     return render(request, "calls/call_detail.html", context, status=422)
@@ -145,7 +150,8 @@ async def call_events(request: HttpRequest, pk: int) -> HttpResponse:
     except NotFound as exc:
         raise Http404() from exc
     topic = f"call:{call.pk}"
-    after = await sync_to_async(live.latest_id)([topic])
+    raw = request.headers.get("Last-Event-ID") or request.GET.get("after") or ""
+    after = int(raw) if raw.isdigit() else await sync_to_async(live.latest_id)([topic])
 
     async def stream():
         yield live.sse_frame(after, "status", {"call": call.pk, "status": call.status})
@@ -178,7 +184,15 @@ def call_list(request: HttpRequest) -> HttpResponse:
         .select_related("lead", "contact", "agent", "disposition")
         .order_by("-queued_at", "-id")[:100]
     )
-    return render(request, "calls/call_list.html", {"calls": calls, "since": timezone.now() - dt.timedelta(days=1)})
+    from insidesales.calls.models import ProviderKind
+    from insidesales.calls.services.config import telephony_settings
+
+    simulated = telephony_settings(membership.organization_id).provider == ProviderKind.SIMULATED
+    return render(
+        request,
+        "calls/call_list.html",
+        {"calls": calls, "since": timezone.now() - dt.timedelta(days=1), "simulated": simulated},
+    )
 
 
 def _dnc_page(request: HttpRequest, add_form=None, import_form=None, report=None, status=200) -> HttpResponse:
@@ -244,3 +258,24 @@ def dnc_delete(request: HttpRequest, pk: int) -> HttpResponse:
     dnc.dnc_remove(membership=request.membership, entry_id=pk)
     messages.success(request, _("Number taken off the do-not-call list."))
     return redirect("dnc_list")
+
+
+@require_POST
+@member_view
+def call_incoming_simulate(request: HttpRequest) -> HttpResponse:
+    """The demo: as if a number called the organization (simulated carrier only)."""
+    from insidesales.calls.services.inbound import call_inbound_simulate
+
+    try:
+        result = call_inbound_simulate(membership=request.membership, from_number=request.POST.get("number", ""))
+    except ValidationError as exc:
+        messages.error(request, " ".join(m for ms in exc.fields.values() for m in ms))
+        return redirect("call_list")
+    except Conflict as exc:
+        messages.error(request, exc.message)
+        return redirect("call_list")
+    if result.agent_id is None:
+        messages.info(request, _("Nobody was ready to take the call: a callback was scheduled."))
+    else:
+        messages.success(request, _("Incoming call routed."))
+    return redirect("call_list")

@@ -131,6 +131,10 @@ def demo_load(*, leads: int = 3000, seed: int = DEMO_SEED, out=None) -> Organiza
     say(f"{counts['leads']:,} leads, {counts['companies']:,} companies, {counts['activities']:,} activities inserted")
     work_leads(people=people, synthetic=synthetic, count=stories, agency=agency, now=now, tags=tags)
     _tasks(people=people, synthetic=synthetic, now=now)
+    from insidesales.calls.demo import demo_calls
+
+    calls = demo_calls(people=people, now=now, seed=seed)
+    say(f"{calls['campaigns']} call campaigns, {calls['calls']} calls, {calls['callbacks']} callbacks")
     _settle_last_activity(organization, since=now)
     say(f"{stories} leads worked through the services; tasks set for every rep")
     from insidesales.imports.duplicates import scan_request

@@ -53,7 +53,6 @@ def callback_schedule(
         subject=_("Callback scheduled")[:255],
         body=note,
         data={"callback_id": callback.pk, "due_at": due_at.isoformat(), "personal": personal},
-        touch=False,
     )
     audit_record(
         organization_id=membership.organization_id,

@@ -29,7 +29,7 @@ BUILT_IN_LABELS = {
 }
 DEFAULT_ABANDON_MESSAGE = gettext_lazy(
     "Hello, this is %(organization)s calling. We are sorry we could not connect you to a person. "
-    "We will not call you again today. To reach us, call %(number)s."
+    "We will not call you again in the next three days. To reach us, call %(number)s."
 )
 
 
@@ -65,3 +65,18 @@ def dispositions_ensure(organization_id: int) -> list[Disposition]:
             },
         )
     return list(Disposition.objects.filter(organization_id=organization_id, is_active=True))
+
+
+def abandon_message(call) -> str:
+    """The identifying message played to a person the dialer could not connect: the organization's own,
+    else the default with the organization's name and the number it called from."""
+    settings = telephony_settings(call.organization_id)
+    if settings.abandon_message.strip():
+        return settings.abandon_message.strip()
+    from django.utils import translation
+
+    with translation.override("ru" if (call.to_number or "").startswith("+7") else "en"):
+        return str(DEFAULT_ABANDON_MESSAGE) % {
+            "organization": call.organization.name,
+            "number": call.from_number or "",
+        }

@@ -19,8 +19,9 @@ from insidesales.calls.models import (
     CallStatus,
     Disposition,
     DncSource,
+    ProviderKind,
 )
-from insidesales.calls.selectors import call_get
+from insidesales.calls.selectors import call_get, campaign_get
 from insidesales.calls.services.config import telephony_settings
 from insidesales.calls.services.timeline import call_timeline_sync
 from insidesales.core import live
@@ -62,7 +63,6 @@ def caller_id_for(*, organization_id: int, team_id: int | None, to_number: str, 
     return numbers[0].number if numbers else ""
 
 
-@transaction.atomic
 def call_start(
     *, membership: Membership, record_type: str, record_id: int, number: str | None = None, campaign_id=None
 ) -> Call:
@@ -88,6 +88,7 @@ def call_start(
         .exists()
     ):
         raise Conflict(_("Finish your current call first."))
+    campaign = campaign_get(membership=membership, campaign_id=campaign_id) if campaign_id else None
     settings = telephony_settings(membership.organization_id)
     now = timezone.now()
     refusal = gate.outbound_refusal(
@@ -108,25 +109,39 @@ def call_start(
             changes={"number": [None, to_number], "reason": [None, refusal.code]},
         )
         raise CallBlocked(refusal)
-    call = Call.objects.create(
+    from_number = caller_id_for(
         organization_id=membership.organization_id,
-        direction=CallDirection.OUTBOUND,
-        provider=settings.provider,
-        from_number=caller_id_for(
-            organization_id=membership.organization_id, team_id=membership.team_id, to_number=to_number, preferred=None
-        ),
+        team_id=membership.team_id,
         to_number=to_number,
-        agent=membership.user,
-        lead=record if model is Lead else None,
-        contact=record if model is Contact else None,
-        owner_id=record.owner_id,
-        team_id=record.team_id,
-        agency_id=record.agency_id,
-        queued_at=now,
+        preferred=campaign.caller_id if campaign else None,
     )
-    call_timeline_sync(call)
-    live.publish("dialer:queue", {"call": call.pk})
-    live.publish(f"agent:{membership.user_id}", {"call": call.pk, "status": call.status})
+    if not from_number and settings.provider != ProviderKind.SIMULATED:
+        # Telemarketing rules require a caller ID the callee can call back; carriers reject calls without one.
+        raise Conflict(_("No caller ID is set up: an admin adds the organization's numbers in the telephony settings."))
+    # Not atomic above this point: a refused call's audit row stays even though the refusal is raised.
+    with transaction.atomic():
+        call = Call.objects.create(
+            organization_id=membership.organization_id,
+            direction=CallDirection.OUTBOUND,
+            provider=settings.provider,
+            from_number=from_number,
+            campaign=campaign,
+            to_number=to_number,
+            agent=membership.user,
+            lead=record if model is Lead else None,
+            contact=record if model is Contact else None,
+            owner_id=record.owner_id,
+            team_id=record.team_id,
+            agency_id=record.agency_id,
+            queued_at=now,
+        )
+        call_timeline_sync(call)
+        # A rep ready at the desktop who dials by hand is on this call: the dialer connects nobody else to them.
+        AgentSession.objects.filter(
+            organization_id=membership.organization_id, user=membership.user, state=AgentState.READY
+        ).update(state=AgentState.ON_CALL, state_since=now, current_call=call)
+        live.publish("dialer:queue", {"call": call.pk})
+        live.publish(f"agent:{membership.user_id}", {"call": call.pk, "status": call.status})
     return call
 
 
@@ -142,6 +157,21 @@ def call_hangup(*, membership: Membership, call_id: int) -> Call:
         call.hangup_requested_at = timezone.now()
         call.save(update_fields=["hangup_requested_at", "updated_at"])
         live.publish("dialer:queue", {"hangup": call.pk})
+    if call.direction == CallDirection.INBOUND and call.provider == ProviderKind.SIMULATED:
+        # A simulated incoming call has no carrier leg a worker holds: it ends here.
+        from insidesales.calls.providers.base import EventKind, ProviderEvent
+        from insidesales.calls.services.events import call_event_apply
+
+        call_event_apply(
+            ProviderEvent(
+                provider=call.provider,
+                provider_call_id=call.provider_call_id,
+                kind=EventKind.COMPLETED,
+                occurred_at=timezone.now(),
+                event_id=f"{call.provider_call_id}:completed",
+            )
+        )
+        call.refresh_from_db()
     return call
 
 
@@ -205,9 +235,15 @@ def call_dispose(
         from insidesales.crm.services.leads import _set_status
 
         _set_status(call.lead, status, membership.user)
+    if actions.get("retry"):
+        from insidesales.calls.services.campaigns import campaign_lead_retry
+
+        campaign_lead_retry(call=call)
+    # The rep who wrapped this call up is ready for the next (the agent desktop shows the next lead).
     AgentSession.objects.filter(
         organization_id=membership.organization_id, user=membership.user, state=AgentState.WRAP_UP
-    ).update(state=AgentState.READY, state_since=timezone.now(), current_call=None)
+    ).update(state=AgentState.READY, state_since=timezone.now(), current_call=None, current_lead=None)
+    live.publish(f"agent:{membership.user_id}", {"state": AgentState.READY})
     audit_record(
         organization_id=membership.organization_id,
         actor=membership.user,

@@ -86,11 +86,13 @@ def dnc_add(
 
 @transaction.atomic
 def dnc_remove(*, membership: Membership, entry_id: int) -> None:
-    if membership.role not in MANAGERS:
-        raise PermissionDenied(_("Only admins and managers can take numbers off the do-not-call list."))
+    # The entry is looked up first: one that is not the organization's (or of a campaign out of sight) answers
+    # 404 to every role, as a missing one does; a rep asking to remove one of its entries is refused (403).
     entry = DncEntry.objects.filter(organization_id=membership.organization_id, pk=entry_id).first()
     if entry is None or (entry.campaign_id and _campaign(membership, entry.campaign_id) is None):
         raise NotFound()
+    if membership.role not in MANAGERS:
+        raise PermissionDenied(_("Only admins and managers can take numbers off the do-not-call list."))
     audit_record(
         organization_id=membership.organization_id,
         actor=membership.user,

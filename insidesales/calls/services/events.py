@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from insidesales.calls.models import Call, CallEvent, CallStatus
+from insidesales.calls.models import FINAL_CALL_STATUSES, AgentSession, AgentState, Call, CallEvent, CallStatus
 from insidesales.calls.providers.base import EventKind, ProviderEvent
 from insidesales.core import live
 
@@ -45,9 +45,12 @@ class UnknownCall(Exception):
 
 
 def _find_call(event: ProviderEvent) -> Call:
+    # The condition repeats the unique index's (it is partial: provider ids are unique where set), which
+    # is what lets SQLite use that index instead of scanning every call.
     call = (
         Call.objects.select_for_update()
         .filter(provider=event.provider, provider_call_id=event.provider_call_id)
+        .exclude(provider_call_id="")
         .first()
     )
     if call is None and event.reference.isdigit():
@@ -95,12 +98,26 @@ def _store_and_fold(call: Call, event_id: str, kind: str, occurred_at, sequence,
     from insidesales.calls.services.timeline import call_timeline_sync
 
     call_timeline_sync(call)
+    if call.status != before and call.status in FINAL_CALL_STATUSES:
+        _after_final(call)
     if call.status != before:
         live.publish(f"call:{call.pk}", {"call": call.pk, "status": call.status})
         if call.agent_id:
             live.publish(f"agent:{call.agent_id}", {"call": call.pk, "status": call.status})
         live.publish(f"org:{call.organization_id}:calls", {"call": call.pk, "status": call.status})
     return True
+
+
+def _after_final(call: Call) -> None:
+    """The rep on the call goes to wrap-up (the disposition is due); a campaign counts the attempt."""
+    if call.agent_id:
+        AgentSession.objects.filter(
+            organization_id=call.organization_id, user_id=call.agent_id, current_call=call, state=AgentState.ON_CALL
+        ).update(state=AgentState.WRAP_UP, state_since=timezone.now())
+    if call.campaign_id:
+        from insidesales.calls.services.campaigns import campaign_lead_finished
+
+        campaign_lead_finished(call=call)
 
 
 def _order(event: CallEvent) -> tuple:

@@ -48,7 +48,9 @@ def call_timeline_sync(call: Call) -> Activity | None:
         return None
     data = call_summary(call)
     if call.activity_id:
-        Activity.objects.filter(pk=call.activity_id).update(data=data, body=call.note, subject=_subject(call)[:255])
+        Activity.objects.filter(pk=call.activity_id).update(
+            data=data, body=call.note, subject=_subject(call)[:255], actor_id=call.agent_id
+        )
         return None
     activity = Activity.objects.create(
         organization_id=call.organization_id,

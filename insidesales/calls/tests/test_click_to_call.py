@@ -3,21 +3,16 @@ simulated carrier, the timeline entry, hang-up, and the disposition with its act
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
-import threading
-import time
 
 import pytest
 from django.utils import timezone
 
-from insidesales.calls.dialer import Dialer
-from insidesales.calls.models import Call, Callback, CallStatus, DncEntry, ProviderKind
-from insidesales.calls.providers.simulated import SimulatedProvider
+from insidesales.calls.models import Call, Callback, CallStatus, DncEntry
 from insidesales.calls.services import dialing, dnc
 from insidesales.calls.services.config import dispositions_ensure, telephony_settings
 from insidesales.calls.simulated import CarrierProfile, TalkTime, Triangular
+from insidesales.calls.tests.dialer_thread import running_dialer, wait_for
 from insidesales.core.errors import Conflict, NotFound, ValidationError
 from insidesales.crm.models import Activity, ActivityKind, Lead
 
@@ -29,40 +24,6 @@ ALWAYS_LIVE = CarrierProfile(
     talk=TalkTime(mean=3600, minimum=3600),
 )
 ALWAYS_BUSY = CarrierProfile(live_rate=0.0, machine_rate=0.0, busy_rate=1.0)
-
-
-@contextlib.contextmanager
-def running_dialer(profile: CarrierProfile):
-    """A dialer worker in a thread of its own (simulated carrier, 1000× faster than life)."""
-    loop = asyncio.new_event_loop()
-    dialer: Dialer | None = None
-    started = threading.Event()
-
-    async def main() -> None:
-        nonlocal dialer
-        dialer = Dialer(speed=1000.0)
-        dialer.providers[ProviderKind.SIMULATED] = SimulatedProvider(
-            dialer.on_event, profile=profile, seed=7, speed=1000.0
-        )
-        started.set()
-        await dialer.run()
-
-    thread = threading.Thread(target=lambda: loop.run_until_complete(main()), daemon=True)
-    thread.start()
-    started.wait(5)
-    try:
-        yield dialer
-    finally:
-        loop.call_soon_threadsafe(dialer.stopping.set)
-        thread.join(10)
-        loop.close()
-
-
-def wait_for(condition, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "the dialer did not get there in time"
-        time.sleep(0.02)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -120,6 +81,11 @@ def test_do_not_call_number_is_never_queued(cw):
         dialing.call_start(membership=cw.rep, record_type="lead", record_id=lead.pk)
     assert blocked.value.refusal.code == "do_not_call"
     assert not Call.objects.exists()
+    # The attempt is on record (the refusal rolls back nothing it should keep).
+    from insidesales.orgs.models import AuditLog
+
+    blocked_row = AuditLog.objects.get(action="call.blocked", object_id=lead.pk)
+    assert blocked_row.actor_id == cw.rep.user_id and blocked_row.changes["reason"] == [None, "do_not_call"]
 
 
 def test_lead_outside_its_calling_window_is_not_called_and_the_next_opening_is_given(cw):

@@ -32,7 +32,11 @@ MAIN_LINKS = (
     ("imports", "/imports/", "import_list"),
     ("duplicates", "/duplicates/", "duplicate_list"),
 )
-ADMIN_LINKS = (("audit", "/audit/", "audit_log"), ("agencies", "/agencies/", "agency_list"))
+ADMIN_LINKS = (
+    ("audit", "/audit/", "audit_log"),
+    ("agencies", "/agencies/", "agency_list"),
+    ("telephony", "/settings/telephony/", "telephony_settings"),
+)
 
 
 def current_section(path: str) -> str | None:
@@ -58,6 +62,7 @@ def _labels() -> dict[str, str]:
         "duplicates": _("Duplicates"),
         "audit": _("Audit log"),
         "agencies": _("Agencies"),
+        "telephony": _("Telephony"),
     }
 
 
@@ -80,7 +85,7 @@ def _nav(
         if key != "duplicates" or duplicates
     ]
     if admin:
-        current = ' aria-current="page"' if section in ("audit", "agencies") else ""
+        current = ' aria-current="page"' if section in {key for key, _path, _name in ADMIN_LINKS} else ""
         items = [link(*entry) for entry in ADMIN_LINKS]
         if staff:
             django_admin = escape(_("Django admin"))  # gettext calls outside f-strings: makemessages sees them

@@ -39,6 +39,8 @@ OBJECT_TYPES: list[tuple[str, str]] = [
     (r"^calls/dial/contact/", "contact"),
     (r"^(api/v1/)?calls/", "call"),
     (r"^(api/v1/)?do-not-call/", "dnc_entry"),
+    (r"^(api/v1/)?campaigns/", "campaign"),
+    (r"^(api/v1/)?callbacks/", "callback"),
     (r"^(api/v1/)?leads/", "lead"),
     (r"^(api/v1/)?contacts/", "contact"),
     (r"^(api/v1/)?companies/", "company"),
@@ -46,6 +48,8 @@ OBJECT_TYPES: list[tuple[str, str]] = [
     (r"^(api/v1/)?tasks/", "task"),
     (r"^views/|^api/v1/saved-views/", "saved_view"),
     (r"^settings/api-keys/|^api/v1/api-keys/", "api_key"),
+    (r"^settings/telephony/caller-ids/", "caller_id"),
+    (r"^settings/telephony/dispositions/", "disposition"),
     (r"^agencies/", "agency"),
     (r"^imports/", "import_job"),
     (r"^(api/v1/)?duplicates/", "duplicate_pair"),
@@ -61,8 +65,8 @@ NOT_OBJECT_IDS = {
 RECORD_MODELS = {"lead": Lead, "contact": Contact, "company": Company, "deal": Deal}
 # Duplicate pairs and merges of leads, contacts and companies: they follow their records' slot.
 PAIRS_AND_MERGES = ("duplicate_pair", "contact_pair", "company_pair", "lead_merge", "contact_merge", "company_merge")
-# Calls follow the slot of the lead called (its owner is the rep who called).
-FOLLOW_SLOTS = (*PAIRS_AND_MERGES, "call")
+# Calls follow the slot of the lead called (its owner is the rep who called); callbacks the slot of their lead.
+FOLLOW_SLOTS = (*PAIRS_AND_MERGES, "call", "callback")
 # Out-of-scope examples by kind of boundary; each member is tried against the first hidden slot of each.
 BOUNDARIES = (
     ("org_b", "rep1"),  # another organization
@@ -202,7 +206,12 @@ def access(db, settings, tmp_path) -> Access:
         },
         **_pairs_and_merges(world),
         "call": _calls(world),
+        "callback": _callbacks(world),
         "dnc_entry": {"admin_b": _dnc_entry(world.admin_b)},
+        # Telephony settings are the admins': each organization's admin is refused the other's.
+        "caller_id": {"admin": _caller_id(world.admin), "admin_b": _caller_id(world.admin_b)},
+        "disposition": {"admin": _disposition(world.admin), "admin_b": _disposition(world.admin_b)},
+        "campaign": {"admin_b": _campaign(world.admin_b)},
     }
     return Access(world=world, ui=ui, api_keys=api_keys, others=others)
 
@@ -246,6 +255,44 @@ def _calls(world: World) -> dict[str, Any]:
             agency_id=lead.agency_id,
         )
     return calls
+
+
+def _callbacks(world: World) -> dict[str, Any]:
+    """Per slot: an open callback on the slot's lead, promised by the lead's owner (team and agency copied)."""
+    from django.utils import timezone
+
+    from insidesales.calls.models import Callback
+
+    return {
+        slot: Callback.objects.create(
+            organization_id=records.lead.organization_id,
+            lead=records.lead,
+            due_at=timezone.now(),
+            assignee_id=records.lead.owner_id,
+            team_id=records.lead.team_id,
+            agency_id=records.lead.agency_id,
+        )
+        for slot, records in world.slots.items()
+    }
+
+
+def _campaign(membership) -> Any:
+    from insidesales.calls.models import Campaign
+
+    return Campaign.objects.create(organization_id=membership.organization_id, name="Org B's campaign")
+
+
+def _caller_id(membership) -> Any:
+    from insidesales.calls.models import CallerId
+
+    # A number no record of the world has (their phones are +141555501xx), so lists of it leak nothing.
+    return CallerId.objects.create(organization_id=membership.organization_id, number="+12025550188", label="Main")
+
+
+def _disposition(membership) -> Any:
+    from insidesales.calls.models import Disposition
+
+    return Disposition.objects.create(organization_id=membership.organization_id, key="access", label="Access")
 
 
 def _dnc_entry(membership) -> Any:
@@ -388,6 +435,7 @@ def _body_for(schema: dict[str, Any], method: str, path: str, access: Access, me
         "last_name": "Of scope",
         "done": True,
         "create_deal": True,
+        "disposition": "not_interested",
         "other_id": next((world.slots[s].record(model).pk for s in sorted(world.visible_slots(member))), MISSING_ID),
     }
     return {name: value for name, value in samples.items() if name in properties}
@@ -450,6 +498,8 @@ def _list_routes() -> dict[str, bool]:
         )
         for route, pattern in _walk(get_resolver().url_patterns)
         if not route.startswith(skip)
+        # Live event streams never end; what they carry is the member's own topic (tested with the desktop).
+        and not (pattern.name or "").endswith("_events")
         and not getattr(pattern.pattern, "converters", None)
         and not pattern.pattern.regex.groupindex
     }

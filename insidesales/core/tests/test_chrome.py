@@ -31,10 +31,11 @@ TEMPLATE = """{% load i18n %}{% with path=request.path %}
         {% if membership and membership.role != "field_rep" %}<a href="{% url 'duplicate_list' %}" {% if path|slice:':12' == '/duplicates/' %}aria-current="page"{% endif %}>{% translate "Duplicates" %}</a>{% elif membership %}<a href="{% url 'contact_duplicate_list' %}" {% if path|slice:':12' == '/duplicates/' %}aria-current="page"{% endif %}>{% translate "Duplicates" %}</a>{% endif %}
         {% if membership.is_admin %}
           <details class="dropdown navmenu">
-            <summary {% if path|slice:':7' == '/audit/' or path|slice:':10' == '/agencies/' %}aria-current="page"{% endif %}>{% translate "Administration" %}</summary>
+            <summary {% if path|slice:':7' == '/audit/' or path|slice:':10' == '/agencies/' or path|slice:':20' == '/settings/telephony/' %}aria-current="page"{% endif %}>{% translate "Administration" %}</summary>
             <div class="menu">
               <a href="{% url 'audit_log' %}" {% if path|slice:':7' == '/audit/' %}aria-current="page"{% endif %}>{% translate "Audit log" %}</a>
               <a href="{% url 'agency_list' %}" {% if path|slice:':10' == '/agencies/' %}aria-current="page"{% endif %}>{% translate "Agencies" %}</a>
+              <a href="{% url 'telephony_settings' %}" {% if path|slice:':20' == '/settings/telephony/' %}aria-current="page"{% endif %}>{% translate "Telephony" %}</a>
               {% if user.is_staff %}<a href="{% url 'admin:index' %}">{% translate "Django admin" %}</a>{% endif %}
             </div>
           </details>
@@ -57,6 +58,8 @@ PATHS = [
     "/audit/",
     "/agencies/1/",
     "/settings/",
+    "/settings/telephony/",
+    "/settings/telephony/caller-ids/3/edit/",
     "/search/",
     "/leadsx",
 ]

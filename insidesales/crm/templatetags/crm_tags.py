@@ -119,6 +119,8 @@ def activity_summary(event: Any, record_type: str = "") -> str:
     conversion, stage) are rebuilt from their kind and data, so a Russian reader never sees English.
     """
     kind, data, subject = event.kind, event.data or {}, event.subject or ""
+    if kind == ActivityKind.CALL and data.get("call_id"):
+        return call_summary_line(data)
     if kind in AUTHORED_KINDS:
         return subject
     if kind == ActivityKind.STATUS_CHANGE:
@@ -186,3 +188,23 @@ def filter_fields(form: Any) -> SafeString:
                 f'<label for="{label_for}">{label}</label>{conditional_escape(field)}</div>'
             )
     return mark_safe("\n".join(parts))  # labels, ids and widgets escaped above
+
+
+def call_summary_line(data: dict) -> str:
+    """A call placed or taken through the product: direction and number, how it ended, how long, the outcome."""
+    from insidesales.calls.models import CallStatus
+    from insidesales.calls.services.config import BUILT_IN_LABELS
+
+    if data.get("direction") == "inbound":
+        line = _("Call from %(number)s") % {"number": data.get("from") or "?"}
+    else:
+        line = _("Call to %(number)s") % {"number": data.get("to") or "?"}
+    parts = [line, _choice_label(CallStatus, data.get("status"))]
+    seconds = data.get("duration_s")
+    if seconds:
+        minutes, rest = divmod(int(seconds), 60)
+        parts.append(_("%(minutes)d min %(seconds)d s") % {"minutes": minutes, "seconds": rest})
+    if data.get("disposition_label"):
+        label = data["disposition_label"]
+        parts.append(_("Outcome: %(outcome)s") % {"outcome": str(BUILT_IN_LABELS.get(label, label))})
+    return " · ".join(parts)

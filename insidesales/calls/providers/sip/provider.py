@@ -386,6 +386,7 @@ class SipProvider:
             occurred_at=dt.datetime.now(dt.UTC),
             event_id=f"{call_id}:{kind.value}" + (f":{suffix}" if suffix else ""),
             data=data,
+            reference=call.request.reference,
         )
         if kind in FINAL_KINDS:  # keep answering retransmissions for a while, then forget the call
             timeout = self._endpoint.timers.transaction_timeout

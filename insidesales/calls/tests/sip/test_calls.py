@@ -198,7 +198,7 @@ def test_retransmitted_ok_is_acknowledged_again_and_reported_under_the_same_id(s
 def test_bridge_to_an_agent_by_third_party_call_control(sipp):
     async def scenario():
         customer = await sipp("customer_bridged.xml").start()
-        agent = await sipp("agent.xml").start()
+        agent = await sipp("agent.xml", fill={"reference": "call-42"}).start()
         events = Recorder()
         provider = make_provider(customer.address, events)
         call_id = await provider.originate(call_request())

@@ -37,17 +37,21 @@ class Command(BaseCommand):
 
         if settings.PRODUCTION:
             call_command("collectstatic", interactive=False, verbosity=0)
-        worker = None
+        helpers: list[subprocess.Popen] = []
         if with_worker:
-            worker = subprocess.Popen([sys.executable, "-m", "insidesales.cli", "worker"], env=os.environ.copy())
-            self.stdout.write(f"worker started (pid {worker.pid})")
-            # uvicorn re-raises SIGTERM/SIGINT after its graceful shutdown, which skips `finally`
-            # blocks; atexit and an explicit SIGTERM handler make sure the worker goes down with us.
-            atexit.register(_stop, worker)
+            # The task worker and the dialer worker (calls and campaigns), one process each.
+            for name in ("worker", "dialer"):
+                process = subprocess.Popen([sys.executable, "-m", "insidesales.cli", name], env=os.environ.copy())
+                self.stdout.write(f"{name} started (pid {process.pid})")
+                helpers.append(process)
+                # uvicorn re-raises SIGTERM/SIGINT after its graceful shutdown, which skips `finally`
+                # blocks; atexit and an explicit SIGTERM handler make sure the helpers go down with us.
+                atexit.register(_stop, process)
             previous = signal.getsignal(signal.SIGTERM)
 
             def on_term(signum, frame):
-                _stop(worker)
+                for process in helpers:
+                    _stop(process)
                 if callable(previous):
                     previous(signum, frame)
                 else:
@@ -66,5 +70,5 @@ class Command(BaseCommand):
                 lifespan="off",
             )
         finally:
-            if worker is not None:
-                _stop(worker)
+            for process in helpers:
+                _stop(process)
