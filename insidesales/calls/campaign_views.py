@@ -21,7 +21,7 @@ from insidesales.core.errors import PermissionDenied, ValidationError
 from insidesales.core.http import member_view
 from insidesales.crm.models import Lead
 from insidesales.orgs.models import Role
-from insidesales.orgs.visibility import visible_records
+from insidesales.orgs.visibility import managed_team_ids, visible_records
 
 MANAGERS = (Role.ADMIN, Role.MANAGER)
 
@@ -149,6 +149,9 @@ def campaign_compliance(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = selectors.campaign_get(membership=membership, campaign_id=pk)
     if membership.role not in MANAGERS:
         raise PermissionDenied(_("The compliance report is for admins and managers."))
+    if membership.role == Role.MANAGER and campaign.team_id not in managed_team_ids(membership):
+        # It lists every call of the campaign: for the admins, or the manager of the campaign's team.
+        raise PermissionDenied(_("The compliance report of this campaign is for admins."))
     until = timezone.now()
     try:
         days = max(1, min(400, int(request.GET.get("days", "30"))))

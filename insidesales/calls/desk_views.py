@@ -23,7 +23,12 @@ from insidesales.calls.forms import DispositionForm
 from insidesales.calls.models import FINAL_CALL_STATUSES, AgentState, CampaignStatus
 from insidesales.calls.services import agents
 from insidesales.calls.services.callbacks import callbacks_due
-from insidesales.calls.services.config import disposition_label, dispositions_ensure
+from insidesales.calls.services.config import (
+    disposition_label,
+    dispositions_ensure,
+    recording_notice,
+    telephony_settings,
+)
 from insidesales.core import live
 from insidesales.core.errors import ApplicationError, Conflict, PermissionDenied, ValidationError
 from insidesales.core.http import member_view
@@ -96,6 +101,9 @@ def _desk_context(request: HttpRequest) -> dict:
         "local_time": local_time,
         "history": history,
         "talk_track": talk_track_html(campaign.talk_track, lead) if campaign else "",
+        "recording_notice": recording_notice(telephony_settings(membership.organization_id), lead.phone)
+        if lead is not None and lead.phone
+        else "",
         "dispositions": dispositions,
         "form": DispositionForm(dispositions=dispositions, zone=zone),
         "zone": zone,
@@ -141,7 +149,7 @@ def desktop_state(request: HttpRequest) -> HttpResponse:
         agents.agent_state_set(
             membership=request.membership,
             state=request.POST.get("state", ""),
-            campaign_id=int(campaign) if campaign and campaign.isdigit() else None,
+            campaign_id=int(campaign) if campaign and campaign.isascii() and campaign.isdigit() else None,
             pause_reason=request.POST.get("pause_reason", ""),
         )
     except ValidationError as exc:
@@ -186,7 +194,7 @@ def desktop_skip(request: HttpRequest) -> HttpResponse:
 def _after(request: HttpRequest) -> int | None:
     """Where a stream resumes: the browser's Last-Event-ID on a reconnect, else the page's `after`."""
     raw = request.headers.get("Last-Event-ID") or request.GET.get("after") or ""
-    return int(raw) if raw.isdigit() else None
+    return int(raw) if raw.isascii() and raw.isdigit() else None
 
 
 @require_GET

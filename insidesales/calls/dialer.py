@@ -11,6 +11,7 @@ Run it with `insidesales dialer` (`insidesales serve --with-worker` starts it to
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import signal
 import time
@@ -54,7 +55,7 @@ from insidesales.calls.providers.base import (
     ProviderEvent,
 )
 from insidesales.calls.services.campaigns import campaign_next_leads
-from insidesales.calls.services.config import telephony_settings
+from insidesales.calls.services.config import recording_notice, telephony_settings
 from insidesales.calls.services.dialing import caller_id_for
 from insidesales.calls.services.events import UnknownCall, call_event_apply
 from insidesales.calls.services.upkeep import upkeep
@@ -97,6 +98,38 @@ def _claim_queued(limit: int = 50) -> list[Call]:
     stamp = timezone.now()
     Call.objects.filter(pk__in=candidates, dispatched_at__isnull=True).update(dispatched_at=stamp)
     return list(Call.objects.filter(pk__in=candidates, dispatched_at=stamp).order_by("queued_at"))
+
+
+QUEUED_EXPIRY = dt.timedelta(minutes=2)
+
+
+def _still_to_place(call: Call) -> bool:
+    """Checked again as the worker takes a queued call: the rep may have hung up meanwhile, the number may
+    have gone on a do-not-call list (the rep's own disposition, say), the window may have closed (a worker
+    that was down for hours); a call queued long ago is not placed at all."""
+    from insidesales.calls import gate
+    from insidesales.calls.services.events import BLOCKED, call_event_record
+
+    if call.hangup_requested_at is not None:
+        call_event_record(call=call, kind=EventKind.CANCELED, data={"reason": "hung up before it was dialled"})
+        return False
+    if call.queued_at < timezone.now() - QUEUED_EXPIRY:
+        call_event_record(call=call, kind=BLOCKED, data={"reason": "not dialled within 2 minutes of the request"})
+        return False
+    record = call.lead or call.contact
+    refusal = gate.outbound_refusal(
+        organization_id=call.organization_id,
+        rules=telephony_settings(call.organization_id).window_rules,
+        number=call.to_number,
+        country=getattr(record, "country", ""),
+        time_zone=getattr(record, "time_zone", ""),
+        campaign_id=call.campaign_id,
+        now=timezone.now(),
+    )
+    if refusal is not None:
+        call_event_record(call=call, kind=BLOCKED, data={"reason": refusal.message[:255], "code": refusal.code})
+        return False
+    return True
 
 
 def _hangups(mine: set[int]) -> list[Call]:
@@ -341,6 +374,7 @@ class Dialer:
     async def place(self, call: Call) -> None:
         try:
             provider = await self.ensure_provider(call.provider, call.organization_id)
+            record, notice = await _db(_recording)(call)
             provider_id = await provider.originate(
                 OriginateRequest(
                     to=call.to_number,
@@ -348,6 +382,8 @@ class Dialer:
                     reference=str(call.pk),
                     ring_timeout_s=RING_TIMEOUT_S,
                     detect_machine=call.campaign_id is not None,
+                    record=record,
+                    notice=notice,
                 )
             )
         except ProviderError as exc:
@@ -376,7 +412,8 @@ class Dialer:
     async def tick(self) -> None:
         await self.relayed_events()
         for call in await _db(_claim_queued)():
-            await self.place(call)
+            if await _db(_still_to_place)(call):
+                await self.place(call)
         await self.save_provider_ids()
         await self.carry_hangups()
         await self.run_floors()
@@ -453,6 +490,11 @@ def preview_offer(floor: CampaignFloor) -> None:
         if entries:
             AgentSession.objects.filter(pk=session.pk, current_lead__isnull=True).update(current_lead=entries[0].lead)
             live.publish(f"agent:{agent.user_id}", {"lead": entries[0].lead_id, "campaign": campaign.pk})
+
+
+def _recording(call: Call) -> tuple[bool, str]:
+    settings = telephony_settings(call.organization_id)
+    return settings.recording_enabled, recording_notice(settings, call.to_number)
 
 
 def _set_provider_ids(pending: list[tuple[int, str]]) -> None:

@@ -63,8 +63,11 @@ def wallboard(*, membership: Membership, campaigns: list[Campaign], now: dt.date
     calls_today = Call.objects.filter(organization_id=membership.organization_id, queued_at__gte=midnight)
     live = Call.objects.filter(organization_id=membership.organization_id, status__in=IN_PROGRESS)
     if users is not None:
+        from insidesales.calls.selectors import call_scope
+
+        # Calls the supervisor may see (their people's, their teams' records), never a whole shared campaign's.
         sessions = sessions.filter(user_id__in=users)
-        scope = Q(agent_id__in=users) | Q(campaign__in=campaigns)
+        scope = call_scope(membership) or Q(pk__in=[])
         calls_today = calls_today.filter(scope)
         live = live.filter(scope)
     connects = calls_today.filter(bridged_at__isnull=False)

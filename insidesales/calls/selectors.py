@@ -137,6 +137,16 @@ def callback_list(*, membership: Membership) -> QuerySet[Callback]:
         return qs.none()
     if membership.role == Role.AGENCY_REP:
         return qs.filter(agency_id=membership.agency_id)
+    # Only callbacks on records the member may see (a team callback must not name a lead hidden from them).
+    from insidesales.crm.models import Contact, Lead
+    from insidesales.orgs.visibility import visible_records
+
+    org_leads = Lead.objects.filter(organization_id=membership.organization_id)
+    org_contacts = Contact.objects.filter(organization_id=membership.organization_id)
+    qs = qs.filter(
+        Q(lead__in=visible_records(org_leads, membership).values("pk"))
+        | Q(contact__in=visible_records(org_contacts, membership).values("pk"))
+    )
     users = visible_user_ids(membership)
     if users is None:
         return qs

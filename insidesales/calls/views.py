@@ -151,7 +151,7 @@ async def call_events(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404() from exc
     topic = f"call:{call.pk}"
     raw = request.headers.get("Last-Event-ID") or request.GET.get("after") or ""
-    after = int(raw) if raw.isdigit() else await sync_to_async(live.latest_id)([topic])
+    after = int(raw) if raw.isascii() and raw.isdigit() else await sync_to_async(live.latest_id)([topic])
 
     async def stream():
         yield live.sse_frame(after, "status", {"call": call.pk, "status": call.status})

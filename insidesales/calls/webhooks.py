@@ -24,9 +24,10 @@ from insidesales.calls.providers.twilio_callbacks import (
     RejectReason,
     check_callback,
 )
-from insidesales.calls.secrets import decrypt_credentials
+from insidesales.calls.secrets import CredentialsUnreadable, decrypt_credentials
 from insidesales.calls.services.config import telephony_settings
 from insidesales.calls.services.events import UnknownCall, call_event_apply
+from insidesales.core.errors import Conflict
 
 STATUS = {
     RejectReason.UNSIGNED: 403,
@@ -83,6 +84,8 @@ def public_url(request: HttpRequest, config: dict) -> str:
 
 
 def _problem(status: int, detail: str) -> HttpResponse:
+    if status == 403:
+        detail = "forbidden"  # the same for a call that exists and one that does not: nothing to enumerate
     return HttpResponse(
         f'{{"title": "Callback refused", "status": {status}, "detail": "{detail}"}}',
         status=status,
@@ -94,11 +97,18 @@ def _problem(status: int, detail: str) -> HttpResponse:
 @require_POST
 def twilio_status(request: HttpRequest) -> HttpResponse:
     reference = request.GET.get(REFERENCE_PARAM, "")
-    call = Call.objects.filter(pk=int(reference), provider=ProviderKind.TWILIO).first() if reference.isdigit() else None
+    call = (
+        Call.objects.filter(pk=int(reference), provider=ProviderKind.TWILIO).first()
+        if reference.isascii() and reference.isdigit()
+        else None
+    )
     if call is None:
         return _problem(403, "bad_signature")  # not ours: looks like any other unverifiable request
     config = telephony_settings(call.organization_id)
-    token = decrypt_credentials(config.credentials_encrypted).get("auth_token", "")
+    try:
+        token = decrypt_credentials(config.credentials_encrypted).get("auth_token", "")
+    except CredentialsUnreadable:
+        return _problem(403, "forbidden")
     params = list(request.POST.lists())
     flat = [(name, value) for name, values in params for value in values]
     try:
@@ -146,18 +156,27 @@ def _twiml_response(body: str) -> HttpResponse:
     return HttpResponse(body, content_type="text/xml; charset=utf-8")
 
 
-def _organization_for_number(number: str):
-    from insidesales.calls.models import CallerId
+def _organization_for_number(number: str, account_sid: str):
+    """The organization whose number was called, on the Twilio account that called us (two organizations
+    may both list a number; only the one whose account owns it is asked)."""
+    from insidesales.calls.models import CallerId, TelephonySettings
 
-    owner = CallerId.objects.filter(number=number).select_related("organization").first()
-    return owner.organization if owner else None
+    organizations = list(CallerId.objects.filter(number=number).values_list("organization_id", flat=True))
+    settings = TelephonySettings.objects.filter(
+        organization_id__in=organizations, provider=ProviderKind.TWILIO, provider_config__account_sid=account_sid
+    ).select_related("organization")
+    found = [item.organization for item in settings if account_sid]
+    return found[0] if len(found) == 1 else None
 
 
 def _verified(request: HttpRequest, organization_id: int) -> tuple[dict, list[tuple[str, str]]]:
     from insidesales.calls.providers.twilio_callbacks import SIGNATURE_HEADER, verify_signature
 
     config = telephony_settings(organization_id)
-    token = decrypt_credentials(config.credentials_encrypted).get("auth_token", "")
+    try:
+        token = decrypt_credentials(config.credentials_encrypted).get("auth_token", "")
+    except CredentialsUnreadable:
+        token = ""
     flat = [(name, value) for name, values in request.POST.lists() for value in values]
     signature = request.headers.get(SIGNATURE_HEADER)
     if (
@@ -182,7 +201,7 @@ def twilio_voice(request: HttpRequest) -> HttpResponse:
     from insidesales.calls.providers.twilio_callbacks import signed_callback_url
     from insidesales.calls.services.inbound import call_inbound_receive
 
-    organization = _organization_for_number(request.POST.get("To", ""))
+    organization = _organization_for_number(request.POST.get("To", ""), request.POST.get("AccountSid", ""))
     if organization is None:
         return _problem(403, "bad_signature")
     try:
@@ -192,13 +211,16 @@ def twilio_voice(request: HttpRequest) -> HttpResponse:
     call_sid = request.POST.get("CallSid", "")
     if not call_sid.startswith("CA"):
         return _problem(400, "malformed")
-    result = call_inbound_receive(
-        organization=organization,
-        provider=ProviderKind.TWILIO,
-        provider_call_id=call_sid,
-        from_number=request.POST.get("From", ""),
-        to_number=request.POST.get("To", ""),
-    )
+    try:
+        result = call_inbound_receive(
+            organization=organization,
+            provider=ProviderKind.TWILIO,
+            provider_call_id=call_sid,
+            from_number=request.POST.get("From", ""),
+            to_number=request.POST.get("To", ""),
+        )
+    except Conflict:
+        return _problem(403, "forbidden")
     language = "ru" if organization.default_region == "RU" else "en"
     session = AgentSession.objects.filter(organization=organization, user_id=result.agent_id).first()
     if result.agent_id is not None and (session is None or not session.endpoint):
@@ -237,7 +259,11 @@ def twilio_dial_done(request: HttpRequest) -> HttpResponse:
     from insidesales.calls.providers.twilio_callbacks import EXPIRES_PARAM, _read_url_token
 
     reference = request.GET.get(REFERENCE_PARAM, "")
-    call = Call.objects.filter(pk=int(reference), provider=ProviderKind.TWILIO).first() if reference.isdigit() else None
+    call = (
+        Call.objects.filter(pk=int(reference), provider=ProviderKind.TWILIO).first()
+        if reference.isascii() and reference.isdigit()
+        else None
+    )
     if call is None:
         return _problem(403, "bad_signature")
     try:
@@ -255,7 +281,7 @@ def twilio_dial_done(request: HttpRequest) -> HttpResponse:
     status = request.POST.get("DialCallStatus", "")
     duration = request.POST.get("DialCallDuration", "")
     sid = call.provider_call_id
-    if status in ("completed", "answered") and duration.isdigit():
+    if status in ("completed", "answered") and duration.isascii() and duration.isdigit():
         events = [
             (EventKind.ANSWERED, {}),
             (EventKind.BRIDGED, {}),

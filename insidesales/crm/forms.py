@@ -346,6 +346,8 @@ class BulkActionForm(forms.Form):
     def __init__(self, *args: Any, kind: Any, options: Any, membership: Membership, **kwargs: Any) -> None:
         super().__init__(*args, auto_id="bulk_%s", **kwargs)
         actions = [a for a in self.ACTIONS if a[0] != "status" or kind.record_type == "lead"]
+        if kind.record_type == "lead" and membership.role in (Role.ADMIN, Role.MANAGER):
+            actions.insert(-1, ("campaign", _("Add to call campaign")))
         if membership.role == Role.AGENCY_REP:
             actions = [a for a in actions if a[0] != "assign"]  # agency reps cannot reassign
         if not options.tags:

@@ -75,6 +75,11 @@ class OriginateRequest:
     reference: str
     ring_timeout_s: float = 25.0
     detect_machine: bool = False
+    # Record the call; `notice` is played to the callee when they answer, before anyone speaks (the
+    # recording-consent notice of their jurisdiction). Adapters that cannot play it leave it to the rep,
+    # whose screen shows it.
+    record: bool = False
+    notice: str = ""
 
 
 @dataclass(frozen=True)

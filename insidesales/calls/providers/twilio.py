@@ -72,10 +72,14 @@ def _twiml(root: ET.Element) -> str:
     return '<?xml version="1.0" encoding="UTF-8"?>' + ET.tostring(root, encoding="unicode")
 
 
-def conference_twiml(name: str, *, starts: bool, wait_url: str = "") -> str:
+def conference_twiml(name: str, *, starts: bool, wait_url: str = "", notice: str = "", language: str = "") -> str:
     """Join conference `name`. The customer waits (`starts` False: held in silence, or `wait_url`'s
-    music, until the agent arrives); the agent starts it. Either leaving ends it."""
+    music, until the agent arrives); the agent starts it. Either leaving ends it. `notice` (the
+    recording notice) is said first."""
     response = ET.Element("Response")
+    if notice:
+        say = ET.SubElement(response, "Say", {"language": language} if language else {})
+        say.text = notice
     dial = ET.SubElement(response, "Dial")
     attributes = {
         "startConferenceOnEnter": "true" if starts else "false",
@@ -159,7 +163,13 @@ class TwilioProvider:
 
     async def originate(self, request: OriginateRequest) -> str:
         callback = self._callback_url(reference=request.reference, ring_s=request.ring_timeout_s)
-        hold = conference_twiml(hold_conference_name(request.reference), starts=False, wait_url=self._hold_wait_url)
+        hold = conference_twiml(
+            hold_conference_name(request.reference),
+            starts=False,
+            wait_url=self._hold_wait_url,
+            notice=request.notice,
+            language=self._say_language,
+        )
         fields: list[tuple[str, str]] = [
             ("To", request.to),
             ("From", request.caller_id),
@@ -170,6 +180,12 @@ class TwilioProvider:
             ("Timeout", str(max(1, math.ceil(request.ring_timeout_s)))),
             ("TimeLimit", str(self._max_call_s)),
         ]
+        if request.record:
+            fields += [
+                ("Record", "true"),
+                ("RecordingStatusCallback", callback),
+                ("RecordingStatusCallbackMethod", "POST"),
+            ]
         if request.detect_machine:
             # Asynchronous, so the verdict comes to our callback URL (synchronous detection reports it
             # only to a TwiML Url, and we hand Twilio the TwiML itself).

@@ -156,21 +156,50 @@ _CLIENT = re.compile(r"^client:[A-Za-z0-9_.-]{1,100}$")
 
 @transaction.atomic
 def agent_endpoint_set(*, membership: Membership, endpoint: str) -> AgentSession:
-    """Where the rep takes calls: a SIP URI (softphone, desk phone), `client:<name>` (Twilio's browser
-    phone), or a phone number (their mobile, in E.164). Empty clears it."""
+    """Where the rep takes calls: a SIP address on the organization's own PBX or trunk domain, `client:<name>`
+    (Twilio's browser phone), or a phone number of the organization's country that is not on the
+    do-not-call list. Calls ring there with the organization's caller ID (and a SIP host is never sent
+    the trunk's password), so a rep cannot point them at a host or number of their choosing elsewhere.
+    Empty clears it. Audited."""
+    from insidesales.calls.services.config import telephony_settings
+    from insidesales.calls.services.dnc import blocked_numbers
     from insidesales.core.phones import parse_phone
+    from insidesales.orgs.services import audit_record
 
     value = (endpoint or "").strip()
-    if value and not (_SIP_URI.match(value) or _CLIENT.match(value)):
-        parsed = parse_phone(value, membership.organization.default_region)
-        if parsed is None:
-            raise ValidationError(
-                fields={
-                    "endpoint": [_("Enter a SIP address (sip:you@pbx.example.com), client:name or a phone number.")]
-                }
+    errors: list[str] = []
+    sip = _SIP_URI.match(value)
+    if sip:
+        config = telephony_settings(membership.organization_id).provider_config or {}
+        allowed = {str(config.get(key, "")).lower() for key in ("trunk_host", "from_domain")} - {""}
+        host = value.split("@", 1)[1].split(":", 1)[0].lower()
+        if host not in allowed:
+            errors.append(
+                _("Use a SIP address on your organization's phone system (%(hosts)s).")
+                % {"hosts": ", ".join(sorted(allowed)) or _("none is set up")}
             )
-        value = parsed.e164
+    elif value and not _CLIENT.match(value):
+        region = membership.organization.default_region
+        parsed = parse_phone(value, region)
+        if parsed is None:
+            errors.append(_("Enter a SIP address (sip:you@pbx.example.com), client:name or a phone number."))
+        elif parsed.country and parsed.country != region:
+            errors.append(_("Use a phone number in your organization's country."))
+        elif blocked_numbers(membership.organization_id, None, [parsed.e164]):
+            errors.append(_("This number is on the do-not-call list."))
+        else:
+            value = parsed.e164
+    if errors:
+        raise ValidationError(fields={"endpoint": errors})
     session = AgentSession.objects.select_for_update().get(pk=agent_session(membership).pk)
+    if session.endpoint != value:
+        audit_record(
+            organization_id=membership.organization_id,
+            actor=membership.user,
+            action="agent.phone",
+            instance=session,
+            changes={"endpoint": [session.endpoint, value[:200]]},
+        )
     session.endpoint = value[:200]
     session.save(update_fields=["endpoint", "updated_at"])
     return session

@@ -230,6 +230,35 @@ def campaign_populate(*, membership: Membership, campaign: Campaign, lead_ids: l
     return len(new)
 
 
+@transaction.atomic
+def campaign_add_leads(*, membership: Membership, campaign_id: int, lead_ids: list[int]) -> int:
+    """Put selected leads in a campaign's queue (those already in it stay as they are). A lead the member
+    may not see makes the whole request NotFound, like every bulk action. Returns how many were added."""
+    from insidesales.core.errors import NotFound
+
+    campaign = campaign_get(membership=membership, campaign_id=campaign_id)
+    if membership.role not in MANAGERS:
+        raise PermissionDenied(_("Only admins and managers add leads to call campaigns."))
+    try:
+        wanted = {int(i) for i in lead_ids}
+    except (TypeError, ValueError) as exc:
+        raise NotFound() from exc
+    if not wanted:
+        raise ValidationError(fields={"ids": [_("Select at least one lead.")]})
+    visible = visible_records(Lead.objects.filter(pk__in=wanted), membership).count()
+    if visible != len(wanted):
+        raise NotFound()
+    added = campaign_populate(membership=membership, campaign=campaign, lead_ids=sorted(wanted))
+    audit_record(
+        organization_id=membership.organization_id,
+        actor=membership.user,
+        action="campaign.add_leads",
+        instance=campaign,
+        changes={"leads_added": [None, added]},
+    )
+    return added
+
+
 def _ordered(qs, campaign: Campaign):
     return qs.order_by(*ORDERINGS.get(campaign.order, ("-priority", "id")))
 

@@ -80,3 +80,18 @@ def abandon_message(call) -> str:
             "organization": call.organization.name,
             "number": call.from_number or "",
         }
+
+
+def recording_notice(settings: TelephonySettings, number: str) -> str:
+    """The recording notice for a callee (by the country of their number, else the "*" one); "" when
+    calls are not recorded."""
+    if not settings.recording_enabled:
+        return ""
+    import phonenumbers
+
+    try:
+        country = phonenumbers.region_code_for_number(phonenumbers.parse(number, None)) or ""
+    except phonenumbers.NumberParseException:
+        country = ""
+    notices = settings.recording_notices or {}
+    return str(notices.get(country) or notices.get("*") or "")

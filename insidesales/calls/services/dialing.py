@@ -79,15 +79,7 @@ def call_start(
         raise ValidationError(fields={"number": [_("This record has no phone number.")]})
     if to_number != record.phone and to_number != getattr(getattr(record, "company", None), "phone", None):
         raise ValidationError(fields={"number": [_("Call a number stored on the record.")]})
-    if (
-        Call.objects.filter(
-            organization_id=membership.organization_id, agent=membership.user, direction=CallDirection.OUTBOUND
-        )
-        .exclude(status__in=FINAL_CALL_STATUSES)
-        .filter(queued_at__gte=timezone.now() - dt.timedelta(hours=4))
-        .exists()
-    ):
-        raise Conflict(_("Finish your current call first."))
+    _no_call_in_progress(membership)
     campaign = campaign_get(membership=membership, campaign_id=campaign_id) if campaign_id else None
     settings = telephony_settings(membership.organization_id)
     now = timezone.now()
@@ -120,6 +112,9 @@ def call_start(
         raise Conflict(_("No caller ID is set up: an admin adds the organization's numbers in the telephony settings."))
     # Not atomic above this point: a refused call's audit row stays even though the refusal is raised.
     with transaction.atomic():
+        # One call at a time per rep, even for a double click: the member's row is the lock.
+        Membership.objects.select_for_update().filter(pk=membership.pk).first()
+        _no_call_in_progress(membership)
         call = Call.objects.create(
             organization_id=membership.organization_id,
             direction=CallDirection.OUTBOUND,
@@ -143,6 +138,18 @@ def call_start(
         live.publish("dialer:queue", {"call": call.pk})
         live.publish(f"agent:{membership.user_id}", {"call": call.pk, "status": call.status})
     return call
+
+
+def _no_call_in_progress(membership: Membership) -> None:
+    if (
+        Call.objects.filter(
+            organization_id=membership.organization_id, agent=membership.user, direction=CallDirection.OUTBOUND
+        )
+        .exclude(status__in=FINAL_CALL_STATUSES)
+        .filter(queued_at__gte=timezone.now() - dt.timedelta(hours=4))
+        .exists()
+    ):
+        raise Conflict(_("Finish your current call first."))
 
 
 @transaction.atomic

@@ -53,7 +53,11 @@ def _find_call(event: ProviderEvent) -> Call:
         .exclude(provider_call_id="")
         .first()
     )
-    if call is None and event.reference.isdigit():
+    if call is not None and event.reference and str(call.pk) != event.reference:
+        # The event names our call (a signed callback URL's reference, a SIP header we set) and the provider
+        # id belongs to another one: someone replays one organization's id under another's reference.
+        call = None
+    elif call is None and event.reference.isascii() and event.reference.isdigit():
         call = Call.objects.select_for_update().filter(pk=int(event.reference), provider=event.provider).first()
         if call is not None and call.provider_call_id not in ("", event.provider_call_id):
             call = None  # the reference names another provider call: not this one
@@ -148,7 +152,9 @@ def fold_events(call: Call, events: Iterable[CallEvent]) -> None:
         elif kind == EventKind.ANSWERED and not answered_by:
             answered_by = event.data.get("answered_by") or "human"
         if kind == EventKind.RECORDING or event.data.get("recording_url"):
-            recording = event.data.get("recording_url") or recording
+            url = str(event.data.get("recording_url") or "")
+            if url.startswith("https://"):  # a link reps open: never javascript:, data: or plain http
+                recording = url
         if kind in _FINAL:
             # An answered completion beats the cancel / no-answer it raced with.
             if final is None or final in (EventKind.CANCELED, EventKind.NO_ANSWER) and kind == EventKind.COMPLETED:

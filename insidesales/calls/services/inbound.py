@@ -15,6 +15,7 @@ from django.utils import timezone
 from insidesales.calls.models import AgentSession, AgentState, Call, Callback, CallDirection
 from insidesales.calls.services.timeline import call_timeline_sync
 from insidesales.core import live
+from insidesales.core.errors import Conflict
 from insidesales.core.phones import parse_phone
 from insidesales.crm.models import ActivityKind, Contact, Lead, LeadSource
 from insidesales.crm.services.activities import activity_log
@@ -78,8 +79,16 @@ def call_inbound_receive(
     """An incoming call arrived: identify the caller, route it, pop the record. Idempotent per provider
     call id (a repeated webhook gives back the same call)."""
     existing = (
-        Call.objects.filter(provider=provider, provider_call_id=provider_call_id).exclude(provider_call_id="").first()
+        Call.objects.filter(organization=organization, provider=provider, provider_call_id=provider_call_id)
+        .exclude(provider_call_id="")
+        .first()
     )
+    if (
+        existing is None
+        and provider_call_id
+        and Call.objects.filter(provider=provider, provider_call_id=provider_call_id).exists()
+    ):
+        raise Conflict("this provider call belongs to another organization")
     if existing is not None and provider_call_id:
         record = existing.lead or existing.contact
         return InboundResult(existing, record, False, existing.agent_id)

@@ -134,3 +134,26 @@ def test_a_disposition_that_adds_to_the_do_not_call_list(cw):
     assert DncEntry.objects.filter(organization=cw.org, number="+14155552671", source="disposition").exists()
     with pytest.raises(dialing.CallBlocked):
         dialing.call_start(membership=cw.rep, record_type="lead", record_id=lead.pk)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_queued_call_whose_number_went_on_the_list_meanwhile_is_not_dialled(cw):
+    lead = cw.lead(by=cw.rep, phone="+14155552673", owner_id=cw.rep.user_id)
+    call = dialing.call_start(membership=cw.rep, record_type="lead", record_id=lead.pk)
+    dnc.dnc_add(membership=cw.rep, number=lead.phone, reason="asked while we were dialling")
+    with running_dialer(ALWAYS_LIVE):
+        wait_for(lambda: Call.objects.get(pk=call.pk).status == CallStatus.FAILED)
+    call.refresh_from_db()
+    assert call.provider_call_id == "" and call.answered_at is None
+    assert "do-not-call" in call.failure_reason
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_call_hung_up_before_the_worker_took_it_never_rings(cw):
+    lead = cw.lead(by=cw.rep, phone="+14155552674", owner_id=cw.rep.user_id)
+    call = dialing.call_start(membership=cw.rep, record_type="lead", record_id=lead.pk)
+    dialing.call_hangup(membership=cw.rep, call_id=call.pk)
+    with running_dialer(ALWAYS_LIVE):
+        wait_for(lambda: Call.objects.get(pk=call.pk).status == CallStatus.CANCELED)
+    call.refresh_from_db()
+    assert call.provider_call_id == ""

@@ -171,7 +171,10 @@ def test_campaign_pages_and_compliance_export(cw):
 
 
 def test_upkeep_closes_orphaned_calls_and_releases_overdue_personal_callbacks(cw):
-    lead = cw.lead(by=cw.rep, phone="+14155552671", owner_id=cw.rep.user_id)
+    cw.org.reps_see_unassigned = True  # the team's pool, which every rep of it may call
+    cw.org.save()
+    lead = cw.lead(by=cw.rep, phone="+14155552671")
+    Lead.objects.filter(pk=lead.pk).update(owner=None, team=cw.team)
     call = Call.objects.create(organization=cw.org, provider="simulated", lead=lead, status=CallStatus.RINGING)
     Call.objects.filter(pk=call.pk).update(updated_at=timezone.now() - dt.timedelta(hours=6))
     from insidesales.calls.services.callbacks import callback_schedule
@@ -188,7 +191,13 @@ def test_upkeep_closes_orphaned_calls_and_releases_overdue_personal_callbacks(cw
     from insidesales.calls.services.callbacks import callbacks_due
 
     assert [c.pk for c in callbacks_due(membership=cw.other_rep)] == [callback.pk]
-    assert Lead.objects.filter(pk=lead.pk).exists()
+    # A teammate who may not see the lead is not shown the callback (nor its note).
+    Lead.objects.filter(pk=lead.pk).update(owner=cw.rep.user)
+    from insidesales.orgs.directory import forget_all
+
+    forget_all()
+    assert callbacks_due(membership=cw.other_rep) == []
+    assert [c.pk for c in callbacks_due(membership=cw.rep)] == [callback.pk]
 
 
 def test_outcome_saved_at_the_desktop_returns_to_the_desktop(cw):
@@ -219,9 +228,24 @@ def test_hang_up_at_the_desktop_returns_to_the_desktop(cw):
 
 
 def test_rep_sets_where_calls_ring_for_them(cw):
+    from insidesales.calls.services import dnc
+    from insidesales.calls.services.config import telephony_settings
+    from insidesales.orgs.models import AuditLog
+
+    settings = telephony_settings(cw.org.pk)
+    settings.provider_config = {"trunk_host": "sip.carrier.example", "from_domain": "pbx.example.com"}
+    settings.save()
+    dnc.dnc_add(membership=cw.manager, number="+14155550199")
     client = client_for(cw.rep)
-    response = client.post("/dialer/phone/", {"endpoint": "not a phone"}, follow=True)
-    assert "Enter a SIP address" in response.content.decode()
+    for typed, problem in (
+        ("not a phone", "Enter a SIP address"),
+        ("sip:me@attacker.example", "phone system (pbx.example.com, sip.carrier.example)"),
+        ("+44 20 7946 0958", "a phone number in your organization"),  # premium and abroad: not the rep's phone
+        ("(415) 555-0199", "on the do-not-call list"),
+    ):
+        response = client.post("/dialer/phone/", {"endpoint": typed}, follow=True)
+        assert problem in response.content.decode(), typed
+        assert AgentSession.objects.get(user=cw.rep.user).endpoint == ""
     for typed, stored in (
         ("sip:jessica@pbx.example.com", "sip:jessica@pbx.example.com"),
         ("client:jessica", "client:jessica"),
@@ -230,6 +254,7 @@ def test_rep_sets_where_calls_ring_for_them(cw):
     ):
         client.post("/dialer/phone/", {"endpoint": typed})
         assert AgentSession.objects.get(user=cw.rep.user).endpoint == stored
+    assert AuditLog.objects.filter(action="agent.phone", actor=cw.rep.user).count() == 4
 
 
 def test_a_ready_rep_whose_desktop_is_gone_gets_no_calls_and_is_signed_out_later(cw):
@@ -265,3 +290,58 @@ def test_campaign_page_names_only_skipped_leads_the_viewer_may_see(cw):
     assert "Mine-Skipped" in page and "Theirs-Skipped" not in page
     page = client_for(cw.manager).get(f"/campaigns/{made.pk}/").content.decode()
     assert "Mine-Skipped" in page and "Theirs-Skipped" in page
+
+
+def test_the_recording_notice_of_the_callees_country_is_on_the_reps_screen(cw):
+    from insidesales.calls.services.config import recording_notice, telephony_settings
+
+    settings = telephony_settings(cw.org.pk)
+    settings.recording_enabled = True
+    settings.recording_notices = {"US": "This call may be recorded.", "*": "Разговор записывается."}
+    settings.save()
+    assert recording_notice(settings, "+14155552671") == "This call may be recorded."
+    assert recording_notice(settings, "+74955550106") == "Разговор записывается."
+    lead = cw.lead(by=cw.rep, first_name="Olga", phone="+14155552671", owner_id=cw.rep.user_id)
+    made = campaigns.campaign_create(
+        membership=cw.manager, data={"name": "P", "mode": "preview", "lead_ids": [lead.pk]}
+    )
+    campaigns.campaign_set_status(membership=cw.manager, campaign_id=made.pk, status="active")
+    agents.agent_state_set(membership=cw.rep, state="ready", campaign_id=made.pk)
+    AgentSession.objects.filter(user=cw.rep.user).update(current_lead=lead)
+    page = client_for(cw.rep).get("/dialer/").content.decode()
+    assert "This call may be recorded." in page
+    settings.recording_enabled = False
+    settings.save()
+    assert recording_notice(settings, "+14155552671") == ""
+    assert "This call may be recorded." not in client_for(cw.rep).get("/dialer/").content.decode()
+
+
+def test_manager_adds_selected_leads_to_a_campaign_from_the_leads_list(cw):
+    from insidesales.calls.models import CampaignLead
+
+    mine = cw.lead(by=cw.rep, last_name="A", phone="+14155550001", owner_id=cw.rep.user_id)
+    other = cw.lead(by=cw.rep, last_name="B", phone="+14155550002", owner_id=cw.rep.user_id)
+    made = campaigns.campaign_create(membership=cw.manager, data={"name": "East", "team_id": cw.team.pk})
+    client = client_for(cw.manager)
+    assert "Add to call campaign" in client.get("/leads/").content.decode()
+    assert "Add to call campaign" not in client_for(cw.rep).get("/leads/").content.decode()
+    page = client.post("/leads/bulk/", {"action": "campaign", "ids": [mine.pk, other.pk], "next": "/leads/"})
+    assert page.status_code == 200 and "East" in page.content.decode()
+    response = client.post(
+        "/leads/bulk/", {"action": "campaign", "ids": [mine.pk, other.pk], "campaign": made.pk, "next": "/leads/"}
+    )
+    assert response.status_code == 302
+    assert set(CampaignLead.objects.filter(campaign=made).values_list("lead_id", flat=True)) == {mine.pk, other.pk}
+    hidden = cw.lead(last_name="Hidden", phone="+14155550003")
+    Lead.objects.filter(pk=hidden.pk).update(owner=cw.outsider_rep.user, team=cw.other_team)
+    response = client.post("/leads/bulk/", {"action": "campaign", "ids": [hidden.pk], "campaign": made.pk})
+    assert response.status_code == 404
+    assert CampaignLead.objects.filter(campaign=made).count() == 2
+
+
+def test_compliance_report_of_a_campaign_without_the_managers_team_is_for_admins(cw):
+    shared = campaigns.campaign_create(membership=cw.admin, data={"name": "Everyone"})
+    east = campaigns.campaign_create(membership=cw.admin, data={"name": "East", "team_id": cw.team.pk})
+    assert client_for(cw.manager).get(f"/campaigns/{shared.pk}/compliance.csv").status_code == 403
+    assert client_for(cw.manager).get(f"/campaigns/{east.pk}/compliance.csv").status_code == 200
+    assert client_for(cw.admin).get(f"/campaigns/{shared.pk}/compliance.csv").status_code == 200

@@ -16,6 +16,7 @@ from insidesales.core.models import LiveEvent
 from insidesales.crm.models import Lead
 
 TOKEN = "twilio-auth-token-for-tests"
+ACCOUNT = "AC" + "0" * 32
 
 
 def ready(cw, membership):
@@ -87,7 +88,7 @@ def test_simulated_incoming_call_from_the_calls_page(cw):
 def twilio_org(cw):
     settings = telephony_settings(cw.org.pk)
     settings.provider = ProviderKind.TWILIO
-    settings.provider_config = {"account_sid": "AC" + "0" * 32, "public_url": "https://crm.example.com"}
+    settings.provider_config = {"account_sid": ACCOUNT, "public_url": "https://crm.example.com"}
     settings.credentials_encrypted = encrypt_credentials({"auth_token": TOKEN})
     settings.save()
     CallerId.objects.create(organization=cw.org, number="+12125550143", is_default=True)
@@ -104,7 +105,13 @@ def test_twilio_incoming_call_rings_the_reps_phone_and_its_result_completes_the_
     lead = cw.lead(by=cw.rep, phone="+14155552671", owner_id=cw.rep.user_id)
     ready(cw, cw.rep)
     AgentSession.objects.filter(user=cw.rep.user).update(endpoint="+13125550111")
-    params = {"CallSid": "CA" + "1" * 32, "From": "+14155552671", "To": "+12125550143", "CallStatus": "ringing"}
+    params = {
+        "AccountSid": ACCOUNT,
+        "CallSid": "CA" + "1" * 32,
+        "From": "+14155552671",
+        "To": "+12125550143",
+        "CallStatus": "ringing",
+    }
     response = signed_post("/telephony/twilio/voice/", params)
     assert response.status_code == 200 and response["Content-Type"].startswith("text/xml")
     body = response.content.decode()
@@ -113,7 +120,12 @@ def test_twilio_incoming_call_rings_the_reps_phone_and_its_result_completes_the_
     assert call.lead == lead and call.agent_id == cw.rep.user_id
     action = body.split('action="')[1].split('"')[0].replace("&amp;", "&")
     path = action.removeprefix("https://crm.example.com")
-    done = {"CallSid": params["CallSid"], "DialCallStatus": "completed", "DialCallDuration": "95"}
+    done = {
+        "AccountSid": ACCOUNT,
+        "CallSid": params["CallSid"],
+        "DialCallStatus": "completed",
+        "DialCallDuration": "95",
+    }
     assert signed_post(path, done).status_code == 200
     call.refresh_from_db()
     assert call.status == CallStatus.COMPLETED and call.duration_s == 95
@@ -121,7 +133,7 @@ def test_twilio_incoming_call_rings_the_reps_phone_and_its_result_completes_the_
 
 
 def test_twilio_requests_without_a_valid_signature_are_refused_and_change_nothing(twilio_org):
-    params = {"CallSid": "CA" + "2" * 32, "From": "+14155552671", "To": "+12125550143"}
+    params = {"AccountSid": ACCOUNT, "CallSid": "CA" + "2" * 32, "From": "+14155552671", "To": "+12125550143"}
     assert Client().post("/telephony/twilio/voice/", params).status_code == 403
     assert signed_post("/telephony/twilio/voice/", params, token="not-the-token").status_code == 403
     assert signed_post("/telephony/twilio/voice/", {**params, "To": "+19995550000"}).status_code == 403
@@ -131,7 +143,7 @@ def test_twilio_requests_without_a_valid_signature_are_refused_and_change_nothin
 def test_twilio_incoming_call_with_nobody_ready_apologises_and_schedules_a_callback(twilio_org):
     cw = twilio_org
     cw.lead(by=cw.rep, phone="+14155552671", owner_id=cw.rep.user_id)
-    params = {"CallSid": "CA" + "3" * 32, "From": "+14155552671", "To": "+12125550143"}
+    params = {"AccountSid": ACCOUNT, "CallSid": "CA" + "3" * 32, "From": "+14155552671", "To": "+12125550143"}
     body = signed_post("/telephony/twilio/voice/", params).content.decode()
     assert "<Say" in body and "<Hangup" in body and "<Dial" not in body
     assert Callback.objects.filter(call__provider_call_id=params["CallSid"]).exists()
@@ -152,3 +164,56 @@ def test_an_existing_customer_calling_pops_their_contact_card(cw):
     client.force_login(cw.rep.user)
     page = client.get("/dialer/").content.decode()
     assert "Carl Customer" in page and f"/contacts/{contact.pk}/" in page
+
+
+def test_a_number_two_organizations_list_goes_to_the_one_whose_twilio_account_called(twilio_org, django_user_model):
+    from insidesales.core.testing import factories as f
+
+    cw = twilio_org
+    other = f.OrganizationFactory(name="Squatter", slug="squatter", default_region="US")
+    CallerId.objects.create(organization=other, number="+12125550143")  # the same number, listed first or not
+    other_settings = telephony_settings(other.pk)
+    other_settings.provider = ProviderKind.TWILIO
+    other_settings.provider_config = {"account_sid": "AC" + "9" * 32, "public_url": "https://crm.example.com"}
+    other_settings.credentials_encrypted = encrypt_credentials({"auth_token": "the squatter's token"})
+    other_settings.save()
+    cw.lead(by=cw.rep, phone="+14155552671", owner_id=cw.rep.user_id)
+    params = {"AccountSid": ACCOUNT, "CallSid": "CA" + "4" * 32, "From": "+14155552671", "To": "+12125550143"}
+    assert signed_post("/telephony/twilio/voice/", params).status_code == 200
+    assert Call.objects.get(provider_call_id=params["CallSid"]).organization == cw.org
+
+
+def test_a_callback_cannot_move_another_organizations_call(twilio_org):
+    """A status callback signed with one organization's token, naming another organization's CallSid."""
+    from insidesales.calls.providers.twilio_callbacks import signed_callback_url
+    from insidesales.calls.webhooks import url_secret
+    from insidesales.core.testing import factories as f
+
+    cw = twilio_org
+    other = f.OrganizationFactory(name="Victim", slug="victim", default_region="US")
+    victim_call = Call.objects.create(
+        organization=other, provider="twilio", provider_call_id="CA" + "5" * 32, status="ringing"
+    )
+    own_call = Call.objects.create(organization=cw.org, provider="twilio", provider_call_id="CA" + "6" * 32)
+    import datetime as dt
+
+    from django.utils import timezone
+
+    url = signed_callback_url(
+        "https://crm.example.com/telephony/twilio/status/",
+        reference=str(own_call.pk),
+        expires_at=timezone.now() + dt.timedelta(hours=1),
+        url_secret=url_secret(cw.org.pk),
+    )
+    path = url.removeprefix("https://crm.example.com")
+    params = {
+        "AccountSid": ACCOUNT,
+        "CallSid": victim_call.provider_call_id,
+        "CallStatus": "completed",
+        "CallDuration": "1",
+        "SequenceNumber": "3",
+        "RecordingUrl": "javascript:alert(1)",
+    }
+    assert signed_post(path, params).status_code == 400
+    victim_call.refresh_from_db()
+    assert victim_call.status == "ringing" and victim_call.recording_url == ""

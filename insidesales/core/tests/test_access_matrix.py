@@ -436,8 +436,12 @@ def _body_for(schema: dict[str, Any], method: str, path: str, access: Access, me
         "done": True,
         "create_deal": True,
         "disposition": "not_interested",
+        "talk_track": "Out of scope",
+        "lead_ids": [next((world.slots[s].lead.pk for s in sorted(world.visible_slots(member))), MISSING_ID)],
         "other_id": next((world.slots[s].record(model).pk for s in sorted(world.visible_slots(member))), MISSING_ID),
     }
+    if object_type(path) == "campaign":
+        samples["status"] = "paused"  # a campaign's status verb (a lead's `status` has other choices)
     return {name: value for name, value in samples.items() if name in properties}
 
 

@@ -126,7 +126,7 @@ def record_bulk(request: HttpRequest, *, kind: RecordKind) -> HttpResponse:
             messages.success(request, ngettext("%(n)d record assigned.", "%(n)d records assigned.", done) % {"n": done})
         elif action == "tag":
             tag = request.POST.get("tag", "")
-            if not tag.isdigit():
+            if not (tag.isascii() and tag.isdigit()):
                 raise ValidationError(fields={"tag": [_("Choose a tag.")]})
             done = services.records_bulk_tag(membership=membership, model=kind.model, ids=ids, tag_id=int(tag))
             messages.success(
@@ -141,6 +141,20 @@ def record_bulk(request: HttpRequest, *, kind: RecordKind) -> HttpResponse:
             )
             messages.success(
                 request, ngettext("Status changed on %(n)d lead.", "Status changed on %(n)d leads.", done) % {"n": done}
+            )
+        elif action == "campaign" and kind.record_type == "lead":
+            from insidesales.calls.selectors import campaign_list
+            from insidesales.calls.services.campaigns import campaign_add_leads
+
+            campaign = request.POST.get("campaign", "")
+            if not (campaign.isascii() and campaign.isdigit()):
+                campaigns = campaign_list(membership=membership).exclude(status="finished").order_by("name")
+                context = {"kind": kind, "ids": ids, "next": back, "count": len(ids), "campaigns": campaigns}
+                return render(request, "crm/bulk_campaign.html", context)
+            done = campaign_add_leads(membership=membership, campaign_id=int(campaign), lead_ids=ids)
+            messages.success(
+                request,
+                ngettext("%(n)d lead added to the campaign.", "%(n)d leads added to the campaign.", done) % {"n": done},
             )
         elif action == "delete":
             if ids and request.POST.get("confirm") != "yes":

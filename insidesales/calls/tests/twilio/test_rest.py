@@ -274,3 +274,18 @@ def test_a_closed_provider_sends_nothing(twilio, provider):
     with pytest.raises(ProviderError, match="closed"):
         asyncio.run(provider.originate(OriginateRequest("+4930123456", "+4930999999", "call-42")))
     assert twilio.requests == []
+
+
+def test_a_recorded_call_is_recorded_and_the_callee_hears_the_notice_first(twilio, provider):
+    notice = "This call is recorded for quality."
+    request = OriginateRequest("+4930123456", "+4930999999", "call-7", record=True, notice=notice)
+    asyncio.run(provider.originate(request))
+    asyncio.run(provider.originate(OriginateRequest("+4930123457", "+4930999999", "call-8")))
+    recorded, plain = twilio.requests
+    assert recorded.values("Record") == ["true"]
+    assert recorded.value("RecordingStatusCallback") == recorded.value("StatusCallback")
+    root = ET.fromstring(recorded.value("Twiml"))
+    assert [child.tag for child in root] == ["Say", "Dial"]  # the notice before anyone is connected
+    assert root.find("Say").text == notice
+    assert "Record" not in {name for name, _ in plain.form}
+    assert ET.fromstring(plain.value("Twiml")).find("Say") is None
