@@ -24,6 +24,7 @@ from insidesales.api.openapi import complete_schema
 from insidesales.api.ratelimit import ApiRateLimit, add_rate_limit_headers
 from insidesales.api.routers import (
     calls,
+    campaigns,
     companies,
     config,
     contacts,
@@ -139,4 +140,6 @@ api.add_router("/calls", calls.router)
 api.add_router("/dispositions", calls.dispositions_router)
 api.add_router("/do-not-call", do_not_call.router)
 api.add_router("/callbacks", calls.callbacks_router)
+api.add_router("/campaigns", campaigns.router)
+api.add_router("/me/dialer", campaigns.dialer_router)
 api.add_router("", me.router)

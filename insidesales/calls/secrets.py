@@ -3,7 +3,9 @@
 The key comes from `CREDENTIALS_KEY` (a Fernet key, see docs/telephony.md) or, when that is unset,
 is derived from `SECRET_KEY` with HKDF, so a database dump alone never reveals a trunk password or
 an auth token. Rotating keys: list the new key first and old ones after it in `CREDENTIALS_KEY`
-(comma-separated); values are read with any of them and re-encrypted with the first on save.
+(comma-separated); values are read with any of them (and with the key derived from SECRET_KEY, for
+values stored before CREDENTIALS_KEY was set) and encrypted with the first when saved;
+`insidesales rotate_credentials` re-encrypts every organization's at once.
 """
 
 from __future__ import annotations
@@ -28,9 +30,15 @@ def _derived_key() -> bytes:
 
 
 def _fernet() -> MultiFernet:
+    """The configured keys (the first encrypts), then the key derived from SECRET_KEY, so values written
+    before CREDENTIALS_KEY was set stay readable until they are saved again."""
     configured = [k.strip() for k in (getattr(settings, "CREDENTIALS_KEY", "") or "").split(",") if k.strip()]
-    keys = [Fernet(k) for k in configured] or [Fernet(_derived_key())]
-    return MultiFernet(keys)
+    return MultiFernet([*(Fernet(k) for k in configured), Fernet(_derived_key())])
+
+
+def reencrypt_credentials(token: str) -> str:
+    """`token` encrypted again with the current first key (after a key rotation)."""
+    return _fernet().rotate(token.encode()).decode() if token else ""
 
 
 def encrypt_credentials(values: dict[str, Any]) -> str:
