@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from insidesales.calls import reports, selectors
+from insidesales.calls.compliance import REASON_LABELS
 from insidesales.calls.forms import CampaignForm
 from insidesales.calls.models import CampaignLead, CampaignLeadState
 from insidesales.calls.services import campaigns as service
@@ -103,6 +104,9 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
         .select_related("lead")
         .order_by("-next_attempt_at")[:50]
     )
+    skipped = list(skipped)
+    for entry in skipped:  # in the reader's language (the stored message is the worker's, for the record)
+        entry.reason_label = str(REASON_LABELS.get(entry.skip_reason, entry.skip_message or entry.skip_reason))
     now = timezone.now()
     context = {
         "campaign": campaign,

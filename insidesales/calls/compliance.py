@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 import phonenumbers
+from django.utils import formats
 from django.utils.functional import Promise
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
@@ -118,7 +119,9 @@ def check_call(
         if why == "window":
             reason = Reason.OUTSIDE_WINDOW
             message = format_lazy(
-                _("Outside the calling window: it is {time} in {zone}."), time=local.strftime("%a %H:%M"), zone=zone
+                _("Outside the calling window: it is {time} in {zone}."),
+                time=formats.date_format(local, "D H:i"),  # the weekday in the active language
+                zone=zone,
             )
         elif why == "blocked":
             reason = Reason.BLOCKED_DATE
@@ -195,3 +198,14 @@ def _number_country(e164: str) -> str:
     except phonenumbers.NumberParseException:
         return ""
     return "" if region in ("001", "ZZ") else region
+
+
+REASON_LABELS = {
+    Reason.DO_NOT_CALL: _("On a do-not-call list"),
+    Reason.INVALID_NUMBER: _("Not a valid phone number"),
+    Reason.UNKNOWN_TIME_ZONE: _("Unknown time zone"),
+    Reason.OUTSIDE_WINDOW: _("Outside the calling window"),
+    Reason.BLOCKED_DATE: _("A blocked date"),
+    Reason.HOLIDAY: _("A public holiday"),
+    Reason.NO_WINDOW: _("The calling window never opens in all of the lead's time zones"),
+}

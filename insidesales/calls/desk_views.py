@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from insidesales.calls import reports, selectors
 from insidesales.calls.forms import DispositionForm
-from insidesales.calls.models import FINAL_CALL_STATUSES, AgentState, CampaignStatus
+from insidesales.calls.models import FINAL_CALL_STATUSES, PAUSE_REASONS, AgentState, CampaignStatus
 from insidesales.calls.services import agents
 from insidesales.calls.services.callbacks import callbacks_due
 from insidesales.calls.services.config import (
@@ -114,14 +114,7 @@ def _desk_context(request: HttpRequest) -> dict:
 
 
 def _label(key: str) -> str:
-    return {
-        "break": _("Break"),
-        "lunch": _("Lunch"),
-        "meeting": _("Meeting"),
-        "training": _("Training"),
-        "admin": _("Paperwork"),
-        "other": _("Other"),
-    }[key]
+    return str(PAUSE_REASONS[key])
 
 
 @require_GET

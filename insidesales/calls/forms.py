@@ -96,7 +96,9 @@ class CampaignForm(forms.Form):
     agency = forms.TypedChoiceField(label=_("Agency"), coerce=int, required=False, empty_value=None)
     caller_id = forms.TypedChoiceField(label=_("Caller ID"), coerce=int, required=False, empty_value=None)
     check_24h_window = forms.BooleanField(
-        label=_("Also keep abandonment at or below 3% over every 24 hours (UK Ofcom)"), required=False
+        # xgettext:no-python-format
+        label=_("Also keep abandonment at or below 3% over every 24 hours (UK Ofcom)"),
+        required=False,
     )
     talk_track = forms.CharField(
         label=_("Talk track"),

@@ -145,7 +145,9 @@ class Campaign(OrganizationScopedModel):
     caller_id = models.ForeignKey(CallerId, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     status = models.CharField(max_length=20, choices=CampaignStatus.choices, default=CampaignStatus.DRAFT)
     check_24h_window = models.BooleanField(
-        _("also keep abandonment at or below 3% over every 24 hours (UK Ofcom)"), default=False
+        # xgettext:no-python-format
+        _("also keep abandonment at or below 3% over every 24 hours (UK Ofcom)"),
+        default=False,
     )
     created_by = models.ForeignKey(USER, null=True, on_delete=models.SET_NULL, related_name="+")
 
@@ -384,6 +386,16 @@ class AgentState(models.TextChoices):
     PAUSED = "paused", _("Paused")
 
 
+PAUSE_REASONS = {
+    "break": _("Break"),
+    "lunch": _("Lunch"),
+    "meeting": _("Meeting"),
+    "training": _("Training"),
+    "admin": _("Paperwork"),
+    "other": _("Other"),
+}
+
+
 class AgentSession(OrganizationScopedModel):
     """A rep at the agent desktop: which campaign they work, their state since when, their current call."""
 
@@ -405,6 +417,10 @@ class AgentSession(OrganizationScopedModel):
 
     def __str__(self) -> str:
         return f"{self.user_id}: {self.state}"
+
+    @property
+    def pause_reason_label(self) -> str:
+        return str(PAUSE_REASONS.get(self.pause_reason, self.pause_reason))
 
 
 class CallbackReplay(models.Model):

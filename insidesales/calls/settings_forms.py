@@ -338,7 +338,7 @@ class WindowCheckForm(forms.Form):
 
 
 class CallerIdForm(forms.Form):
-    number = forms.CharField(label=_("Number"), max_length=64)
+    number = forms.CharField(label=pgettext_lazy("phone number", "Number"), max_length=64)
     label = forms.CharField(label=_("Label"), max_length=100, required=False)
     team = forms.ModelChoiceField(label=_("Team"), queryset=None, required=False, empty_label=_("Every team"))
     region = forms.CharField(

@@ -121,6 +121,8 @@ def activity_summary(event: Any, record_type: str = "") -> str:
     kind, data, subject = event.kind, event.data or {}, event.subject or ""
     if kind == ActivityKind.CALL and data.get("call_id"):
         return call_summary_line(data)
+    if kind == ActivityKind.TASK and data.get("callback_id"):
+        return callback_summary_line(data)
     if kind in AUTHORED_KINDS:
         return subject
     if kind == ActivityKind.STATUS_CHANGE:
@@ -208,3 +210,19 @@ def call_summary_line(data: dict) -> str:
         label = data["disposition_label"]
         parts.append(_("Outcome: %(outcome)s") % {"outcome": str(BUILT_IN_LABELS.get(label, label))})
     return " · ".join(parts)
+
+
+def callback_summary_line(data: dict) -> str:
+    """A callback promised on a call, in the reader's language and time zone."""
+    import datetime as dt
+
+    from django.utils import formats, timezone
+
+    try:
+        due = timezone.localtime(dt.datetime.fromisoformat(data["due_at"]))
+    except (KeyError, TypeError, ValueError):
+        return _("Callback scheduled")
+    line = _("Callback scheduled for %(when)s") % {"when": formats.date_format(due, "SHORT_DATETIME_FORMAT")}
+    if not data.get("personal", True):
+        line += " · " + _("anyone on the team may take it")
+    return line
