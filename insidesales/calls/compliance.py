@@ -98,7 +98,10 @@ def check_call(
     if is_do_not_call(e164, dnc):
         return Decision(False, Reason.DO_NOT_CALL, _("The number is on a do-not-call list."))
     zones = lead_time_zones(
-        phone=e164, country=lead_country, time_zone=lead_time_zone, time_zone_confirmed=time_zone_confirmed
+        phone=e164,
+        country=lead_country,
+        time_zone=lead_time_zone,
+        time_zone_confirmed=time_zone_confirmed or rules.trust_stored_zones,
     )
     if not zones:
         return Decision(False, Reason.UNKNOWN_TIME_ZONE, _("Unknown time zone: the lead's local time cannot be told."))

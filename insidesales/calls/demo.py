@@ -52,6 +52,8 @@ def demo_calls(*, people: dict[str, Membership], now: dt.datetime, seed: int) ->
     settings = telephony_settings(org)
     settings.provider = ProviderKind.SIMULATED
     settings.recording_notices = {"*": "This call may be recorded for quality and training."}
+    # The demo's leads were given their zones on purpose (their addresses say where they are).
+    settings.window_rules = {"default": [{"start": "08:00", "end": "21:00"}], "trust_stored_zones": True}
     settings.save()
     dispositions = {d.key: d for d in dispositions_ensure(org)}
     us_team = people["manager@demo.example"].team_id

@@ -85,7 +85,18 @@ def _desk_context(request: HttpRequest) -> dict:
             local_time = timezone.now().astimezone(zoneinfo.ZoneInfo(lead.time_zone))
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             local_time = None
+    queue = None
+    if campaign is not None and lead is None and session.state == AgentState.READY:
+        # Why nothing comes: leads waiting for their calling window or their retry time, and the next one.
+        from django.db.models import Count, Min
+
+        from insidesales.calls.models import CampaignLead, CampaignLeadState
+
+        queue = CampaignLead.objects.filter(
+            campaign=campaign, state=CampaignLeadState.PENDING, next_attempt_at__gt=timezone.now()
+        ).aggregate(waiting=Count("id"), next_at=Min("next_attempt_at"))
     return {
+        "queue": queue,
         # The event stream starts after what this page already shows: nothing published in between is lost.
         "live_after": live.latest_id([f"agent:{membership.user_id}"]),
         "session": session,

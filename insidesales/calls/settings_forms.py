@@ -291,6 +291,15 @@ class WindowOptionsForm(forms.Form):
     public_holidays = forms.BooleanField(
         label=_("No calls on the public holidays of the callee's country"), required=False
     )
+    trust_stored_zones = forms.BooleanField(
+        label=_("Trust the time zone stored on a lead"),
+        required=False,
+        help_text=_(
+            "Off (the safe default): when a lead's zone is only what the number's country suggests, a mobile "
+            "number counts as possibly in any zone of its country and is called only when the window is open "
+            "in all of them. On: the stored zone is taken as the lead's."
+        ),
+    )
 
     def clean_blocked_dates(self) -> list[str]:
         dates, bad = set(), []
@@ -315,6 +324,7 @@ def window_rules_json(rows: BaseWindowFormSet, options: WindowOptionsForm) -> di
         "zones": zones,
         "blocked_dates": options.cleaned_data["blocked_dates"],
         "public_holidays": options.cleaned_data["public_holidays"],
+        "trust_stored_zones": options.cleaned_data["trust_stored_zones"],
     }
 
 

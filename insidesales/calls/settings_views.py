@@ -122,6 +122,7 @@ def _saved_window_forms(membership: Membership):
         initial={
             "blocked_dates": "\n".join(day.isoformat() for day in sorted(rules.blocked_dates)),
             "public_holidays": rules.public_holidays,
+            "trust_stored_zones": rules.trust_stored_zones,
         }
     )
     return WindowFormSet(initial=window_initial(rules), prefix="w"), options

@@ -87,7 +87,9 @@ class WindowRules:
 
     `zones` (by IANA zone) beat `countries` (by ISO 3166 code), which beat `default`. An empty
     schedule means no calls at all there. `blocked_dates` are local dates closed everywhere;
-    `public_holidays` also closes the public holidays of each zone's country.
+    `public_holidays` also closes the public holidays of each zone's country. `trust_stored_zones`: a
+    lead's stored zone counts as its zone even when it only repeats what the number's country suggests
+    (by default such a zone is a guess, and a mobile number may be in any zone of its country).
     """
 
     default: Schedule = DEFAULT_SCHEDULE
@@ -95,6 +97,7 @@ class WindowRules:
     zones: Mapping[str, Schedule] = field(default_factory=dict)
     blocked_dates: frozenset[date] = frozenset()
     public_holidays: bool = False
+    trust_stored_zones: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "countries", {code.upper(): tuple(s) for code, s in self.countries.items()})
@@ -126,6 +129,7 @@ class WindowRules:
             "zones": {name: schedule(s) for name, s in sorted(self.zones.items())},
             "blocked_dates": [d.isoformat() for d in sorted(self.blocked_dates)],
             "public_holidays": self.public_holidays,
+            "trust_stored_zones": self.trust_stored_zones,
         }
 
     @classmethod
@@ -151,6 +155,7 @@ class WindowRules:
             zones={name: schedule(s) for name, s in dict(data.get("zones", {})).items()},
             blocked_dates=blocked,
             public_holidays=bool(data.get("public_holidays", False)),
+            trust_stored_zones=bool(data.get("trust_stored_zones", False)),
         )
 
 

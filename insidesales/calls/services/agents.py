@@ -80,6 +80,9 @@ def agent_state_set(
             raise Conflict(_("Choose the outcome of your last call first."))
     if state == AgentState.PAUSED and pause_reason not in PAUSE_REASONS:
         raise ValidationError(fields={"pause_reason": [_("Say why you pause.")]})
+    if state == AgentState.READY and campaign is None and session.campaign_id:
+        # Ready again on the campaign the rep worked: it must still be one they may work, and running.
+        campaign = campaign_get(membership=membership, campaign_id=session.campaign_id)
     if campaign is not None and campaign.status != CampaignStatus.ACTIVE and state == AgentState.READY:
         raise Conflict(_("This campaign is not running."))
     now = timezone.now()

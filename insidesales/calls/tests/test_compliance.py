@@ -425,3 +425,17 @@ def test_transition_fixtures_are_real_changes(zone, change):
     tz = zoneinfo.ZoneInfo(zone)
     instant = at(change)
     assert (instant - timedelta(seconds=1)).astimezone(tz).utcoffset() != instant.astimezone(tz).utcoffset()
+
+
+def test_an_organization_may_trust_stored_zones_that_repeat_the_numbers_guess():
+    from insidesales.calls.compliance import WindowRules, check_call
+
+    noon_utc = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)  # 15:00 in Moscow, midnight in Kamchatka
+    strict = WindowRules.from_json({"default": [{"start": "08:00", "end": "21:00"}]})
+    trusting = WindowRules.from_json({"default": [{"start": "08:00", "end": "21:00"}], "trust_stored_zones": True})
+    assert trusting.to_json()["trust_stored_zones"] is True
+    lead = {"lead_phone": "+79165550105", "lead_country": "RU", "lead_time_zone": "Europe/Moscow", "dnc": set()}
+    refused = check_call(now_utc=noon_utc, rules=strict, **lead)
+    assert not refused.allowed and "Asia/Kamchatka" in refused.time_zones
+    allowed = check_call(now_utc=noon_utc, rules=trusting, **lead)
+    assert allowed.allowed and allowed.time_zones == ("Europe/Moscow",)

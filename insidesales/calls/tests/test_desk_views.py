@@ -345,3 +345,30 @@ def test_compliance_report_of_a_campaign_without_the_managers_team_is_for_admins
     assert client_for(cw.manager).get(f"/campaigns/{shared.pk}/compliance.csv").status_code == 403
     assert client_for(cw.manager).get(f"/campaigns/{east.pk}/compliance.csv").status_code == 200
     assert client_for(cw.admin).get(f"/campaigns/{shared.pk}/compliance.csv").status_code == 200
+
+
+def test_going_ready_again_checks_the_campaign_is_still_running(cw):
+    made = campaigns.campaign_create(membership=cw.manager, data={"name": "P", "mode": "preview"})
+    campaigns.campaign_set_status(membership=cw.manager, campaign_id=made.pk, status="active")
+    agents.agent_state_set(membership=cw.rep, state="ready", campaign_id=made.pk)
+    agents.agent_state_set(membership=cw.rep, state="paused", pause_reason="break")
+    campaigns.campaign_set_status(membership=cw.manager, campaign_id=made.pk, status="paused")
+    from insidesales.core.errors import Conflict
+
+    with pytest.raises(Conflict):
+        agents.agent_state_set(membership=cw.rep, state="ready")
+    assert AgentSession.objects.get(user=cw.rep.user).state == AgentState.PAUSED
+
+
+def test_a_ready_rep_with_nothing_to_call_sees_why_and_when(cw):
+    from insidesales.calls.models import CampaignLead
+
+    lead = cw.lead(by=cw.rep, phone="+14155552671", owner_id=cw.rep.user_id)
+    made = campaigns.campaign_create(
+        membership=cw.manager, data={"name": "P", "mode": "preview", "lead_ids": [lead.pk]}
+    )
+    campaigns.campaign_set_status(membership=cw.manager, campaign_id=made.pk, status="active")
+    CampaignLead.objects.filter(campaign=made).update(next_attempt_at=timezone.now() + dt.timedelta(hours=3))
+    agents.agent_state_set(membership=cw.rep, state="ready", campaign_id=made.pk)
+    page = client_for(cw.rep).get("/dialer/").content.decode()
+    assert "1 lead waits for its calling window or its next try" in page
