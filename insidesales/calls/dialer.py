@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import logging
 import signal
 import time
@@ -40,11 +41,13 @@ from insidesales.calls.models import (
     AgentSession,
     AgentState,
     Call,
+    CallDirection,
     CallStatus,
     Campaign,
     CampaignMode,
     CampaignStatus,
     ProviderKind,
+    TelephonySettings,
 )
 from insidesales.calls.providers.base import (
     AgentEndpoint,
@@ -54,6 +57,7 @@ from insidesales.calls.providers.base import (
     ProviderError,
     ProviderEvent,
 )
+from insidesales.calls.providers.sip.incoming import IncomingCall
 from insidesales.calls.services.campaigns import campaign_next_leads
 from insidesales.calls.services.config import recording_notice, telephony_settings
 from insidesales.calls.services.dialing import caller_id_for
@@ -71,6 +75,7 @@ RING_TIMEOUT_S = 25.0
 UPKEEP_SECONDS = 60.0
 RELAY_TOPIC = "dialer:events"  # provider events that reached a web process, for the worker to act on
 MACHINE_DETECTION_S = 4.0  # longest we wait for a machine-detection verdict before treating the answer as a person
+LISTEN_SECONDS = 5.0  # how often the SIP trunks' settings are checked (each SIP organization's adapter listens)
 
 
 def _db(fn: Callable) -> Callable:
@@ -149,6 +154,31 @@ def _agent_endpoint(call_id: int) -> AgentEndpoint | None:
     return AgentEndpoint(address=address)
 
 
+def _sip_organizations() -> list[int]:
+    return list(TelephonySettings.objects.filter(provider=ProviderKind.SIP).values_list("organization_id", flat=True))
+
+
+def _route_incoming(organization_id: int, incoming: IncomingCall) -> tuple[int, AgentEndpoint | None]:
+    """Record and route a call from the organization's SIP trunk: our call's id and the phone to ring."""
+    from insidesales.calls.services.inbound import call_inbound_receive, call_missed
+    from insidesales.orgs.models import Organization
+
+    result = call_inbound_receive(
+        organization=Organization.objects.get(pk=organization_id),
+        provider=ProviderKind.SIP,
+        provider_call_id=incoming.provider_call_id,
+        from_number=incoming.from_number,
+        to_number=incoming.to_number,
+    )
+    if result.agent_id is None:
+        return result.call.pk, None
+    session = AgentSession.objects.filter(organization_id=organization_id, user_id=result.agent_id).first()
+    if session is None or not session.endpoint:  # routed to a rep whose phone is not set: nobody can ring
+        call_missed(call_id=result.call.pk)
+        return result.call.pk, None
+    return result.call.pk, AgentEndpoint(address=session.endpoint)
+
+
 def _fail(call_id: int, reason: str) -> None:
     from insidesales.calls.services.events import BLOCKED, call_event_record
 
@@ -168,6 +198,7 @@ class Dialer:
         self._relay_after = 0
         self._unsaved_ids: list[tuple[int, str]] = []
         self._provider_versions: dict[str, object] = {}
+        self._listen_errors: dict[int, str] = {}  # organization -> why its SIP adapter cannot listen
         self._orgs: dict[int, int] = {}  # our call id -> organization (whose provider carries it)
         self.floors: dict[int, CampaignFloor] = {}
         self._floor_calls: set[int] = set()  # calls placed by a floor (connected by it when answered)
@@ -203,13 +234,40 @@ class Dialer:
                 await old.close()
             from insidesales.calls.providers.factory import build_provider
 
-            provider = build_provider(settings, self.on_event)
+            provider = build_provider(
+                settings, self.on_event, on_incoming=functools.partial(self.on_incoming, organization_id)
+            )
             start = getattr(provider, "start", None)
             if start is not None:
                 await start()
             self.providers[key] = provider
             self._provider_versions[key] = version
         return self.providers[key]
+
+    async def listen_for_calls(self) -> None:
+        """Each organization on a SIP trunk has its adapter listening (for the trunk's incoming calls) before
+        any outbound call, rebuilt when its settings change; an organization that left SIP has it closed."""
+        organizations = set(await _db(_sip_organizations)())
+        for key in [key for key in self.providers if key.startswith(f"{ProviderKind.SIP}:")]:
+            if int(key.split(":", 1)[1]) not in organizations:
+                await self.providers.pop(key).close()
+        for organization_id in organizations:
+            try:
+                await self.ensure_provider(ProviderKind.SIP, organization_id)
+            except ProviderError as exc:
+                if self._listen_errors.get(organization_id) != str(exc):  # said once, not every few seconds
+                    log.warning("organization %s: the SIP trunk cannot take calls: %s", organization_id, exc)
+                self._listen_errors[organization_id] = str(exc)
+            else:
+                self._listen_errors.pop(organization_id, None)
+
+    async def on_incoming(self, organization_id: int, incoming: IncomingCall) -> AgentEndpoint | None:
+        """A call from an organization's SIP trunk: identify the caller, route the call (the record pops on
+        the rep's screen) and return the rep's phone; None when nobody can take it (the call is missed)."""
+        call_id, endpoint = await _db(_route_incoming)(organization_id, incoming)
+        if endpoint is not None:
+            self.calls[call_id] = (ProviderKind.SIP, incoming.provider_call_id)  # the rep may hang it up
+        return endpoint
 
     async def on_event(self, event: ProviderEvent) -> None:
         """An event from an adapter this worker runs (SIP, simulated): store it, then act on it."""
@@ -229,7 +287,13 @@ class Dialer:
         if call.status in FINAL_CALL_STATUSES:
             self.calls.pop(call.pk, None)
             self._floor_calls.discard(call.pk)
+            if call.direction == CallDirection.INBOUND and call.status != CallStatus.COMPLETED:
+                from insidesales.calls.services.inbound import call_missed
+
+                await _db(call_missed)(call_id=call.pk)  # the rep is ready again; a callback is scheduled
             return
+        if event.kind == EventKind.ANSWERED and call.direction == CallDirection.INBOUND:
+            return  # the SIP adapter connected the caller to the rep it was given
         if event.kind == EventKind.ANSWERED and call.agent_id and call.pk not in self._floor_calls:
             # Click-to-call and preview: the rep asked for this call; connect them as soon as it is answered.
             endpoint = await _db(_agent_endpoint)(call.pk)
@@ -421,9 +485,12 @@ class Dialer:
     async def run(self) -> None:
         self._live_after = await _db(latest_id)(["dialer:queue"])
         self._relay_after = await _db(latest_id)([RELAY_TOPIC])
-        next_upkeep = 0.0
+        next_upkeep = next_listen = 0.0
         while not self.stopping.is_set():
             try:
+                if time.monotonic() >= next_listen:
+                    next_listen = time.monotonic() + LISTEN_SECONDS
+                    await self.listen_for_calls()
                 await self.tick()
                 if time.monotonic() >= next_upkeep:
                     next_upkeep = time.monotonic() + UPKEEP_SECONDS

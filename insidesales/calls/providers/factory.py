@@ -6,10 +6,14 @@ Settings are read (and secrets decrypted) once per organization and kept until t
 from __future__ import annotations
 
 import socket
+from typing import TYPE_CHECKING
 
 from insidesales.calls.models import ProviderKind, TelephonySettings
 from insidesales.calls.providers.base import EventSink, Provider, ProviderError
 from insidesales.calls.secrets import CredentialsUnreadable, decrypt_credentials
+
+if TYPE_CHECKING:
+    from insidesales.calls.providers.sip.incoming import IncomingHandler
 
 
 def provider_version(settings: TelephonySettings) -> str:
@@ -24,8 +28,11 @@ def provider_version(settings: TelephonySettings) -> str:
     return hashlib.sha256(described.encode()).hexdigest()
 
 
-def build_provider(settings: TelephonySettings, sink: EventSink) -> Provider:
-    """A new adapter for `settings` (SIP or Twilio). ProviderError when the settings are incomplete."""
+def build_provider(
+    settings: TelephonySettings, sink: EventSink, *, on_incoming: IncomingHandler | None = None
+) -> Provider:
+    """A new adapter for `settings` (SIP or Twilio). ProviderError when the settings are incomplete.
+    `on_incoming` routes the calls a SIP trunk sends (Twilio's come over HTTP, see webhooks.py)."""
     config = settings.provider_config or {}
     try:
         secrets = decrypt_credentials(settings.credentials_encrypted)
@@ -49,6 +56,7 @@ def build_provider(settings: TelephonySettings, sink: EventSink) -> Provider:
             username=config.get("sip_username", ""),
             password=secrets.get("sip_password", ""),
             announcement_uri=config.get("announcement_uri", ""),
+            on_incoming=on_incoming,
         )
     if settings.provider == ProviderKind.TWILIO:
         from insidesales.calls.providers.twilio import TwilioProvider

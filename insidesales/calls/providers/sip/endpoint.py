@@ -7,7 +7,8 @@ and goes to the dialog's owner, which acknowledges it with a new transaction, as
 retransmissions that arrive later (`on_stray_response`).
 
 Requests that reach us (a BYE from the customer, OPTIONS pings) go to `on_request`; the
-responses we send are kept for 64·T1 and sent again when the request is retransmitted.
+responses we send are kept for 64·T1 and sent again when the request is retransmitted. An INVITE
+that reaches us gets a server transaction (`ServerInvite`) handed to `on_invite`.
 """
 
 from __future__ import annotations
@@ -131,6 +132,131 @@ class ClientTransaction:
         self._timer.cancel()
 
 
+def transaction_id(request: SipRequest) -> str:
+    """What identifies the request's transaction: its branch (RFC 3261 §17.2.3), or for an RFC 2543
+    sender without the magic cookie, its Call-ID, From tag, CSeq number and top Via together."""
+    if request.branch.startswith("z9hG4bK"):
+        return request.branch
+    return "|".join((request.call_id, request.from_tag, str(request.cseq[0]), request.headers.get("Via") or ""))
+
+
+def build_response(
+    request: SipRequest,
+    source: Address,
+    status: int,
+    reason: str,
+    *,
+    to_tag: str = "",
+    extra: tuple[tuple[str, str], ...] = (),
+    body: bytes = b"",
+) -> SipResponse:
+    """A response to `request` (RFC 3261 §8.2.6): its Via (marked with where it came from), From,
+    Call-ID and CSeq, and its To with our tag unless it is a 100 Trying."""
+    headers = Headers()
+    for index, via in enumerate(request.headers.get_all("Via")):
+        if index == 0 and "rport" in header_params(via):  # RFC 3581: say where it came from
+            via = ";".join(p for p in via.split(";") if p.strip().split("=")[0] not in ("rport", "received"))
+            via += f";received={source[0]};rport={source[1]}"
+        headers.add("Via", via)
+    to = request.headers.get("To") or ""
+    if not request.to_tag and status > 100:  # a response outside a dialog carries a tag of ours (§8.2.6.2)
+        to += f";tag={to_tag or new_tag()}"
+    headers.add("From", request.headers.get("From") or "")
+    headers.add("To", to)
+    headers.add("Call-ID", request.call_id)
+    headers.add("CSeq", request.headers.get("CSeq") or "")
+    for name, value in extra:
+        headers.add(name, value)
+    return SipResponse(headers, body, status=status, reason=reason)
+
+
+class ServerInvite:
+    """An INVITE that reached us, as its server transaction (RFC 3261 §17.2.1 with the Accepted state
+    of RFC 6026). A retransmitted INVITE gets our last provisional or non-2xx final response again, and
+    is absorbed once a 2xx went out. A final response is retransmitted (T1, doubling up to T2) until its
+    ACK comes, for at most 64·T1; for a 2xx that is the UAS core's duty (§13.3.1.4), done here as well,
+    and `on_unacknowledged` is called when no ACK came (the caller then hangs the dialog up)."""
+
+    def __init__(self, endpoint: SipEndpoint, request: SipRequest, source: Address) -> None:
+        self.request, self.source = request, source
+        self.key = (transaction_id(request), "INVITE")
+        self.tag = request.to_tag or new_tag()  # our To tag, the same on every response: the dialog's local tag
+        self.status = 0  # of the last response sent
+        self.on_unacknowledged: Callable[[], None] | None = None
+        self._endpoint = endpoint
+        self._last = b""
+        self._acknowledged = asyncio.Event()
+        self._given_up = False  # 64·T1 passed without the ACK
+
+    @property
+    def final(self) -> bool:
+        return self.status >= 200
+
+    @property
+    def acknowledged(self) -> bool:
+        return self._acknowledged.is_set()
+
+    def respond(
+        self,
+        status: int,
+        reason: str,
+        *,
+        extra: tuple[tuple[str, str], ...] = (),
+        body: bytes = b"",
+        repeat: bool = True,
+    ) -> bool:
+        """Send a response; False, and nothing sent, once a final response went out. `repeat=False`: a
+        final response sent once (and again only for a retransmitted INVITE), for a refusal to an
+        address we do not know, which we must not flood with repeats if the request was spoofed."""
+        if self.final:
+            return False
+        response = build_response(self.request, self.source, status, reason, to_tag=self.tag, extra=extra, body=body)
+        self._last = serialize(response)
+        self.status = status
+        self._endpoint.send_bytes(self._last, self.source)
+        if status >= 200 and repeat:
+            self._endpoint.spawn(self._retransmit(), f"{status} to INVITE {self.request.call_id}")
+        if status >= 200:
+            self._endpoint.forget_server(self, after=self._endpoint.timers.transaction_timeout)  # Timers H, L
+        return True
+
+    def retransmitted(self) -> None:
+        """The INVITE came again: repeat the last response, unless it is a 2xx (already being repeated)."""
+        if self._last and not 200 <= self.status < 300:
+            self._endpoint.send_bytes(self._last, self.source)
+
+    def ack_received(self) -> None:
+        self._acknowledged.set()
+
+    async def wait_acknowledged(self) -> bool:
+        """Wait (at most 64·T1) for the ACK of our final response; whether it came."""
+        if self._given_up:
+            return self.acknowledged
+        try:
+            async with asyncio.timeout(self._endpoint.timers.transaction_timeout):
+                await self._acknowledged.wait()
+        except TimeoutError:
+            return False
+        return True
+
+    async def _retransmit(self) -> None:
+        loop = asyncio.get_running_loop()
+        timers = self._endpoint.timers
+        deadline = loop.time() + timers.transaction_timeout
+        interval = timers.t1
+        while not self.acknowledged:
+            await asyncio.sleep(max(0.0, min(interval, deadline - loop.time())))
+            if self.acknowledged:
+                return
+            if loop.time() >= deadline:
+                self._given_up = True
+                if 200 <= self.status < 300 and self.on_unacknowledged is not None:
+                    self.on_unacknowledged()
+                return
+            self._endpoint.send_bytes(self._last, self.source)
+            interval = min(2 * interval, timers.t2)  # Timer G, and §13.3.1.4 for a 2xx
+
+
 class SipEndpoint(asyncio.DatagramProtocol):
     """A bound UDP socket that sends and receives SIP messages and runs client transactions."""
 
@@ -140,11 +266,14 @@ class SipEndpoint(asyncio.DatagramProtocol):
         timers: SipTimers,
         on_request: Callable[[SipRequest, Address], None],
         on_stray_response: Callable[[SipResponse], None],
+        on_invite: Callable[[ServerInvite], None] | None = None,
     ) -> None:
         self.timers = timers
         self._on_request, self._on_stray_response = on_request, on_stray_response
+        self._on_invite = on_invite
         self._transport: asyncio.DatagramTransport | None = None
         self._transactions: dict[tuple[str, str], ClientTransaction] = {}
+        self._servers: dict[tuple[str, str], ServerInvite] = {}  # INVITEs that reached us, by transaction
         self._answered: dict[tuple[str, str], tuple[bytes, Address]] = {}  # responses we sent, for retransmissions
         self._handles: set[asyncio.TimerHandle] = set()
         self._tasks: set[asyncio.Task] = set()
@@ -163,6 +292,7 @@ class SipEndpoint(asyncio.DatagramProtocol):
         for task in self._tasks:
             task.cancel()
         self._transactions.clear()
+        self._servers.clear()
         if self._transport is not None:
             self._transport.close()
             self._transport = None
@@ -216,6 +346,17 @@ class SipEndpoint(asyncio.DatagramProtocol):
         else:
             self.later(after, drop)
 
+    def forget_server(self, server: ServerInvite, after: float) -> None:
+        def drop() -> None:
+            if self._servers.get(server.key) is server:
+                del self._servers[server.key]
+
+        self.later(after, drop)
+
+    def invite_transaction(self, request: SipRequest) -> ServerInvite | None:
+        """The INVITE server transaction a CANCEL (or an ACK) names: the same branch (RFC 3261 §9.2)."""
+        return self._servers.get((transaction_id(request), "INVITE"))
+
     def respond(
         self,
         request: SipRequest,
@@ -224,25 +365,11 @@ class SipEndpoint(asyncio.DatagramProtocol):
         reason: str,
         *,
         extra: tuple[tuple[str, str], ...] = (),
+        to_tag: str = "",
     ) -> None:
-        """Answer a request that reached us, and remember the answer for its retransmissions."""
-        headers = Headers()
-        for index, via in enumerate(request.headers.get_all("Via")):
-            if index == 0 and "rport" in header_params(via):  # RFC 3581: say where it came from
-                via = ";".join(p for p in via.split(";") if p.strip().split("=")[0] not in ("rport", "received"))
-                via += f";received={source[0]};rport={source[1]}"
-            headers.add("Via", via)
-        to = request.headers.get("To") or ""
-        if not request.to_tag:  # a response outside a dialog carries a tag of ours (RFC 3261 §8.2.6.2)
-            to += f";tag={new_tag()}"
-        headers.add("From", request.headers.get("From") or "")
-        headers.add("To", to)
-        headers.add("Call-ID", request.call_id)
-        headers.add("CSeq", request.headers.get("CSeq") or "")
-        for name, value in extra:
-            headers.add(name, value)
-        data = serialize(SipResponse(headers, b"", status=status, reason=reason))
-        key = (request.branch, request.method)
+        """Answer a request (not an INVITE) that reached us, and remember the answer for its retransmissions."""
+        data = serialize(build_response(request, source, status, reason, to_tag=to_tag, extra=extra))
+        key = (transaction_id(request), request.method)
         self._answered[key] = (data, source)
         self.later(self.timers.transaction_timeout, lambda: self._answered.pop(key, None))
         self.send_bytes(data, source)  # symmetric response: back to where the request came from
@@ -301,9 +428,25 @@ class SipEndpoint(asyncio.DatagramProtocol):
             self._on_stray_response(response)
 
     def _request_received(self, request: SipRequest, source: Address) -> None:
-        retransmission = self._answered.get((request.branch, request.method))
+        if request.method in ("INVITE", "ACK"):
+            server = self.invite_transaction(request)
+            if request.method == "ACK":
+                if server is not None and server.status >= 300:
+                    server.ack_received()  # the ACK of a non-2xx final response is part of its transaction
+                else:
+                    self._on_request(request, source)  # the ACK of a 2xx is the dialog's (§13.3.1.4)
+            elif server is not None:
+                server.retransmitted()
+            else:
+                server = ServerInvite(self, request, source)
+                self._servers[server.key] = server
+                if self._on_invite is not None:
+                    self._on_invite(server)
+                else:
+                    server.respond(480, "Temporarily Unavailable")
+            return
+        retransmission = self._answered.get((transaction_id(request), request.method))
         if retransmission is not None:
             self.send_bytes(retransmission[0], retransmission[1])
             return
-        if request.method != "ACK":
-            self._on_request(request, source)
+        self._on_request(request, source)

@@ -7,6 +7,10 @@ re-invited with the agent's, so the media flows between them and never through u
 the customer to an announcement URI (a media server that plays the message and hangs up), or
 just hangs up when none is configured. Everything else is in docs/telephony.md.
 
+Incoming calls (only from the trunk's address) are taken as the caller's UAS: `on_incoming` names
+the agent's phone, which is invited with the caller's media description; the agent's answer goes
+back to the caller in our 200 OK, so here too the media flows directly between them (incoming.py).
+
 Event ids are `<Call-ID>:<kind>` (a bridge adds the agent leg's Call-ID): a retransmitted
 response is reported again under the same id, and the call record drops the repeat.
 """
@@ -25,7 +29,8 @@ from typing import Any
 
 from ..base import FINAL_KINDS, AgentEndpoint, EventKind, EventSink, OriginateRequest, ProviderError, ProviderEvent
 from .dialog import ALLOW, Leg
-from .endpoint import Address, SipEndpoint, SipTimeout, SipTimers
+from .endpoint import Address, ServerInvite, SipEndpoint, SipTimeout, SipTimers
+from .incoming import IncomingCall, IncomingHandler, caller_leg, dialog_headers, incoming_call, quoted, unusable
 from .message import SipRequest, SipResponse, parse_uri
 from .placing import Credentials, Placing, acknowledge, credentials_header, place, resolve
 
@@ -57,10 +62,12 @@ class _Call:
     others: dict[str, tuple[Leg, Placing, str]] = field(default_factory=dict)  # agent/announcement legs by Call-ID
     ended: bool = False
     driver: asyncio.Task | None = None
+    incoming: ServerInvite | None = None  # a call from the trunk: the caller's INVITE (`placing` rings the agent)
 
 
 class SipProvider:
-    """Places calls through one trunk or PBX. Commands are coroutines; events go to `sink`."""
+    """Places calls through one trunk or PBX, and takes the trunk's calls when given `on_incoming`.
+    Commands are coroutines; events go to `sink`."""
 
     name = "sip"
 
@@ -78,13 +85,20 @@ class SipProvider:
         agent_ring_timeout_s: float = 20.0,
         announcement_max_s: float = 60.0,
         timers: SipTimers = DEFAULT_TIMERS,
+        on_incoming: IncomingHandler | None = None,
     ) -> None:
         self._trunk, self._sink, self._from_domain, self._bind = trunk, sink, from_domain, bind
+        self._on_incoming = on_incoming
         self._advertised_host = advertised_host
         self._credentials = Credentials(username, password) if username else None
         self._announcement_uri = announcement_uri
         self._agent_ring_timeout, self._announcement_max = agent_ring_timeout_s, announcement_max_s
-        self._endpoint = SipEndpoint(timers=timers, on_request=self._request_received, on_stray_response=self._stray)
+        self._endpoint = SipEndpoint(
+            timers=timers,
+            on_request=self._request_received,
+            on_stray_response=self._stray,
+            on_invite=self._invite_received,
+        )
         self._local: Address | None = None
         self._open_lock = asyncio.Lock()
         self._calls: dict[str, _Call] = {}  # by the Call-ID of each of its legs
@@ -224,31 +238,20 @@ class SipProvider:
         legs = [call.customer] + [leg for leg, placing, _ in call.others.values()]
         for _, placing, _ in call.others.values():
             placing.stop("canceled")
+        if call.incoming is not None and call.customer is not skip:
+            await call.incoming.wait_acknowledged()  # no BYE before the ACK of our 2xx (RFC 3261 §15)
         await asyncio.gather(*(self._bye(leg) for leg in legs if leg is not skip), return_exceptions=True)
 
     # ---- legs added to a call
 
     async def _connect(self, call: _Call, uri: str, *, role: str, display: str = "", message: str = "") -> Leg:
         """Invite `uri` with the customer's media, then re-invite the customer with its media."""
-        local = await self.start()
         if not call.customer.remote_sdp:
             raise ProviderError("the customer's answer carried no media description to pass on")
-        try:
-            target = parse_uri(uri)
-        except ValueError as error:
-            raise ProviderError(f"not a SIP URI: {uri!r}") from error
         extra = [("X-Insidesales-Call", call.request.reference)]
         if message:
             extra.append(("X-Insidesales-Message", urllib.parse.quote(message)))
-        name = f'"{display}" ' if display else ""
-        leg = Leg(
-            local=local,
-            request_uri=uri,
-            local_uri=f"{name}<sip:{call.request.to or 'insidesales'}@{self._from_domain}>",
-            remote_uri=f"<{uri}>",
-            first_hop=await resolve(target.host, target.port or 5060),
-            extra_headers=tuple(extra),
-        )
+        leg = await self._new_leg(uri, user=call.request.to, display=display, extra=tuple(extra))
         placing = Placing()
         call.others[leg.call_id] = (leg, placing, role)
         self._calls[leg.call_id] = call
@@ -259,7 +262,8 @@ class SipProvider:
                 leg.sdp_passed_on(call.customer.remote_sdp),
                 placing,
                 ring_timeout=self._agent_ring_timeout,
-                credentials=self._credentials,
+                # The trunk's password answers only the trunk's challenges, never a host a user chose.
+                credentials=self._credentials_for(leg.first_hop),
             )
         except SipTimeout as error:
             raise ProviderError(f"{role} {uri} did not respond") from error
@@ -281,6 +285,29 @@ class SipProvider:
                 self._endpoint.spawn(self._bye(other), f"BYE {other_id}")
         return leg
 
+    def _credentials_for(self, address: Address) -> Credentials | None:
+        """The trunk's credentials, for requests that go to the trunk (by address) only."""
+        return self._credentials if tuple(address[:2]) == tuple(self._trunk[:2]) else None
+
+    async def _new_leg(self, uri: str, *, user: str, display: str = "", extra: tuple[tuple[str, str], ...] = ()) -> Leg:
+        """A leg to `uri` (an agent or the announcement) from `user` at our domain."""
+        local = await self.start()
+        try:
+            if not uri.isprintable() or any(char in uri for char in '<>" '):
+                raise ValueError(uri)  # it goes inside <...> in our headers
+            target = parse_uri(uri)
+        except ValueError as error:
+            raise ProviderError(f"not a SIP URI: {uri!r}") from error
+        name = f"{quoted(display)} " if display else ""
+        return Leg(
+            local=local,
+            request_uri=uri,
+            local_uri=f"{name}<sip:{user if _URI_USER.match(user) else 'insidesales'}@{self._from_domain}>",
+            remote_uri=f"<{uri}>",
+            first_hop=await resolve(target.host, target.port or 5060),
+            extra_headers=extra,
+        )
+
     async def _in_dialog(self, leg: Leg, method: str, body: bytes = b"") -> SipResponse | None:
         """Send BYE or re-INVITE on a dialog (answering one digest challenge); None on timeout."""
         address = await resolve(*leg.next_hop())
@@ -291,7 +318,7 @@ class SipProvider:
                 response = await self._endpoint.request(request, address)
             except SipTimeout:
                 return None
-            authorization = credentials_header(leg, response, method, self._credentials)
+            authorization = credentials_header(leg, response, method, self._credentials_for(address))
             if authorization is None:
                 break
         if method == "INVITE" and response.status < 300:
@@ -304,30 +331,163 @@ class SipProvider:
         leg.ended = True
         await self._in_dialog(leg, "BYE")
 
+    # ---- calls from the trunk
+
+    def _invite_received(self, server: ServerInvite) -> None:
+        request = server.request
+        call = self._calls.get(request.call_id)
+        leg = _leg_of(call, request.call_id) if call else None
+        if request.to_tag:
+            # We do not renegotiate media a party offers (hold, session refresh), nor know other dialogs.
+            known = leg is not None and request.to_tag == leg.local_tag
+            server.respond(*((488, "Not Acceptable Here") if known else (481, "Call/Transaction Does Not Exist")))
+            return
+        if server.source[0] != self._trunk[0]:
+            server.respond(403, "Forbidden", repeat=False)  # we take calls from our trunk only
+            return
+        if self._on_incoming is None or self._local is None:
+            server.respond(480, "Temporarily Unavailable")
+            return
+        if call is not None:
+            server.respond(482, "Loop Detected")  # the same call again on another branch (§8.2.2.2)
+            return
+        refused = unusable(request)
+        if refused is not None:
+            logger.warning("refused an incoming SIP call %s: %s %s", request.call_id, *refused)
+            server.respond(*refused)
+            return
+        server.respond(100, "Trying")
+        incoming = incoming_call(request)
+        caller = caller_leg(server, self._local)
+        placeholder = OriginateRequest(to=incoming.from_number, caller_id=incoming.to_number, reference="")
+        call = _Call(request=placeholder, customer=caller, incoming=server)
+        self._calls[caller.call_id] = call
+        call.driver = self._endpoint.spawn(self._take(call, server, incoming), f"incoming call {caller.call_id}")
+
+    async def _take(self, call: _Call, server: ServerInvite, incoming: IncomingCall) -> None:
+        """Ask who takes the call, ring their phone with the caller's media, and answer the caller with
+        theirs; or refuse the caller (480, 486 when the agent is busy) and report why."""
+        assert self._on_incoming is not None and self._local is not None
+        try:
+            agent = await self._on_incoming(incoming)
+        except Exception:
+            logger.exception("routing the incoming SIP call %s failed", incoming.provider_call_id)
+            server.respond(500, "Server Internal Error")
+            await self._refused(call, EventKind.FAILED, 500, "routing the call failed")
+            return
+        if server.final:  # the caller gave up while we were routing the call
+            await self._refused(call, EventKind.CANCELED, 487, "the caller hung up")
+            return
+        if agent is None:
+            server.respond(480, "Temporarily Unavailable")
+            await self._refused(call, EventKind.NO_ANSWER, 480, "nobody free to take the call")
+            return
+        server.respond(180, "Ringing", extra=dialog_headers(server, self._local))
+        await self._report(call, EventKind.RINGING, sip_code=180)
+        leg, final, reason = await self._ring_agent(call, agent, incoming)
+        answered = leg is not None and final is not None and final.status < 300
+        if server.final:  # the caller cancelled while the agent's phone rang (or just as the agent answered)
+            if answered and leg is not None:
+                await self._bye(leg)
+            await self._refused(call, EventKind.CANCELED, 487, "the caller hung up")
+        elif answered and leg is not None and leg.remote_sdp:
+            body = call.customer.sdp_passed_on(leg.remote_sdp)
+            extra = dialog_headers(server, self._local) + (("Allow", ALLOW), ("Content-Type", "application/sdp"))
+            server.respond(200, "OK", extra=extra, body=body)
+            call.customer.answered_at = time.monotonic()
+            server.on_unacknowledged = lambda: self._endpoint.spawn(
+                self._end(call, "us", reason="the caller did not acknowledge the answer"), "unacknowledged answer"
+            )
+            await self._report(call, EventKind.ANSWERED, sip_code=200)
+            await self._report(call, EventKind.BRIDGED, suffix=leg.call_id, agent=agent.address)
+        else:
+            if answered and leg is not None:
+                await self._bye(leg)
+                kind, reason = EventKind.FAILED, "the agent answered without a media description"
+            elif final is not None:
+                kind = final_kind(final.status, call.placing.give_up)
+                reason = f"the agent's phone answered {final.status} {final.reason}"
+            elif call.placing.give_up:  # given up, and no final response came after our CANCEL
+                kind = EventKind.NO_ANSWER if call.placing.give_up == "no_answer" else EventKind.CANCELED
+                reason = "the agent did not answer"
+            else:
+                kind = EventKind.FAILED
+            status, status_reason = (486, "Busy Here") if kind == EventKind.BUSY else (480, "Temporarily Unavailable")
+            server.respond(status, status_reason)
+            await self._refused(call, kind, status, reason)
+
+    async def _ring_agent(
+        self, call: _Call, agent: AgentEndpoint, incoming: IncomingCall
+    ) -> tuple[Leg | None, SipResponse | None, str]:
+        """INVITE the agent's phone with the caller's media: the leg, its final response (None when
+        cancelled with no final response, or unreachable) and, when unreachable, why."""
+        try:
+            leg = await self._new_leg(agent.address, user=incoming.from_number, display=incoming.from_number)
+        except ProviderError as error:
+            return None, None, str(error)
+        call.others[leg.call_id] = (leg, call.placing, "agent")
+        self._calls[leg.call_id] = call
+        try:
+            final = await place(
+                self._endpoint,
+                leg,
+                leg.sdp_passed_on(call.customer.remote_sdp),
+                call.placing,
+                ring_timeout=self._agent_ring_timeout,
+                credentials=self._credentials_for(leg.first_hop),
+            )
+        except SipTimeout:
+            return leg, None, f"the agent's phone {agent.address} did not respond"
+        return leg, final, ""
+
+    async def _refused(self, call: _Call, kind: EventKind, status: int, reason: str) -> None:
+        """Report an incoming call that ended before it was answered (the caller got `status`)."""
+        if call.ended:
+            return
+        call.ended = True
+        await self._report(call, kind, sip_code=status, reason=reason)
+
+    def _caller_gave_up(self, call: _Call) -> None:
+        """The caller cancelled (or hung up) an incoming call that was not answered yet (RFC 3261 §9.2)."""
+        assert call.incoming is not None
+        call.incoming.respond(487, "Request Terminated")
+        call.placing.stop("canceled")
+
     # ---- what the network sends us
 
     def _request_received(self, request: SipRequest, source: Address) -> None:
         call = self._calls.get(request.call_id)
         leg = _leg_of(call, request.call_id) if call else None
         in_dialog = leg is not None and request.to_tag == leg.local_tag
-        if request.method == "BYE":
+        if request.method == "ACK":  # of a 2xx: the caller confirms our answer (an ACK is never answered)
+            if in_dialog and call is not None and leg is call.customer and call.incoming is not None:
+                call.incoming.ack_received()
+        elif request.method == "BYE":
             if not in_dialog or call is None or leg is None:
                 self._endpoint.respond(request, source, 481, "Call/Transaction Does Not Exist")
                 return
             self._endpoint.respond(request, source, 200, "OK")
+            if call.incoming is not None and leg is call.customer and call.customer.answered_at is None:
+                self._caller_gave_up(call)  # a BYE before our answer: taken as a CANCEL
+                return
             leg.ended = True
             role = "customer" if leg is call.customer else call.others[leg.call_id][2]
             self._endpoint.spawn(self._end(call, hung_up_by=role, skip=leg), f"BYE from {role}")
         elif request.method == "OPTIONS":
             self._endpoint.respond(request, source, 200, "OK", extra=(("Allow", ALLOW),))
-        elif request.method == "INVITE":
-            # We do not take calls, nor renegotiate media a callee offers (hold, session refresh).
-            status, reason = (488, "Not Acceptable Here") if in_dialog else (480, "Temporarily Unavailable")
-            self._endpoint.respond(request, source, status, reason)
         elif request.method in ("INFO", "NOTIFY") and in_dialog:
             self._endpoint.respond(request, source, 200, "OK")
         elif request.method == "CANCEL":
-            self._endpoint.respond(request, source, 481, "Call/Transaction Does Not Exist")
+            server = self._endpoint.invite_transaction(request)
+            if server is None:
+                self._endpoint.respond(request, source, 481, "Call/Transaction Does Not Exist")
+                return
+            self._endpoint.respond(request, source, 200, "OK", to_tag=server.tag)  # the INVITE's tag (§9.2)
+            if call is not None and call.incoming is server:
+                if not server.final:
+                    self._caller_gave_up(call)
+            else:
+                server.respond(487, "Request Terminated")  # does nothing once it was answered
         else:
             self._endpoint.respond(request, source, 501, "Not Implemented")
 

@@ -1,8 +1,9 @@
 """SIPp as the carrier, the customers and the agents for the `sip` adapter's tests.
 
-Each scenario in scenarios/ is one far end. `sipp` runs it as a UAS on a free port of 127.0.0.1
-for exactly one call; a test asserts the events our provider reported and that SIPp ran the
-scenario to its end (exit status 0, one successful call, no failed one).
+Each scenario in scenarios/ is one far end. `sipp` runs it on a free port of 127.0.0.1 for
+exactly one call: as a UAS, or as a UAC calling `remote` (the caller the trunk sends us). A test
+asserts the events our provider reported and that SIPp ran the scenario to its end (exit status 0,
+one successful call, no failed one).
 """
 
 from __future__ import annotations
@@ -75,25 +76,27 @@ class Sipp:
     options: tuple[str, ...] = ()
     fill: dict[str, str] = field(default_factory=dict)  # @name@ in the scenario → value (SIPp reads
     # status codes when it loads a scenario, before any -key substitution)
+    host: str = "127.0.0.1"  # another loopback address (127.0.0.2) is another machine to our provider
+    remote: str = ""  # host:port a UAC scenario calls
     process: asyncio.subprocess.Process | None = None
 
     @property
     def address(self) -> tuple[str, int]:
-        return ("127.0.0.1", self.port)
+        return (self.host, self.port)
 
     @property
     def uri(self) -> str:
-        return f"sip:far-end@127.0.0.1:{self.port}"
+        return f"sip:far-end@{self.host}:{self.port}"
 
     async def start(self) -> Sipp:
         text = (SCENARIOS / self.scenario).read_text()
         for name, value in self.fill.items():
             text = text.replace(f"@{name}@", value)
         (self.workdir / self.scenario).write_text(text)
-        command = [self.binary, "-sf", self.scenario, "-i", "127.0.0.1", "-p", str(self.port)]
+        command = [self.binary, "-sf", self.scenario, "-i", self.host, "-p", str(self.port)]
         command += ["-mp", str(free_udp_port()), "-cp", str(free_udp_port()), "-m", "1", "-nostdin"]
         command += ["-timeout", "10", "-timeout_error", "-trace_err", "-trace_stat", "-stf", "stats.csv"]
-        command += list(self.options)
+        command += list(self.options) + ([self.remote] if self.remote else [])
         self.process = await asyncio.create_subprocess_exec(
             *command, cwd=self.workdir, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
         )
@@ -132,12 +135,14 @@ def sipp(sipp_binary: str, tmp_path: Path) -> Callable[..., Sipp]:
     """Make (not yet start) a SIPp far end: `sipp("rejected.xml", fill={"status": "486"})`."""
     count = 0
 
-    def make(scenario: str, *, options: tuple[str, ...] = (), fill: dict[str, str] | None = None) -> Sipp:
+    def make(
+        scenario: str, *, options: tuple[str, ...] = (), fill: dict[str, str] | None = None, host: str = "127.0.0.1"
+    ) -> Sipp:
         nonlocal count
         count += 1
         workdir = tmp_path / f"sipp{count}"
         workdir.mkdir()
-        return Sipp(sipp_binary, scenario, workdir, options=options, fill=fill or {})
+        return Sipp(sipp_binary, scenario, workdir, options=options, fill=fill or {}, host=host)
 
     return make
 
