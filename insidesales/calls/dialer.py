@@ -58,6 +58,7 @@ from insidesales.calls.providers.base import (
     ProviderEvent,
 )
 from insidesales.calls.providers.sip.incoming import IncomingCall
+from insidesales.calls.services.callbacks import callbacks_due
 from insidesales.calls.services.campaigns import campaign_next_leads
 from insidesales.calls.services.config import recording_notice, telephony_settings
 from insidesales.calls.services.dialing import caller_id_for
@@ -551,6 +552,12 @@ def preview_offer(floor: CampaignFloor) -> None:
             continue
         session = AgentSession.objects.filter(organization_id=floor.organization_id, user_id=agent.user_id).first()
         if session is None or session.current_lead_id:
+            continue
+        due = next((c for c in callbacks_due(membership=agent.membership, limit=5) if c.lead_id), None)
+        if due is not None:
+            # A callback that is due comes before the campaign's next lead.
+            AgentSession.objects.filter(pk=session.pk, current_lead__isnull=True).update(current_lead=due.lead)
+            live.publish(f"agent:{agent.user_id}", {"lead": due.lead_id, "callback": due.pk})
             continue
         scope = record_scope(agent.membership)
         entries = campaign_next_leads(campaign=campaign, count=1, scope=scope, agent_id=agent.user_id)

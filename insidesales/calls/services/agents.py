@@ -124,6 +124,16 @@ def _release_lead(session: AgentSession) -> None:
 def agent_skip_lead(*, membership: Membership) -> AgentSession:
     """Preview: not this one now — the lead goes back to the queue and the next is offered."""
     session = AgentSession.objects.select_for_update().get(pk=agent_session(membership).pk)
+    if session.current_lead_id:
+        # A due callback skipped comes back in a quarter of an hour, not at once.
+        from insidesales.calls.models import Callback
+
+        Callback.objects.filter(
+            organization_id=membership.organization_id,
+            lead_id=session.current_lead_id,
+            done_at__isnull=True,
+            due_at__lte=timezone.now(),
+        ).update(due_at=timezone.now() + dt.timedelta(minutes=15))
     _release_lead(session)
     session.save(update_fields=["current_lead", "updated_at"])
     return session
@@ -146,6 +156,15 @@ def agent_dial_current(*, membership: Membership) -> Call:
         membership=membership, record_type="lead", record_id=session.current_lead_id, campaign_id=campaign.pk
     )
     CampaignLead.objects.filter(campaign=campaign, lead_id=session.current_lead_id).update(call=call)
+    # The rep is calling back: their due callbacks on this lead are done.
+    from insidesales.calls.models import Callback
+
+    Callback.objects.filter(
+        organization_id=membership.organization_id,
+        lead_id=session.current_lead_id,
+        done_at__isnull=True,
+        due_at__lte=timezone.now(),
+    ).update(done_at=timezone.now(), call=call)
     session.state = AgentState.ON_CALL
     session.state_since = timezone.now()
     session.current_call = call

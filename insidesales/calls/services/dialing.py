@@ -141,6 +141,11 @@ def call_start(
 
 
 def _no_call_in_progress(membership: Membership) -> None:
+    from insidesales.calls.services.agents import undisposed_call
+
+    if undisposed_call(membership) is not None:
+        # After each conversation the rep records how it went before the next call.
+        raise Conflict(_("Choose the outcome of your last call first."))
     if (
         Call.objects.filter(
             organization_id=membership.organization_id, agent=membership.user, direction=CallDirection.OUTBOUND

@@ -372,3 +372,53 @@ def test_a_ready_rep_with_nothing_to_call_sees_why_and_when(cw):
     agents.agent_state_set(membership=cw.rep, state="ready", campaign_id=made.pk)
     page = client_for(cw.rep).get("/dialer/").content.decode()
     assert "1 lead waits for its calling window or its next try" in page
+
+
+def test_a_due_callback_comes_before_the_campaigns_next_lead_and_is_done_when_dialled(cw):
+    from insidesales.calls.dialer import preview_offer
+    from insidesales.calls.floor import CampaignFloor, read_agents
+    from insidesales.calls.models import Callback
+    from insidesales.calls.pacing import PowerPacer
+    from insidesales.calls.services.callbacks import callback_schedule
+
+    queued = cw.lead(by=cw.rep, last_name="Queued", phone="+14155550001", owner_id=cw.rep.user_id)
+    promised = cw.lead(by=cw.rep, last_name="Promised", phone="+14155550002", owner_id=cw.rep.user_id)
+    made = campaigns.campaign_create(
+        membership=cw.manager, data={"name": "P", "mode": "preview", "lead_ids": [queued.pk]}
+    )
+    campaigns.campaign_set_status(membership=cw.manager, campaign_id=made.pk, status="active")
+    callback = callback_schedule(membership=cw.rep, record=promised, due_at=timezone.now() + dt.timedelta(minutes=1))
+    Callback.objects.filter(pk=callback.pk).update(due_at=timezone.now() - dt.timedelta(minutes=1))
+    agents.agent_state_set(membership=cw.rep, state="ready", campaign_id=made.pk)
+    floor = CampaignFloor(made.pk, cw.org.pk, "preview", PowerPacer())
+    read_agents(floor)
+    preview_offer(floor)
+    assert AgentSession.objects.get(user=cw.rep.user).current_lead == promised
+    # Skipped: it comes back later, and the campaign's lead is offered now.
+    agents.agent_skip_lead(membership=cw.rep)
+    preview_offer(floor)
+    assert AgentSession.objects.get(user=cw.rep.user).current_lead == queued
+    agents.agent_skip_lead(membership=cw.rep)
+    Callback.objects.filter(pk=callback.pk).update(due_at=timezone.now() - dt.timedelta(minutes=1))
+    preview_offer(floor)
+    assert AgentSession.objects.get(user=cw.rep.user).current_lead == promised
+    call = agents.agent_dial_current(membership=cw.rep)
+    callback.refresh_from_db()
+    assert callback.done_at is not None and callback.call == call
+
+
+def test_the_next_call_waits_for_the_outcome_of_the_last_conversation(cw):
+    from insidesales.calls.services import dialing
+    from insidesales.core.errors import Conflict
+
+    first = cw.lead(by=cw.rep, phone="+14155550001", owner_id=cw.rep.user_id)
+    second = cw.lead(by=cw.rep, phone="+14155550002", owner_id=cw.rep.user_id)
+    call = dialing.call_start(membership=cw.rep, record_type="lead", record_id=first.pk)
+    Call.objects.filter(pk=call.pk).update(status=CallStatus.COMPLETED, answered_at=timezone.now())
+    with pytest.raises(Conflict, match="outcome of your last call"):
+        dialing.call_start(membership=cw.rep, record_type="lead", record_id=second.pk)
+    from insidesales.calls.services.config import dispositions_ensure
+
+    dispositions_ensure(cw.org.pk)
+    dialing.call_dispose(membership=cw.rep, call_id=call.pk, disposition_key="not_interested")
+    assert dialing.call_start(membership=cw.rep, record_type="lead", record_id=second.pk).lead == second
