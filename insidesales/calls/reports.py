@@ -89,6 +89,8 @@ def wallboard(*, membership: Membership, campaigns: list[Campaign], now: dt.date
         "live_calls": list(live.select_related("agent", "lead", "contact").order_by("queued_at")[:200]),
         "attempts": calls_today.count(),
         "connects": connects.count(),
+        # Calls whose outcome counts as a conversation (the disposition's setting), not just a connection.
+        "conversations": calls_today.filter(disposition__is_contact=True).count(),
         "talk_minutes": round(talk / 60.0, 1),
         "agent_hours": round(hours, 2),
         "talk_per_agent_hour": round((talk / 60.0) / hours, 1) if hours > 0 else None,

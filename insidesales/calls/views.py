@@ -195,14 +195,31 @@ def call_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _dnc_campaign(request: HttpRequest):
+    """The campaign whose own list the page shows (`?campaign=` or the form's), None for the organization's."""
+    raw = request.POST.get("campaign") or request.GET.get("campaign") or ""
+    if not raw:
+        return None
+    if not (raw.isascii() and raw.isdigit()):
+        raise Http404()
+    return selectors.campaign_get(membership=request.membership, campaign_id=int(raw))
+
+
 def _dnc_page(request: HttpRequest, add_form=None, import_form=None, report=None, status=200) -> HttpResponse:
     membership = request.membership
-    entries = selectors.dnc_list(membership=membership).select_related("added_by").order_by("-created_at")[:200]
+    campaign = _dnc_campaign(request)
+    entries = (
+        selectors.dnc_list(membership=membership, campaign_id=campaign.pk if campaign else None)
+        .select_related("added_by")
+        .order_by("-created_at")[:200]
+    )
     return render(
         request,
         "calls/dnc_list.html",
         {
             "entries": entries,
+            "campaign": campaign,
+            "campaigns": selectors.campaign_list(membership=membership).exclude(status="finished").order_by("name"),
             "add_form": add_form or DncAddForm(),
             "import_form": import_form or DncImportForm(),
             "report": report,
@@ -212,12 +229,19 @@ def _dnc_page(request: HttpRequest, add_form=None, import_form=None, report=None
     )
 
 
+def _dnc_back(campaign) -> HttpResponse:
+    url = reverse("dnc_list")
+    return redirect(f"{url}?campaign={campaign.pk}" if campaign else url)
+
+
 @require_http_methods(["GET", "POST"])
 @member_view
 def dnc_list(request: HttpRequest) -> HttpResponse:
-    """The organization's do-not-call list: add a number (anyone who calls), import and remove (managers)."""
+    """A do-not-call list — the organization's, or one campaign's (`?campaign=`): add a number (anyone who
+    calls), import and remove (managers)."""
     if request.method == "GET":
         return _dnc_page(request)
+    campaign = _dnc_campaign(request)
     form = DncAddForm(request.POST)
     if form.is_valid():
         try:
@@ -226,25 +250,30 @@ def dnc_list(request: HttpRequest) -> HttpResponse:
                 number=form.cleaned_data["number"],
                 reason=form.cleaned_data["reason"],
                 source=DncSource.MANUAL,
+                campaign_id=campaign.pk if campaign else None,
             )
         except ValidationError as exc:
             for error in exc.fields.get("number", []):
                 form.add_error("number", error)
         else:
             messages.success(request, _("%(number)s will not be called.") % {"number": entry.number})
-            return redirect("dnc_list")
+            return _dnc_back(campaign)
     return _dnc_page(request, add_form=form, status=422)
 
 
 @require_POST
 @member_view
 def dnc_import(request: HttpRequest) -> HttpResponse:
+    campaign = _dnc_campaign(request)
     form = DncImportForm(request.POST, request.FILES)
     if not form.is_valid():
         return _dnc_page(request, import_form=form, status=422)
     try:
         report = dnc.dnc_import(
-            membership=request.membership, lines=form.lines(), reason=form.cleaned_data.get("reason", "")
+            membership=request.membership,
+            lines=form.lines(),
+            reason=form.cleaned_data.get("reason", ""),
+            campaign_id=campaign.pk if campaign else None,
         )
     except ApplicationError as exc:
         form.add_error(None, exc.message)

@@ -422,3 +422,25 @@ def test_the_next_call_waits_for_the_outcome_of_the_last_conversation(cw):
     dispositions_ensure(cw.org.pk)
     dialing.call_dispose(membership=cw.rep, call_id=call.pk, disposition_key="not_interested")
     assert dialing.call_start(membership=cw.rep, record_type="lead", record_id=second.pk).lead == second
+
+
+def test_a_campaigns_own_do_not_call_list_stops_only_that_campaign(cw):
+    from insidesales.calls.models import DncEntry
+    from insidesales.orgs.visibility import record_scope
+
+    lead = cw.lead(by=cw.rep, phone="+14155550001", owner_id=cw.rep.user_id)
+    first = campaigns.campaign_create(membership=cw.manager, data={"name": "First", "lead_ids": [lead.pk]})
+    second = campaigns.campaign_create(membership=cw.manager, data={"name": "Second", "lead_ids": [lead.pk]})
+    client = client_for(cw.manager)
+    page = client.get(f"/do-not-call/?campaign={first.pk}").content.decode()
+    assert "Do-not-call list: First" in page
+    response = client.post("/do-not-call/", {"number": "(415) 555-0001", "campaign": first.pk})
+    assert response.status_code == 302 and response["Location"] == f"/do-not-call/?campaign={first.pk}"
+    assert DncEntry.objects.get(number="+14155550001").campaign == first
+    client.get(f"/do-not-call/?campaign={first.pk}")  # shows (and so clears) the "added" message
+    assert "+14155550001" not in client.get("/do-not-call/").content.decode()  # not the organization's list
+    scope = record_scope(cw.manager)
+    assert campaigns.campaign_next_leads(campaign=first, count=1, scope=scope) == []
+    assert [e.lead_id for e in campaigns.campaign_next_leads(campaign=second, count=1, scope=scope)] == [lead.pk]
+    other = campaigns.campaign_create(membership=cw.admin, data={"name": "West", "team_id": cw.other_team.pk})
+    assert client.get(f"/do-not-call/?campaign={other.pk}").status_code == 404  # not the manager's
