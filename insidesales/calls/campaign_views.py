@@ -116,6 +116,8 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "h24": reports.abandonment(campaign.pk, now - dt.timedelta(hours=24)),
         "d30": reports.abandonment(campaign.pk, now - dt.timedelta(days=30)),
         "can_manage": membership.role in MANAGERS,
+        "can_export": membership.role == Role.ADMIN
+        or (membership.role == Role.MANAGER and campaign.team_id in managed_team_ids(membership)),
     }
     return render(request, "calls/campaign_detail.html", context)
 

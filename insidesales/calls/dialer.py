@@ -198,6 +198,7 @@ class Dialer:
         self._live_after = 0
         self._relay_after = 0
         self._unsaved_ids: list[tuple[int, str]] = []
+        self._background: set[asyncio.Task] = set()
         self._provider_versions: dict[str, object] = {}
         self._listen_errors: dict[int, str] = {}  # organization -> why its SIP adapter cannot listen
         self._orgs: dict[int, int] = {}  # our call id -> organization (whose provider carries it)
@@ -311,7 +312,7 @@ class Dialer:
             if call_id not in self.calls:
                 continue
             call = await _db(Call.objects.get)(pk=call_id)
-            event = ProviderEvent(
+            relayed = ProviderEvent(
                 provider=call.provider,
                 provider_call_id=payload.get("provider_call_id") or call.provider_call_id,
                 kind=EventKind(payload["kind"]),
@@ -319,7 +320,10 @@ class Dialer:
                 event_id=payload.get("event_id", ""),
                 data=payload.get("data") or {},
             )
-            await self.react(call, event)
+            try:
+                await self.react(call, relayed)
+            except Exception:  # the next relayed events still get handled
+                log.exception("acting on a relayed event failed: %s", payload)
 
     # -- campaign floors (power and predictive dialing) -------------------------------------------
 
@@ -389,14 +393,25 @@ class Dialer:
                 message = await _db(_mark_abandoned)(call_id)
                 kind, provider_id = self.calls.get(call_id, (None, None))
                 if provider_id:
-                    asyncio.create_task(self._play_and_hang_up(kind, floor.organization_id, provider_id, message))
+                    task = asyncio.create_task(
+                        self._play_and_hang_up(kind, floor.organization_id, provider_id, message, call_id)
+                    )
+                    self._background.add(task)  # held until done (the loop keeps only weak references)
+                    task.add_done_callback(self._background.discard)
 
-    async def _play_and_hang_up(self, kind: str, organization_id: int, provider_id: str, message: str) -> None:
+    async def _play_and_hang_up(
+        self, kind: str, organization_id: int, provider_id: str, message: str, call_id: int | None = None
+    ) -> None:
         provider = self.provider_for(kind, organization_id)
         try:
-            await provider.play(provider_id, message)
+            if kind == ProviderKind.TWILIO and message and _looks_russian(message):
+                await provider.play(provider_id, message, language="ru-RU")  # a Russian voice for Russian text
+            else:
+                await provider.play(provider_id, message)
         except ProviderError:
             log.exception("could not play the abandonment message")
+            if call_id is not None:
+                await _db(_message_not_played)(call_id)
             await provider.hangup(provider_id)
 
     async def floor_tick(self, floor: CampaignFloor) -> None:
@@ -569,6 +584,17 @@ def preview_offer(floor: CampaignFloor) -> None:
 def _recording(call: Call) -> tuple[bool, str]:
     settings = telephony_settings(call.organization_id)
     return settings.recording_enabled, recording_notice(settings, call.to_number)
+
+
+def _looks_russian(text: str) -> bool:
+    return sum("\u0400" <= ch <= "\u04ff" for ch in text) > len(text) // 4
+
+
+def _message_not_played(call_id: int) -> None:
+    """The identifying message could not be played: the evidence says so (the compliance report shows it)."""
+    from insidesales.calls.models import CallEvent
+
+    CallEvent.objects.filter(call_id=call_id, kind="abandoned").update(data={"message": False, "play_failed": True})
 
 
 def _set_provider_ids(pending: list[tuple[int, str]]) -> None:

@@ -1,7 +1,7 @@
 """The provider an organization's settings describe, built for the dialer worker.
 
-Settings are read (and secrets decrypted) once per organization and kept until they change
-(`TelephonySettings.updated_at`); the simulated carrier is one shared instance (it has no account)."""
+Settings are read (and secrets decrypted) once per organization and kept until what the adapter is
+built from changes (`provider_version`); the simulated carrier is one shared instance (it has no account)."""
 
 from __future__ import annotations
 
@@ -22,9 +22,12 @@ def provider_version(settings: TelephonySettings) -> str:
     import hashlib
     import json
 
-    described = json.dumps(
-        [settings.provider, settings.provider_config, settings.credentials_encrypted], sort_keys=True
-    )
+    try:
+        secrets = decrypt_credentials(settings.credentials_encrypted)
+    except CredentialsUnreadable:
+        secrets = {"unreadable": settings.credentials_encrypted}
+    # The secrets themselves, not their ciphertext: re-encrypting them with a new key changes nothing here.
+    described = json.dumps([settings.provider, settings.provider_config, secrets], sort_keys=True)
     return hashlib.sha256(described.encode()).hexdigest()
 
 

@@ -191,6 +191,10 @@ def agent_endpoint_set(*, membership: Membership, endpoint: str) -> AgentSession
     value = (endpoint or "").strip()
     errors: list[str] = []
     sip = _SIP_URI.match(value)
+    provider = telephony_settings(membership.organization_id).provider
+    if value and provider == "sip" and not sip:
+        # A SIP trunk rings SIP addresses only (a softphone or desk phone on the PBX).
+        raise ValidationError(fields={"endpoint": [_("With a SIP trunk, enter the SIP address of your phone.")]})
     if sip:
         config = telephony_settings(membership.organization_id).provider_config or {}
         allowed = {str(config.get(key, "")).lower() for key in ("trunk_host", "from_domain")} - {""}

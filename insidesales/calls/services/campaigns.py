@@ -87,6 +87,10 @@ def _clean(membership: Membership, data: dict[str, Any], campaign: Campaign | No
         if not 1 <= value <= 60 * 24 * 30:
             errors.setdefault("retry_minutes", []).append(_("Wait between 1 minute and 30 days."))
             continue
+        if outcome == "abandoned" and value < DEFAULT_RETRY_MINUTES["abandoned"]:
+            # The message an abandoned callee hears promises three days of quiet (and UK Ofcom asks for it).
+            errors.setdefault("retry_minutes", []).append(_("Wait at least 72 hours after an abandoned call."))
+            continue
         retry[outcome] = value
     out["retry_minutes"] = retry
     out["talk_track"] = str(data.get("talk_track", campaign.talk_track if campaign else ""))[:20000]

@@ -51,7 +51,11 @@ def caller_record(organization: Organization, number: str) -> Lead | Contact | N
 def _free_agent(organization: Organization, record) -> int | None:
     """The rep to ring: the owner if ready; else the ready rep of the record's team who has waited
     longest; else any ready rep who may see the record."""
-    ready = AgentSession.objects.filter(organization=organization, state=AgentState.READY).order_by("state_since")
+    from insidesales.calls.services.agents import PRESENCE
+
+    ready = AgentSession.objects.filter(
+        organization=organization, state=AgentState.READY, seen_at__gte=timezone.now() - PRESENCE
+    ).order_by("state_since")  # ready and at the desktop now
     if record.owner_id and ready.filter(user_id=record.owner_id).exists():
         return record.owner_id
     members = {
