@@ -67,11 +67,13 @@ def _desk_context(request: HttpRequest) -> dict:
     lead = session.current_lead if session.current_lead_id else (call.lead if call and call.lead_id else None)
     if lead is None and call is not None and call.contact_id:
         lead = call.contact  # an incoming call from a contact: the card shows the contact
+    if lead is None and call is not None and call.company_id:
+        lead = call.company  # a company's main number called from its page
     campaign = session.campaign if session.campaign_id else None
     history = []
     is_lead = isinstance(lead, Lead)
     if lead is not None:
-        on_record = {"lead": lead} if is_lead else {"contact": lead}
+        on_record = {type(lead).__name__.lower(): lead}
         history = list(Activity.objects.filter(**on_record).order_by("-occurred_at", "-id")[:8])
     dispositions = dispositions_ensure(membership.organization_id)
     for item in dispositions:
@@ -106,9 +108,7 @@ def _desk_context(request: HttpRequest) -> dict:
         "call_final": call is not None and call.status in FINAL_CALL_STATUSES,
         "lead": lead,
         "is_lead": is_lead,
-        "record_url": (reverse("lead_detail", args=[lead.pk]) if is_lead else reverse("contact_detail", args=[lead.pk]))
-        if lead is not None
-        else "",
+        "record_url": reverse(f"{type(lead).__name__.lower()}_detail", args=[lead.pk]) if lead is not None else "",
         "local_time": local_time,
         "history": history,
         "talk_track": talk_track_html(campaign.talk_track, lead) if campaign else "",

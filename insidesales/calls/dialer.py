@@ -122,7 +122,7 @@ def _still_to_place(call: Call) -> bool:
     if call.queued_at < timezone.now() - QUEUED_EXPIRY:
         call_event_record(call=call, kind=BLOCKED, data={"reason": "not dialled within 2 minutes of the request"})
         return False
-    record = call.lead or call.contact
+    record = call.lead or call.contact or call.company
     refusal = gate.outbound_refusal(
         organization_id=call.organization_id,
         rules=telephony_settings(call.organization_id).window_rules,

@@ -8,6 +8,7 @@ urlpatterns = [
     path("calls/", views.call_list, name="call_list"),
     path("calls/dial/lead/<int:pk>/", views.call_dial, {"record_type": "lead"}, name="call_dial_lead"),
     path("calls/dial/contact/<int:pk>/", views.call_dial, {"record_type": "contact"}, name="call_dial_contact"),
+    path("calls/dial/company/<int:pk>/", views.call_dial, {"record_type": "company"}, name="call_dial_company"),
     path("calls/<int:pk>/", views.call_detail, name="call_detail"),
     path("calls/<int:pk>/events/", views.call_events, name="call_events"),
     path("calls/<int:pk>/hangup/", views.call_hangup, name="call_hangup"),

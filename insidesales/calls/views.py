@@ -26,7 +26,7 @@ from insidesales.core.http import member_view
 from insidesales.crm.services.common import get_visible
 from insidesales.orgs.models import Role
 
-RECORD_URLS = {"lead": "lead_detail", "contact": "contact_detail"}
+RECORD_URLS = {"lead": "lead_detail", "contact": "contact_detail", "company": "company_detail"}
 
 
 def _record_url(call) -> str:
@@ -34,6 +34,8 @@ def _record_url(call) -> str:
         return reverse("lead_detail", args=[call.lead_id])
     if call.contact_id:
         return reverse("contact_detail", args=[call.contact_id])
+    if call.company_id:
+        return reverse("company_detail", args=[call.company_id])
     return reverse("call_list")
 
 
@@ -71,7 +73,7 @@ def _panel_context(request: HttpRequest, call) -> dict:
     dispositions = dispositions_ensure(request.membership.organization_id)
     for item in dispositions:
         item.shown_label = disposition_label(item)
-    record = call.lead or call.contact
+    record = call.lead or call.contact or call.company
     zone = (getattr(record, "time_zone", "") or request.membership.organization.time_zone) if record else "UTC"
     return {
         "live_after": live.latest_id([f"call:{call.pk}"]),
@@ -181,7 +183,7 @@ def call_list(request: HttpRequest) -> HttpResponse:
     membership = request.membership
     calls = (
         selectors.call_list(membership=membership)
-        .select_related("lead", "contact", "agent", "disposition")
+        .select_related("lead", "contact", "company", "agent", "disposition")
         .order_by("-queued_at", "-id")[:100]
     )
     from insidesales.calls.models import ProviderKind

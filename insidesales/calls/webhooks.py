@@ -25,7 +25,7 @@ from insidesales.calls.providers.twilio_callbacks import (
     check_callback,
 )
 from insidesales.calls.secrets import CredentialsUnreadable, decrypt_credentials
-from insidesales.calls.services.config import telephony_settings
+from insidesales.calls.services.config import recording_notice, telephony_settings
 from insidesales.calls.services.events import UnknownCall, call_event_apply
 from insidesales.core.errors import Conflict
 
@@ -238,7 +238,16 @@ def twilio_voice(request: HttpRequest) -> HttpResponse:
         url_secret=url_secret(organization.pk),
     )
     response = ET.Element("Response")
-    dial = ET.SubElement(response, "Dial", {"timeout": "20", "action": action, "method": "POST"})
+    telephony = telephony_settings(organization.pk)
+    notice = recording_notice(telephony, result.call.from_number)
+    if notice:  # the caller hears the recording notice of their country before the rep picks up
+        ET.SubElement(
+            response, "Say", {"language": "ru-RU" if result.call.from_number.startswith("+7") else "en-US"}
+        ).text = notice
+    dial_attributes = {"timeout": "20", "action": action, "method": "POST"}
+    if telephony.recording_enabled:
+        dial_attributes["record"] = "record-from-answer"  # the recording link comes with the dial result
+    dial = ET.SubElement(response, "Dial", dial_attributes)
     endpoint = session.endpoint
     if endpoint.startswith("client:"):
         ET.SubElement(dial, "Client").text = endpoint.removeprefix("client:")
@@ -287,6 +296,8 @@ def twilio_dial_done(request: HttpRequest) -> HttpResponse:
             (EventKind.BRIDGED, {}),
             (EventKind.COMPLETED, {"duration_s": int(duration)}),
         ]
+        if request.POST.get("RecordingUrl", "").startswith("https://"):
+            events[-1][1]["recording_url"] = request.POST["RecordingUrl"]
     else:
         events = [(DIAL_STATUS_KINDS.get(status, "failed"), {"reason": f"rep's line: {status}"})]
     with transaction.atomic():

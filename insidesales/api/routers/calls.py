@@ -77,6 +77,7 @@ class CallOut(Schema):
     campaign: NamedRef | None
     lead_id: int | None
     contact_id: int | None
+    company_id: int | None
     queued_at: UtcDatetime
     started_at: UtcDatetime | None
     ringing_at: UtcDatetime | None
@@ -114,18 +115,19 @@ class CallPage(Schema):
 
 
 class CallStartIn(Input):
-    """Exactly one of `lead_id` and `contact_id`."""
+    """Exactly one of `lead_id`, `contact_id` and `company_id`."""
 
     lead_id: Id | None = Field(None, description="The lead to call.")
     contact_id: Id | None = Field(None, description="The contact to call.")
+    company_id: Id | None = Field(None, description="The company to call (its main number).")
     number: text(64, min_length=1) | None = Field(
         None, description="A number stored on the record (E.164), e.g. its company's; the record's phone when omitted."
     )
 
     @model_validator(mode="after")
     def _one_record(self) -> "CallStartIn":
-        if (self.lead_id is None) == (self.contact_id is None):
-            raise ValueError(_("Send lead_id or contact_id (one of them)."))
+        if sum(value is not None for value in (self.lead_id, self.contact_id, self.company_id)) != 1:
+            raise ValueError(_("Send one of lead_id, contact_id and company_id."))
         return self
 
 
@@ -202,13 +204,17 @@ def list_calls(
     "",
     response={201: CallOut},
     operation_id="call_start",
-    summary="Call a lead or contact (click-to-call)",
+    summary="Call a lead, contact or company (click-to-call)",
     description="Checks the do-not-call lists and the callee's calling window, then queues the call: the dialer "
     "rings your phone and the callee and connects you. The call is on the record's timeline at once.",
     openapi_extra={"responses": BLOCKED_DOC},
 )
 def start_call(request: HttpRequest, payload: CallStartIn):
-    record_type, record_id = ("lead", payload.lead_id) if payload.lead_id else ("contact", payload.contact_id)
+    record_type, record_id = next(
+        (kind, pk)
+        for kind, pk in (("lead", payload.lead_id), ("contact", payload.contact_id), ("company", payload.company_id))
+        if pk is not None
+    )
     try:
         call = dialing.call_start(
             membership=request.auth, record_type=record_type, record_id=record_id, number=payload.number

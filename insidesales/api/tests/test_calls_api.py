@@ -81,7 +81,7 @@ def test_call_start_validation_problems(cw, api_as):
     lead = _lead(cw, cw.rep)
     both = assert_problem(api.post("/calls", {"lead_id": lead.pk, "contact_id": 1}), 422, "validation_error")
     neither = assert_problem(api.post("/calls", {}), 422, "validation_error")
-    assert both["errors"] == neither["errors"] == {"body": ["Send lead_id or contact_id (one of them)."]}
+    assert both["errors"] == neither["errors"] == {"body": ["Send one of lead_id, contact_id and company_id."]}
     assert "lead_id" in assert_problem(api.post("/calls", {"lead_id": "5"}), 422)["errors"]
     other = assert_problem(api.post("/calls", {"lead_id": lead.pk, "number": "+14155550000"}), 422)
     assert list(other["errors"]) == ["number"]
@@ -289,3 +289,33 @@ def test_callbacks_list_due_and_upcoming_and_complete(cw, api_as):
     assert [c["id"] for c in api.get("/callbacks").json()["items"]] == [later.pk]
     manager_sees = {c["id"] for c in api_as(cw.manager).get("/callbacks").json()["items"]}
     assert manager_sees == {later.pk, theirs.pk}
+
+
+def test_a_company_is_called_by_its_main_number_through_the_api(db):
+    """Exactly one record: a company's main number is called like a lead's or a contact's."""
+    from insidesales.calls.models import Call
+    from insidesales.calls.services.config import telephony_settings
+    from insidesales.core.testing import factories as f
+    from insidesales.crm.models import Company
+    from insidesales.orgs.services import api_key_create
+
+    org = f.OrganizationFactory(default_region="US")
+    rep = f.InsideRepMembershipFactory(organization=org)
+    settings = telephony_settings(org.pk)
+    settings.window_rules = {"default": [{"start": "00:00", "end": "00:00"}]}
+    settings.save()
+    company = Company.objects.create(organization=org, name="Acme", phone="+14155550190", owner=rep.user)
+    key = api_key_create(membership=rep, name="k")[1]
+    from django.test import Client
+
+    client = Client()
+    headers = {"Authorization": f"Bearer {key}"}
+    response = client.post(
+        "/api/v1/calls", {"company_id": company.pk}, content_type="application/json", headers=headers
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["company_id"] == company.pk and Call.objects.get().company == company
+    both = client.post(
+        "/api/v1/calls", {"company_id": company.pk, "lead_id": 1}, content_type="application/json", headers=headers
+    )
+    assert both.status_code == 422

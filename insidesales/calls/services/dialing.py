@@ -26,13 +26,13 @@ from insidesales.calls.services.config import telephony_settings
 from insidesales.calls.services.timeline import call_timeline_sync
 from insidesales.core import live
 from insidesales.core.errors import Conflict, ValidationError
-from insidesales.crm.models import Contact, Lead
+from insidesales.crm.models import Company, Contact, Lead
 from insidesales.crm.services.common import get_visible
 from insidesales.orgs.models import Membership, Role
 from insidesales.orgs.services import audit_record
 
 CALLERS = (Role.ADMIN, Role.MANAGER, Role.INSIDE_REP, Role.FIELD_REP, Role.AGENCY_REP)
-RECORD_TYPES = {"lead": Lead, "contact": Contact}
+RECORD_TYPES = {"lead": Lead, "contact": Contact, "company": Company}
 
 
 class CallBlocked(Conflict):
@@ -125,6 +125,7 @@ def call_start(
             agent=membership.user,
             lead=record if model is Lead else None,
             contact=record if model is Contact else None,
+            company=record if model is Company else None,
             owner_id=record.owner_id,
             team_id=record.team_id,
             agency_id=record.agency_id,
@@ -212,7 +213,9 @@ def call_dispose(
         errors["note"] = [_("Notes are limited to 20,000 characters.")]
     actions = disposition.actions if disposition else {}
     if actions.get("callback"):
-        if callback_at is None:
+        if not (call.lead_id or call.contact_id):
+            errors["disposition"] = [_("A callback is promised to a lead or a contact: call them from their page.")]
+        elif callback_at is None:
             errors["callback_at"] = [_("Choose when to call back.")]
         elif callback_at <= timezone.now():
             errors["callback_at"] = [_("A callback must be in the future.")]

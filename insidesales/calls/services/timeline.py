@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 
 from insidesales.calls.models import Call, CallDirection
-from insidesales.crm.models import Activity, ActivityKind, Contact, Lead
+from insidesales.crm.models import Activity, ActivityKind, Company, Contact, Lead
 
 
 def _iso(value) -> str | None:
@@ -44,7 +44,7 @@ def _subject(call: Call) -> str:
 
 def call_timeline_sync(call: Call) -> Activity | None:
     """Create or refresh the call's timeline entry (no entry for a call not tied to a record)."""
-    if not (call.lead_id or call.contact_id):
+    if not (call.lead_id or call.contact_id or call.company_id):
         return None
     data = call_summary(call)
     if call.activity_id:
@@ -62,11 +62,13 @@ def call_timeline_sync(call: Call) -> Activity | None:
         data=data,
         lead_id=call.lead_id,
         contact_id=call.contact_id,
+        company_id=None if (call.lead_id or call.contact_id) else call.company_id,
     )
     Call.objects.filter(pk=call.pk).update(activity=activity)
     call.activity_id = activity.pk
-    record_model = Lead if call.lead_id else Contact
-    record_model.objects.filter(pk=call.lead_id or call.contact_id, last_activity_at__lt=call.queued_at).update(
+    record_model = Lead if call.lead_id else Contact if call.contact_id else Company
+    record_id = call.lead_id or call.contact_id or call.company_id
+    record_model.objects.filter(pk=record_id, last_activity_at__lt=call.queued_at).update(
         last_activity_at=call.queued_at
     )
     return activity

@@ -157,3 +157,23 @@ def test_a_call_hung_up_before_the_worker_took_it_never_rings(cw):
         wait_for(lambda: Call.objects.get(pk=call.pk).status == CallStatus.CANCELED)
     call.refresh_from_db()
     assert call.provider_call_id == ""
+
+
+def test_a_companys_main_number_is_called_from_its_page_and_the_call_is_on_its_timeline(cw):
+    from django.test import Client
+
+    from insidesales.crm.models import Company
+
+    company = Company.objects.create(organization=cw.org, name="Acme Freight", phone="+14155550190", owner=cw.rep.user)
+    client = Client()
+    client.force_login(cw.rep.user)
+    assert f'action="/calls/dial/company/{company.pk}/"' in client.get(f"/companies/{company.pk}/").content.decode()
+    response = client.post(f"/calls/dial/company/{company.pk}/")
+    call = Call.objects.get(company=company)
+    assert response.status_code == 302 and response["Location"] == f"/calls/{call.pk}/"
+    assert call.to_number == "+14155550190" and call.lead_id is None and call.owner_id == cw.rep.user_id
+    entry = Activity.objects.get(company=company, kind=ActivityKind.CALL)
+    assert entry.data["call_id"] == call.pk
+    other = Client()
+    other.force_login(cw.outsider_rep.user)
+    assert other.post(f"/calls/dial/company/{company.pk}/").status_code == 404

@@ -217,3 +217,29 @@ def test_a_callback_cannot_move_another_organizations_call(twilio_org):
     assert signed_post(path, params).status_code == 400
     victim_call.refresh_from_db()
     assert victim_call.status == "ringing" and victim_call.recording_url == ""
+
+
+def test_a_recorded_incoming_twilio_call_tells_the_caller_and_keeps_the_recording(twilio_org):
+    cw = twilio_org
+    settings = telephony_settings(cw.org.pk)
+    settings.recording_enabled = True
+    settings.recording_notices = {"US": "This call is recorded."}
+    settings.save()
+    cw.lead(by=cw.rep, phone="+14155552671", owner_id=cw.rep.user_id)
+    ready(cw, cw.rep)
+    AgentSession.objects.filter(user=cw.rep.user).update(endpoint="+13125550111")
+    params = {"AccountSid": ACCOUNT, "CallSid": "CA" + "8" * 32, "From": "+14155552671", "To": "+12125550143"}
+    body = signed_post("/telephony/twilio/voice/", params).content.decode()
+    assert body.index("<Say") < body.index("<Dial") and "This call is recorded." in body
+    assert 'record="record-from-answer"' in body
+    action = body.split('action="')[1].split('"')[0].replace("&amp;", "&").removeprefix("https://crm.example.com")
+    done = {
+        "AccountSid": ACCOUNT,
+        "CallSid": params["CallSid"],
+        "DialCallStatus": "completed",
+        "DialCallDuration": "42",
+        "RecordingUrl": "https://api.twilio.com/2010-04-01/Accounts/AC/Recordings/RE1",
+    }
+    assert signed_post(action, done).status_code == 200
+    call = Call.objects.get(provider_call_id=params["CallSid"])
+    assert call.recording_url == done["RecordingUrl"] and call.duration_s == 42

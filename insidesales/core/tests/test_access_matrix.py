@@ -37,6 +37,7 @@ OBJECT_TYPES: list[tuple[str, str]] = [
     (r"^(api/v1/)?merges/companies/", "company_merge"),
     (r"^calls/dial/lead/", "lead"),
     (r"^calls/dial/contact/", "contact"),
+    (r"^calls/dial/company/", "company"),
     (r"^(api/v1/)?calls/", "call"),
     (r"^(api/v1/)?do-not-call/", "dnc_entry"),
     (r"^(api/v1/)?campaigns/", "campaign"),

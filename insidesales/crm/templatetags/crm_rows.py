@@ -90,7 +90,7 @@ class RowWriter:
                 return ""
             shown = _esc(format_phone(record.phone, self.region))
             kind = type(record).__name__.lower()
-            if kind in ("lead", "contact"):  # click-to-call: a page asking to confirm, then the call
+            if kind in ("lead", "contact", "company"):  # click-to-call: a page asking to confirm, then the call
                 return f'<a class="crm-tel nowrap" href="{_dial_prefix()}{kind}/{record.pk}/">{shown}</a>'
             return f'<a class="crm-tel nowrap" href="tel:{_esc(record.phone)}">{shown}</a>'
         if key == "email":
