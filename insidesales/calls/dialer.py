@@ -75,6 +75,7 @@ POLL_SECONDS = 0.1
 RING_TIMEOUT_S = 25.0
 UPKEEP_SECONDS = 60.0
 RELAY_TOPIC = "dialer:events"  # provider events that reached a web process, for the worker to act on
+BRIDGE_DEADLINE_S = 30.0  # the rep's phone rings up to 20 s; past this the callee is let go
 MACHINE_DETECTION_S = 4.0  # longest we wait for a machine-detection verdict before treating the answer as a person
 LISTEN_SECONDS = 5.0  # how often the SIP trunks' settings are checked (each SIP organization's adapter listens)
 
@@ -199,6 +200,8 @@ class Dialer:
         self._relay_after = 0
         self._unsaved_ids: list[tuple[int, str]] = []
         self._background: set[asyncio.Task] = set()
+        # Answered calls whose rep is being rung in: call id -> (deadline, provider kind, organization, provider id).
+        self._bridging: dict[int, tuple[float, str, int, str]] = {}
         self._provider_versions: dict[str, object] = {}
         self._listen_errors: dict[int, str] = {}  # organization -> why its SIP adapter cannot listen
         self._orgs: dict[int, int] = {}  # our call id -> organization (whose provider carries it)
@@ -283,6 +286,8 @@ class Dialer:
 
     async def react(self, call: Call, event: ProviderEvent) -> None:
         """What the worker does after an event was stored: pacing, connecting the rep, forgetting ended calls."""
+        if event.kind == EventKind.BRIDGED or call.status in FINAL_CALL_STATUSES:
+            self._bridging.pop(call.pk, None)
         floor = self.floors.get(call.campaign_id) if call.campaign_id else None
         if floor is not None and call.pk in self._floor_calls:
             await self.floor_event(floor, call, event)
@@ -300,7 +305,36 @@ class Dialer:
             # Click-to-call and preview: the rep asked for this call; connect them as soon as it is answered.
             endpoint = await _db(_agent_endpoint)(call.pk)
             if endpoint is not None:
-                await self.provider_for(call.provider, call.organization_id).bridge(event.provider_call_id, endpoint)
+                await self.connect_rep(call.pk, call.provider, call.organization_id, event.provider_call_id, endpoint)
+
+    async def connect_rep(
+        self, call_id: int, kind: str, organization_id: int, provider_call_id: str, endpoint: AgentEndpoint
+    ) -> None:
+        """Ring the rep's phone into the answered call. If it cannot be reached, or has not picked up by the
+        deadline (Twilio reports the rep's answer later, over HTTP), the callee is not left in silence: they
+        hear the identifying message and the call ends."""
+        self._bridging[call_id] = (time.monotonic() + BRIDGE_DEADLINE_S, kind, organization_id, provider_call_id)
+        try:
+            await self.provider_for(kind, organization_id).bridge(provider_call_id, endpoint)
+        except ProviderError as exc:
+            log.warning("could not connect the rep to call %s: %s", call_id, exc)
+            await self.rep_not_connected(call_id)
+
+    async def rep_not_connected(self, call_id: int) -> None:
+        entry = self._bridging.pop(call_id, None)
+        if entry is None:
+            return
+        _deadline, kind, organization_id, provider_call_id = entry
+        message = await _db(_mark_rep_not_connected)(call_id)
+        task = asyncio.create_task(self._play_and_hang_up(kind, organization_id, provider_call_id, message, call_id))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def check_bridges(self) -> None:
+        now = time.monotonic()
+        for call_id, (deadline, *_rest) in list(self._bridging.items()):
+            if now >= deadline:
+                await self.rep_not_connected(call_id)
 
     async def relayed_events(self) -> None:
         """Events a web process received for calls this worker placed (Twilio's callbacks arrive over HTTP):
@@ -385,7 +419,7 @@ class Dialer:
                 kind, provider_id = self.calls.get(call_id, (None, None))
                 endpoint = await _db(_agent_endpoint)(call_id)
                 if provider_id and endpoint is not None:
-                    await self.provider_for(kind, floor.organization_id).bridge(provider_id, endpoint)
+                    await self.connect_rep(call_id, kind, floor.organization_id, provider_id, endpoint)
                 continue
             if now - answered >= DROP_AFTER:
                 floor.waiting.pop(call_id, None)
@@ -496,6 +530,7 @@ class Dialer:
                 await self.place(call)
         await self.save_provider_ids()
         await self.carry_hangups()
+        await self.check_bridges()
         await self.run_floors()
 
     async def run(self) -> None:
@@ -588,6 +623,19 @@ def _recording(call: Call) -> tuple[bool, str]:
 
 def _looks_russian(text: str) -> bool:
     return sum("\u0400" <= ch <= "\u04ff" for ch in text) > len(text) // 4
+
+
+def _mark_rep_not_connected(call_id: int) -> str:
+    """The rep's phone did not join the answered call: on record (for a campaign call an abandoned one, as
+    nobody took it), and the message the callee hears."""
+    from insidesales.calls.services.config import abandon_message
+    from insidesales.calls.services.events import ABANDONED, REP_NOT_CONNECTED, call_event_record
+
+    call = Call.objects.select_related("organization").get(pk=call_id)
+    call_event_record(call=call, kind=REP_NOT_CONNECTED)
+    if call.campaign_id and not call.bridged_at:
+        call_event_record(call=call, kind=ABANDONED, data={"message": True, "rep_not_connected": True})
+    return abandon_message(call)
 
 
 def _message_not_played(call_id: int) -> None:

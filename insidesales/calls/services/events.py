@@ -22,6 +22,7 @@ from insidesales.core import live
 # Our own events, recorded next to the provider's so the evidence is in one place.
 ABANDONED = "abandoned"  # a live answer no agent took within 2 s of the greeting (the abandonment notice played)
 BLOCKED = "blocked"  # the call was stopped before it left (do-not-call, calling window)
+REP_NOT_CONNECTED = "rep_not_connected"  # answered, but the rep's phone did not join: the callee was let go
 
 _PROGRESS = {
     EventKind.INITIATED: CallStatus.QUEUED,
@@ -181,6 +182,8 @@ def fold_events(call: Call, events: Iterable[CallEvent]) -> None:
         if duration is None and answered_at is not None and final == EventKind.COMPLETED:
             duration = max(0, round((call.ended_at - answered_at).total_seconds()))
         call.duration_s = duration if final == EventKind.COMPLETED else 0
+        if not reason and REP_NOT_CONNECTED in first:
+            reason = "the rep's phone did not answer"
         call.failure_reason = str(reason)[:255]
     else:
         call.status = progress

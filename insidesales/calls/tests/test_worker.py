@@ -126,3 +126,58 @@ def test_with_a_sip_trunk_the_reps_phone_is_a_sip_address(cw):
     assert (
         agent_endpoint_set(membership=cw.rep, endpoint="sip:rep@pbx.example.com").endpoint == "sip:rep@pbx.example.com"
     )
+
+
+class TwilioWhoseRepDoesNotPickUp(RecordingTwilio):
+    """Twilio's side when the rep's phone never answers: the bridge is accepted, no answer ever comes."""
+
+    def __init__(self, *, refuse: bool = False) -> None:
+        super().__init__()
+        self.refuse = refuse
+        self.played: list[tuple[str, str]] = []
+        self.hung_up: list[str] = []
+
+    async def bridge(self, provider_call_id: str, agent: AgentEndpoint) -> None:
+        await super().bridge(provider_call_id, agent)
+        if self.refuse:
+            from insidesales.calls.providers.base import ProviderError
+
+            raise ProviderError("Twilio error 21217: the agent's number is not reachable")
+
+    async def play(self, provider_call_id: str, message: str, **kwargs) -> None:
+        self.played.append((provider_call_id, message))
+
+    async def hangup(self, provider_call_id: str) -> None:
+        self.hung_up.append(provider_call_id)
+
+
+@pytest.mark.parametrize("refuse", [True, False], ids=["bridge refused", "rep never answers"])
+@pytest.mark.django_db(transaction=True)
+def test_a_callee_is_not_left_in_silence_when_the_reps_phone_does_not_join(cw, refuse, monkeypatch):
+    import insidesales.calls.dialer as dialer_module
+    from insidesales.calls.models import CallEvent
+
+    monkeypatch.setattr(dialer_module, "BRIDGE_DEADLINE_S", 0.2)
+    lead = cw.lead(by=cw.rep, phone="+14155552671", owner_id=cw.rep.user_id)
+    session = agent_session(cw.rep)
+    type(session).objects.filter(pk=session.pk).update(endpoint="+14155550111")
+    call = Call.objects.create(
+        organization=cw.org, provider="twilio", provider_call_id="CA" + "9" * 32, lead=lead, agent=cw.rep.user
+    )
+    twilio = TwilioWhoseRepDoesNotPickUp(refuse=refuse)
+    dialer = Dialer(providers={f"twilio:{cw.org.pk}": twilio})
+    dialer.calls[call.pk] = ("twilio", call.provider_call_id)
+
+    async def scenario():
+        await dialer.on_event(ProviderEvent("twilio", call.provider_call_id, EventKind.ANSWERED, timezone.now(), "a"))
+        await asyncio.sleep(0.3)
+        await dialer.check_bridges()
+        await asyncio.gather(*dialer._background)
+
+    asyncio.run(scenario())
+    assert twilio.bridged == [(call.provider_call_id, "+14155550111")]
+    assert [sid for sid, _ in twilio.played] == [call.provider_call_id]  # the identifying message, then the end
+    assert CallEvent.objects.filter(call=call, kind="rep_not_connected").exists()
+    call_event_apply(ProviderEvent("twilio", call.provider_call_id, EventKind.COMPLETED, timezone.now(), "c"))
+    call.refresh_from_db()
+    assert call.failure_reason == "the rep's phone did not answer"
