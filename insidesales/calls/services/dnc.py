@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from insidesales.calls.dnc import normalize_for_dnc
 from insidesales.calls.models import Campaign, DncEntry, DncSource
 from insidesales.core.errors import NotFound, PermissionDenied, ValidationError
-from insidesales.core.phones import parse_phone
 from insidesales.orgs.models import Membership, Role
 from insidesales.orgs.services import audit_record
 
@@ -21,8 +21,9 @@ MANAGERS = (Role.ADMIN, Role.MANAGER)
 
 
 def dnc_normalize(raw: str, region: str) -> str | None:
-    parsed = parse_phone(raw, region)
-    return parsed.e164 if parsed else None
+    """The E.164 form a list stores and the call check compares (`calls.dnc`: "0044…" read as
+    international in any region)."""
+    return normalize_for_dnc(raw, region)
 
 
 def blocked_numbers(organization_id: int, campaign_id: int | None, numbers: Iterable[str]) -> set[str]:

@@ -177,3 +177,10 @@ def test_a_companys_main_number_is_called_from_its_page_and_the_call_is_on_its_t
     other = Client()
     other.force_login(cw.outsider_rep.user)
     assert other.post(f"/calls/dial/company/{company.pk}/").status_code == 404
+
+
+def test_a_number_put_on_the_list_in_its_international_form_blocks_the_lead(cw):
+    lead = cw.lead(by=cw.rep, phone="+44 20 7946 0958", owner_id=cw.rep.user_id)
+    dnc.dnc_add(membership=cw.manager, number="0044 20 7946 0958")  # as most of the world writes it
+    with pytest.raises(dialing.CallBlocked):
+        dialing.call_start(membership=cw.rep, record_type="lead", record_id=lead.pk)

@@ -33,6 +33,8 @@ def test_list_shows_visible_leads_with_formatted_phone_links(ui, ui_login):
     assert lead.pk in lead_links(response)
     # The number links to click-to-call (a page that asks before dialing); a company's keeps its tel: link.
     assert f'href="/calls/dial/lead/{lead.pk}/">(415) 555-0100</a>' in response.content.decode()
+    detail = ui_login(ui.admin).get(f"/leads/{lead.pk}/").content.decode()
+    assert 'href="tel:+14155550100"' in detail and "(415) 555-0100" in detail  # the number itself still dials
     company = services.record_create(
         membership=ui.admin, model=Company, data={"name": "Acme", "phone": "(415) 555-0101"}
     )
