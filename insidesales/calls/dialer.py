@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 
 from asgiref.sync import sync_to_async
-from django.db import close_old_connections, transaction
+from django.db import close_old_connections, connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -552,8 +552,13 @@ class Dialer:
                 await asyncio.wait_for(self.stopping.wait(), timeout=POLL_SECONDS)
             except TimeoutError:
                 pass
+        for task in list(self._background):  # messages still playing: the calls end with the worker
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
         for provider in self.providers.values():
             await provider.close()
+        # The database thread's connection goes with the worker (no session left holding anything).
+        await sync_to_async(connections.close_all, thread_sensitive=True)()
 
 
 def _floor_start(campaign_id: int) -> CampaignFloor:
