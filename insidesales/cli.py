@@ -6,9 +6,11 @@ import os
 import sys
 
 OWN_COMMANDS = {
-    "serve": "run the web server (ASGI) on 127.0.0.1:8000; --with-worker also runs the task and dialer workers",
+    "serve": "run the web server (ASGI) on 127.0.0.1:8000; --with-worker also runs the task, dialer and mailer workers",
     "worker": "run the background task worker",
     "dialer": "run the dialer worker (places calls, paces call campaigns)",
+    "mailer": "run the mailer worker (sequence steps, sending email, reading replies and bounces)",
+    "ingest-email": "read one email (RFC 5322) on standard input, as a mail server's pipe delivers it",
     "demo": "migrate, load the demo organization if missing, print demo logins; --serve then serves",
     "migrate": "create or update the database tables",
     "createadmin": "create an organization administrator",
@@ -54,6 +56,8 @@ def main(argv: list[str] | None = None) -> None:
     if len(argv) < 2 or argv[1] in ("-h", "--help", "help"):
         print(usage())
         return
+    if argv[1] == "ingest-email":
+        argv[1] = "ingest_email"
     if argv[1] == "worker":
         argv[1] = "db_worker"
         _schedule_recurring()

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "insidesales.crm",
     "insidesales.imports",
     "insidesales.calls",
+    "insidesales.mail",
     "insidesales.api",
 ]
 
@@ -234,6 +235,10 @@ EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Inside Sales <noreply@localhost>")
+# The address people reach this server at: unsubscribe links in emails point here.
+PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+# How long a mailer worker holds the steps and emails it claimed; after a crash they wait this long.
+MAIL_CLAIM_SECONDS = int(os.environ.get("MAIL_CLAIM_SECONDS", "120"))
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- i18n -------------------------------------------------------------------------------------

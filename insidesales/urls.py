@@ -12,4 +12,5 @@ urlpatterns = [
     path("", include("insidesales.crm.urls")),
     path("", include("insidesales.imports.urls")),
     path("", include("insidesales.calls.urls")),
+    path("", include("insidesales.mail.urls")),
 ]

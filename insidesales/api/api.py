@@ -31,9 +31,13 @@ from insidesales.api.routers import (
     deals,
     do_not_call,
     duplicates,
+    email_templates,
+    emails,
     leads,
+    mailboxes,
     me,
     record_duplicates,
+    sequences,
     tasks,
 )
 
@@ -142,4 +146,8 @@ api.add_router("/do-not-call", do_not_call.router)
 api.add_router("/callbacks", calls.callbacks_router)
 api.add_router("/campaigns", campaigns.router)
 api.add_router("/me/dialer", campaigns.dialer_router)
+api.add_router("/mailboxes", mailboxes.router)
+api.add_router("/emails", emails.router)
+api.add_router("/email-templates", email_templates.router)
+api.add_router("/sequences", sequences.router)
 api.add_router("", me.router)

@@ -39,8 +39,8 @@ class Command(BaseCommand):
             call_command("collectstatic", interactive=False, verbosity=0)
         helpers: list[subprocess.Popen] = []
         if with_worker:
-            # The task worker and the dialer worker (calls and campaigns), one process each.
-            for name in ("worker", "dialer"):
+            # The task worker, the dialer worker (calls and campaigns) and the mailer, one process each.
+            for name in ("worker", "dialer", "mailer"):
                 process = subprocess.Popen([sys.executable, "-m", "insidesales.cli", name], env=os.environ.copy())
                 self.stdout.write(f"{name} started (pid {process.pid})")
                 helpers.append(process)

@@ -1,0 +1,5 @@
+"""`/email_templates` (filled in by the email work)."""
+
+from ninja import Router
+
+router = Router(tags=["email_templates"])

@@ -1,0 +1,5 @@
+"""`/mailboxes` (filled in by the email work)."""
+
+from ninja import Router
+
+router = Router(tags=["mailboxes"])

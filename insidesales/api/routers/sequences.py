@@ -1,0 +1,5 @@
+"""`/sequences` (filled in by the email work)."""
+
+from ninja import Router
+
+router = Router(tags=["sequences"])

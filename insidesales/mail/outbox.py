@@ -1,0 +1,371 @@
+"""The outbox: hands queued emails (sequence steps and one-off emails) to their mailboxes' SMTP servers.
+
+A message moves queued → sending (claimed by one worker, with a token and a deadline) → handed (committed
+just before the final "." of DATA) → sent (the server's 250). A worker killed while a message is
+"sending" never finished its DATA, so the server threw it away: the claim expires and it goes out again,
+with the same Message-ID. A "handed" message is never sent again. Daily caps and spacing per mailbox,
+the suppression list and retries with back-off are applied here, for every send path.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from insidesales.calls.secrets import CredentialsUnreadable, decrypt_credentials
+from insidesales.crm.models import Activity, ActivityKind, Contact, Lead
+from insidesales.mail.compose import build_mime
+from insidesales.mail.engine import unsubscribe_url
+from insidesales.mail.models import (
+    EmailMessage,
+    Enrollment,
+    EnrollmentState,
+    Mailbox,
+    MailSettings,
+    MessageStatus,
+    StopReason,
+    Suppression,
+)
+from insidesales.mail.smtp import SendFailure, SmtpEndpoint, SmtpSession
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 8
+_wake = threading.Event()
+
+
+def wake() -> None:
+    """Tell a mailer worker in this process that there is mail to send (others notice within a second)."""
+    _wake.set()
+
+
+def wait_for_work(timeout: float) -> None:
+    _wake.wait(timeout)
+    _wake.clear()
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    return dt.timedelta(minutes=min(2 ** max(attempts - 1, 0), 240))
+
+
+@dataclass
+class SendResult:
+    """What one outbox pass did."""
+
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    cancelled: int = 0
+    recovered: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+class SessionPool:
+    """Open SMTP connections per mailbox, reused across passes; idle ones are closed after a minute."""
+
+    IDLE = 60.0
+
+    def __init__(self, ssl_context=None) -> None:
+        self.ssl_context = ssl_context
+        self.sessions: dict[tuple, tuple[SmtpSession, float]] = {}
+
+    def get(self, mailbox: Mailbox) -> SmtpSession:
+        secrets = decrypt_credentials(mailbox.credentials)
+        endpoint = SmtpEndpoint(
+            host=mailbox.smtp_host,
+            port=mailbox.smtp_port,
+            security=mailbox.smtp_security,
+            username=mailbox.smtp_username,
+            password=secrets.get("smtp_password", ""),
+        )
+        key = (mailbox.pk, endpoint)
+        found = self.sessions.get(key)
+        if found is not None:
+            self.sessions[key] = (found[0], time.monotonic())
+            return found[0]
+        for old in [k for k in self.sessions if k[0] == mailbox.pk]:  # settings changed: drop the old one
+            self.sessions.pop(old)[0].close()
+        session = SmtpSession(endpoint, ssl_context=self.ssl_context)
+        self.sessions[key] = (session, time.monotonic())
+        return session
+
+    def drop(self, mailbox: Mailbox) -> None:
+        for key in [k for k in self.sessions if k[0] == mailbox.pk]:
+            self.sessions.pop(key)[0].abort()
+
+    def close_idle(self) -> None:
+        now = time.monotonic()
+        for key in [k for k, (_, used) in self.sessions.items() if now - used > self.IDLE]:
+            self.sessions.pop(key)[0].close()
+
+    def close(self) -> None:
+        for session, _ in self.sessions.values():
+            session.close()
+        self.sessions.clear()
+
+
+def recover_abandoned(now: dt.datetime) -> int:
+    """After a worker died: messages it had claimed but not handed over go back to the queue (the server
+    threw the half message away); messages it had handed over count as sent (never sent twice)."""
+    handed = list(EmailMessage.objects.filter(status=MessageStatus.HANDED, claimed_until__lt=now)[:1000])
+    _mark_sent(handed, None)
+    return len(handed) + EmailMessage.objects.filter(status=MessageStatus.SENDING, claimed_until__lt=now).update(
+        status=MessageStatus.QUEUED, claim_token="", claimed_until=None
+    )
+
+
+def _allowance(mailbox_ids: set[int], now: dt.datetime) -> dict[int, int]:
+    """How many more messages each mailbox may send now (daily cap, minimum spacing)."""
+    mailboxes = Mailbox.objects.in_bulk(list(mailbox_ids))
+    org_ids = {m.organization_id for m in mailboxes.values()}
+    rules = {r.organization_id: r for r in MailSettings.objects.filter(organization_id__in=org_ids)}
+    day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    sent_today = dict(
+        EmailMessage.objects.filter(
+            mailbox_id__in=mailbox_ids,
+            status__in=[MessageStatus.HANDED, MessageStatus.SENT],
+            sent_at__gte=day_start,
+        )
+        .values("mailbox_id")
+        .annotate(n=Count("id"))
+        .values_list("mailbox_id", "n")
+    )
+    allowed: dict[int, int] = {}
+    for pk, mailbox in mailboxes.items():
+        rule = rules.get(mailbox.organization_id) or MailSettings()
+        if not mailbox.is_active:
+            allowed[pk] = 0
+            continue
+        left = max(rule.daily_cap_per_mailbox - sent_today.get(pk, 0), 0)
+        if rule.min_spacing_seconds:
+            spacing = dt.timedelta(seconds=rule.min_spacing_seconds)
+            left = min(left, 1 if mailbox.last_sent_at is None or mailbox.last_sent_at + spacing <= now else 0)
+        allowed[pk] = left
+    return allowed
+
+
+def claim(*, now: dt.datetime, limit: int) -> tuple[str, list[EmailMessage]]:
+    due = Q(status=MessageStatus.QUEUED, scheduled_at__lte=now) | Q(status=MessageStatus.QUEUED, scheduled_at=None)
+    due |= Q(status=MessageStatus.SCHEDULED, scheduled_at__lte=now)
+    candidates = list(
+        EmailMessage.objects.filter(due).order_by("scheduled_at", "pk").values_list("pk", "mailbox_id")[: limit * 4]
+    )
+    token = uuid.uuid4().hex
+    if not candidates:
+        return token, []
+    allowance = _allowance({m for _, m in candidates if m}, now)
+    picked: list[int] = []
+    cancelled: list[int] = []
+    for pk, mailbox_id in candidates:
+        if mailbox_id is None:
+            cancelled.append(pk)
+        elif allowance.get(mailbox_id, 0) > 0:
+            allowance[mailbox_id] -= 1
+            picked.append(pk)
+        if len(picked) >= limit:
+            break
+    if cancelled:
+        waiting = [MessageStatus.QUEUED, MessageStatus.SCHEDULED]
+        EmailMessage.objects.filter(pk__in=cancelled, status__in=waiting).update(
+            status=MessageStatus.FAILED, error="no mailbox to send from"
+        )
+    if not picked:
+        return token, []
+    EmailMessage.objects.filter(pk__in=picked).filter(due).update(
+        status=MessageStatus.SENDING,
+        claim_token=token,
+        claimed_until=now + dt.timedelta(seconds=settings.MAIL_CLAIM_SECONDS),
+    )
+    claimed = list(
+        EmailMessage.objects.filter(pk__in=picked, claim_token=token, status=MessageStatus.SENDING)
+        .select_related("mailbox")
+        .order_by("mailbox_id", "pk")
+    )
+    return token, claimed
+
+
+def send_pass(*, pool: SessionPool, now: dt.datetime | None = None, limit: int = 200) -> SendResult:
+    """Claim up to `limit` due messages and hand them over, one connection per mailbox."""
+    now = now or timezone.now()
+    result = SendResult()
+    result.recovered = recover_abandoned(now)
+    token, messages = claim(now=now, limit=limit)
+    if not messages:
+        return result
+    suppressed = set(
+        Suppression.objects.filter(
+            organization_id__in={m.organization_id for m in messages},
+            email__in={a.lower() for m in messages for a in m.to_addresses},
+        ).values_list("organization_id", "email")
+    )
+    by_mailbox: dict[int, list[EmailMessage]] = defaultdict(list)
+    for message in messages:
+        if any((message.organization_id, a.lower()) in suppressed for a in message.to_addresses):
+            _finish(message, MessageStatus.CANCELLED, "address suppressed")
+            result.cancelled += 1
+            continue
+        by_mailbox[message.mailbox_id].append(message)
+    for group in by_mailbox.values():
+        _send_group(pool, group, token, result)
+    return result
+
+
+def _send_group(pool: SessionPool, group: list[EmailMessage], token: str, result: SendResult) -> None:
+    mailbox = group[0].mailbox
+    try:
+        session = pool.get(mailbox)
+    except CredentialsUnreadable as exc:
+        _retry_all(group, str(exc), result)
+        return
+    sent: list[EmailMessage] = []
+    for index, message in enumerate(group):
+        data = build_mime(
+            message=message,
+            list_unsubscribe_url=(
+                unsubscribe_url(organization_id=message.organization_id, message_id=message.message_id)
+                if message.enrollment_id
+                else None
+            ),
+        )
+
+        def hand_over(message: EmailMessage = message) -> bool:
+            at = timezone.now()
+            message.sent_at = at
+            return bool(
+                EmailMessage.objects.filter(pk=message.pk, claim_token=token, status=MessageStatus.SENDING).update(
+                    status=MessageStatus.HANDED, sent_at=at, attempts=message.attempts + 1
+                )
+            )
+
+        reconnected = False
+        while True:
+            try:
+                session.send(
+                    sender=mailbox.email,
+                    recipients=list(message.to_addresses) + list(message.cc_addresses),
+                    data=data,
+                    before_end_of_data=hand_over,
+                )
+            except SendFailure as exc:
+                if exc.withdrawn:  # our claim expired and another worker has it now
+                    pool.drop(mailbox)
+                    session = pool.get(mailbox)
+                    break
+                if exc.handed and exc.code is None:
+                    sent.append(message)  # the end of data went out, the answer was lost: never sent twice
+                    pool.drop(mailbox)
+                    break
+                if exc.code is None and not exc.handed:  # connection-level (closed while idle, refused...)
+                    pool.drop(mailbox)
+                    if not reconnected:
+                        reconnected, session = True, pool.get(mailbox)
+                        continue
+                    _retry_all(group[index:], str(exc), result, mailbox=mailbox)
+                    _mark_sent(sent, mailbox)
+                    result.sent += len(sent)
+                    return
+                _failed(message, exc, result)
+                break
+            sent.append(message)
+            break
+    _mark_sent(sent, mailbox)
+    result.sent += len(sent)
+
+
+def _finish(message: EmailMessage, status: str, error: str) -> None:
+    EmailMessage.objects.filter(pk=message.pk).update(
+        status=status, error=error[:500], claim_token="", claimed_until=None
+    )
+
+
+def _retry_all(messages: list[EmailMessage], error: str, result: SendResult, mailbox: Mailbox | None = None) -> None:
+    now = timezone.now()
+    for message in messages:
+        attempts = message.attempts + 1
+        if attempts >= MAX_ATTEMPTS:
+            _finish(message, MessageStatus.FAILED, error)
+            result.failed += 1
+            continue
+        # A message the server refused with 4xx at the end of data is "handed" but was not taken.
+        EmailMessage.objects.filter(pk=message.pk, status__in=[MessageStatus.SENDING, MessageStatus.HANDED]).update(
+            status=MessageStatus.QUEUED,
+            attempts=attempts,
+            scheduled_at=now + backoff(attempts),
+            error=error[:500],
+            claim_token="",
+            claimed_until=None,
+        )
+        result.retried += 1
+    if mailbox is not None:
+        Mailbox.objects.filter(pk=mailbox.pk).update(last_error=error[:500])
+
+
+def _failed(message: EmailMessage, exc: SendFailure, result: SendResult) -> None:
+    if exc.temporary:
+        _retry_all([message], str(exc), result)
+        return
+    _finish(message, MessageStatus.FAILED, str(exc))
+    result.failed += 1
+    if message.enrollment_id:
+        open_states = [EnrollmentState.ACTIVE, EnrollmentState.PAUSED]
+        Enrollment.objects.filter(pk=message.enrollment_id, state__in=open_states).update(
+            state=EnrollmentState.STOPPED,
+            stop_reason=StopReason.SEND_FAILED,
+            next_run_at=None,
+            finished_at=timezone.now(),
+        )
+
+
+def _mark_sent(sent: list[EmailMessage], mailbox: Mailbox | None) -> None:
+    """handed → sent, and the timeline entries, once per message (whoever gets the row first)."""
+    if not sent:
+        return
+    now = timezone.now()
+    with transaction.atomic():
+        mine = set(
+            EmailMessage.objects.select_for_update()
+            .filter(pk__in=[m.pk for m in sent], status=MessageStatus.HANDED)
+            .values_list("pk", flat=True)
+        )
+        EmailMessage.objects.filter(pk__in=mine).update(
+            status=MessageStatus.SENT, claim_token="", claimed_until=None, error=""
+        )
+        if mailbox is not None:
+            Mailbox.objects.filter(pk=mailbox.pk).update(last_sent_at=now, last_error="")
+        timeline_log_sent([m for m in sent if m.pk in mine], now=now)
+
+
+def timeline_log_sent(messages: list[EmailMessage], *, now: dt.datetime) -> None:
+    """One "email" entry per sent message on its record's timeline."""
+    rows = [
+        Activity(
+            organization_id=m.organization_id,
+            kind=ActivityKind.EMAIL,
+            actor_id=m.created_by_id,
+            occurred_at=m.sent_at or now,
+            subject=m.subject[:255],
+            body=m.body_text[:2000],
+            data={"email_id": m.pk, "direction": "out", "kind": m.kind, "to": m.to_addresses},
+            lead_id=m.lead_id,
+            contact_id=m.contact_id,
+            company_id=m.company_id if not (m.lead_id or m.contact_id) else None,
+        )
+        for m in messages
+        if m.lead_id or m.contact_id or m.company_id
+    ]
+    Activity.objects.bulk_create(rows, batch_size=500)
+    lead_ids = [m.lead_id for m in messages if m.lead_id]
+    contact_ids = [m.contact_id for m in messages if m.contact_id]
+    if lead_ids:
+        Lead.objects.filter(pk__in=lead_ids).update(last_activity_at=now)
+    if contact_ids:
+        Contact.objects.filter(pk__in=contact_ids).update(last_activity_at=now)

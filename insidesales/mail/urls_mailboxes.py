@@ -1,0 +1,3 @@
+"""URL routes: mailboxes."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""URL routes: messages."""
+
+urlpatterns: list = []

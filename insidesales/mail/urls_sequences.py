@@ -1,0 +1,3 @@
+"""URL routes: sequences."""
+
+urlpatterns: list = []
