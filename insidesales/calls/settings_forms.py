@@ -387,11 +387,27 @@ class DispositionSettingsForm(forms.Form):
     add_to_dnc = forms.BooleanField(label=_("Add the number to the do-not-call list"), required=False)
     retry = forms.BooleanField(label=_("Try the lead again later (campaigns)"), required=False)
     lead_status = forms.ChoiceField(label=_("Set the lead's status to"), required=False)
+    enroll_sequence = forms.ChoiceField(
+        label=_("Enroll the lead or contact in the sequence"),
+        required=False,
+        help_text=_("Those who cannot be enrolled (no address, suppressed...) are noted on their timeline."),
+    )
 
-    def __init__(self, *args, creating: bool = True, **kwargs) -> None:
+    def __init__(self, *args, creating: bool = True, membership=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         labels = dict(LeadStatus.choices)
         self.fields["lead_status"].choices = [("", _("(leave as it is)"))] + [(s, labels[s]) for s in LEAD_STATUSES]
+        if membership is None:  # no organization to list sequences from: the action is not offered
+            del self.fields["enroll_sequence"]
+        else:
+            from insidesales.mail.models import Sequence, SequenceStatus
+
+            sequences = (
+                Sequence.objects.filter(organization_id=membership.organization_id)
+                .exclude(status=SequenceStatus.ARCHIVED)
+                .order_by("name", "id")
+            )
+            self.fields["enroll_sequence"].choices = [("", _("(none)"))] + [(str(q.pk), q.name) for q in sequences]
         if creating:
             self.fields["key"].required = True
         else:
@@ -409,4 +425,5 @@ def disposition_initial(disposition, shown_label: str) -> dict[str, Any]:
         "add_to_dnc": bool(actions.get("add_to_dnc")),
         "retry": bool(actions.get("retry")),
         "lead_status": actions.get("lead_status") or "",
+        "enroll_sequence": str(actions.get("enroll_sequence") or ""),
     }

@@ -275,8 +275,8 @@ def _dispositions_page(request: HttpRequest, form, status: int = 200) -> HttpRes
 def disposition_list(request: HttpRequest) -> HttpResponse:
     membership = _admin(request)
     if request.method == "GET":
-        return _dispositions_page(request, DispositionSettingsForm())
-    form = DispositionSettingsForm(request.POST)
+        return _dispositions_page(request, DispositionSettingsForm(membership=membership))
+    form = DispositionSettingsForm(request.POST, membership=membership)
     if form.is_valid():
         try:
             disposition = dispositions.disposition_create(membership=membership, data=form.cleaned_data)
@@ -296,9 +296,11 @@ def disposition_edit(request: HttpRequest, pk: int) -> HttpResponse:
     shown = disposition_label(disposition)
     context = {"tab": "dispositions", "disposition": disposition, "shown_label": shown}
     if request.method == "GET":
-        form = DispositionSettingsForm(initial=disposition_initial(disposition, shown), creating=False)
+        form = DispositionSettingsForm(
+            initial=disposition_initial(disposition, shown), creating=False, membership=membership
+        )
         return render(request, "calls/settings_disposition_edit.html", {**context, "form": form})
-    form = DispositionSettingsForm(request.POST, creating=False)
+    form = DispositionSettingsForm(request.POST, creating=False, membership=membership)
     if form.is_valid():
         try:
             dispositions.disposition_update(

@@ -19,7 +19,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core import signing
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -421,30 +421,46 @@ def _commit(batch: _Batch, token: str, result: PassResult) -> None:
             if e.pk in live:
                 _make_task(e, step, run)
         StepRun.objects.bulk_create(runs, batch_size=500)
-        for e in changed:
-            e.claimed_until, e.claim_token, e.updated_at = None, "", batch.now
-        Enrollment.objects.bulk_update(
-            changed,
-            [
-                "state",
-                "stop_reason",
-                "position",
-                "next_run_at",
-                "finished_at",
-                "claimed_until",
-                "claim_token",
-                "thread_root",
-                "last_message_id",
-                "mailbox",
-                "waiting_for_task",
-                "updated_at",
-            ],
-            batch_size=500,
-        )
+        _save_enrollments(changed, batch.now)
     if messages:
         from insidesales.mail.outbox import wake
 
         transaction.on_commit(wake)
+
+
+ENROLLMENT_FIELDS = (
+    "state",
+    "stop_reason",
+    "position",
+    "next_run_at",
+    "finished_at",
+    "thread_root",
+    "last_message_id",
+    "mailbox",
+    "waiting_for_task",
+)
+
+
+def _save_enrollments(changed: list[Enrollment], now: dt.datetime) -> None:
+    """Write the batch's enrollments back and release their claims: one prepared UPDATE run for every row
+    (`bulk_update`'s CASE expressions cost milliseconds per row at this size)."""
+    if not changed:
+        return
+    table = Enrollment._meta.db_table
+    fields = [Enrollment._meta.get_field(name) for name in ENROLLMENT_FIELDS]
+    columns = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in fields)
+    sql = (
+        f"UPDATE {connection.ops.quote_name(table)} SET {columns}, claimed_until = NULL, claim_token = '',"
+        " updated_at = %s WHERE id = %s"
+    )
+    rows = []
+    updated = Enrollment._meta.get_field("updated_at").get_db_prep_save(now, connection)
+    for e in changed:
+        values = [f.get_db_prep_save(getattr(e, f.attname), connection) for f in fields]
+        rows.append([*values, updated, e.pk])
+        e.claimed_until, e.claim_token, e.updated_at = None, "", now
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
 
 
 def _make_task(e: Enrollment, step: SequenceStep, run: StepRun) -> None:

@@ -240,6 +240,7 @@ class EmailMessage(OrganizationScopedModel):
                 condition=Q(status__in=["scheduled", "queued", "sending"]),
             ),
             models.Index(fields=["organization", "message_id"], name="email_message_id"),
+            models.Index(fields=["organization", "-created_at", "-id"], name="email_org_time"),
         ]
 
     def __str__(self) -> str:

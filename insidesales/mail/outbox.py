@@ -18,7 +18,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
@@ -238,13 +238,8 @@ def _send_group(pool: SessionPool, group: list[EmailMessage], token: str, result
         )
 
         def hand_over(message: EmailMessage = message) -> bool:
-            at = timezone.now()
-            message.sent_at = at
-            return bool(
-                EmailMessage.objects.filter(pk=message.pk, claim_token=token, status=MessageStatus.SENDING).update(
-                    status=MessageStatus.HANDED, sent_at=at, attempts=message.attempts + 1
-                )
-            )
+            message.sent_at = timezone.now()
+            return _record_handed(message, token)
 
         reconnected = False
         while True:
@@ -279,6 +274,25 @@ def _send_group(pool: SessionPool, group: list[EmailMessage], token: str, result
             break
     _mark_sent(sent, mailbox)
     result.sent += len(sent)
+
+
+def _record_handed(message: EmailMessage, token: str) -> bool:
+    """Commit "handed" for one message still claimed by us (a plain prepared UPDATE in autocommit: this
+    runs once per message between its body and its end of data)."""
+    sql = _HANDED_SQL.get(connection.vendor)
+    if sql is None:
+        table = connection.ops.quote_name(EmailMessage._meta.db_table)
+        sql = _HANDED_SQL[connection.vendor] = (
+            f"UPDATE {table} SET status = %s, sent_at = %s, attempts = attempts + 1"
+            " WHERE id = %s AND claim_token = %s AND status = %s"
+        )
+    sent_at = EmailMessage._meta.get_field("sent_at").get_db_prep_save(message.sent_at, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [MessageStatus.HANDED, sent_at, message.pk, token, MessageStatus.SENDING])
+        return cursor.rowcount == 1
+
+
+_HANDED_SQL: dict[str, str] = {}
 
 
 def _finish(message: EmailMessage, status: str, error: str) -> None:

@@ -364,8 +364,12 @@ def language_for(record: Any) -> str:
 
 def template_variant_for(template: Any, language: str) -> Any:
     """The template's variant in `language`, else in its default language, else any; None without variants.
-    Reads `template.variants.all()`, so a prefetched template costs no query."""
-    variants = list(template.variants.all())
+    Reads `template.variants.all()` once per template object (prefetched: no query at all), so a batch that
+    sends one template to thousands of leads asks for its variants once."""
+    variants = getattr(template, "_merge_variants", None)
+    if variants is None:
+        variants = list(template.variants.all())
+        template._merge_variants = variants
     if not variants:
         return None
     by_language = {variant.language: variant for variant in variants}

@@ -69,12 +69,18 @@ class SmtpSession:
                 client: smtplib.SMTP = smtplib.SMTP_SSL(e.host, e.port, timeout=e.timeout, context=self.ssl_context)
             else:
                 client = smtplib.SMTP(e.host, e.port, timeout=e.timeout)
+            # The end of data goes out as its own small write after the "handed" commit: without
+            # TCP_NODELAY, Nagle's algorithm holds it until the server's delayed ACK (~40 ms).
+            client.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             client.ehlo_or_helo_if_needed()
             if e.security == Security.STARTTLS:
                 client.starttls(context=self.ssl_context)
+                client.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 client.ehlo()
             if e.username:
-                client.login(e.username, e.password)
+                from insidesales.mail.connection_check import smtp_login
+
+                smtp_login(client, e.username, e.password)  # UTF-8 passwords, which smtplib.login cannot send
         except smtplib.SMTPAuthenticationError as exc:
             raise SendFailure(f"login refused: {exc.smtp_code} {_text(exc.smtp_error)}", temporary=False) from exc
         except smtplib.SMTPResponseException as exc:

@@ -254,6 +254,10 @@ def call_dispose(
         from insidesales.calls.services.campaigns import campaign_lead_retry
 
         campaign_lead_retry(call=call)
+    if actions.get("enroll_sequence"):
+        from insidesales.calls.services.dispositions import disposition_enroll
+
+        disposition_enroll(membership=membership, call=call, disposition=disposition)
     # The rep who wrapped this call up is ready for the next (the agent desktop shows the next lead).
     AgentSession.objects.filter(
         organization_id=membership.organization_id, user=membership.user, state=AgentState.WRAP_UP

@@ -2,7 +2,11 @@
 
 Dispositions are never deleted (calls point at them): they are switched off. A key is fixed once
 created; a hotkey belongs to one active disposition at a time. A built-in label keeps being shown in
-the reader's language until an admin renames it (`config.disposition_label`)."""
+the reader's language until an admin renames it (`config.disposition_label`).
+
+A disposition may enroll the called lead or contact in an email sequence (`actions["enroll_sequence"]`, a
+sequence id): `disposition_enroll` runs after the rep picks it, and a record that cannot be enrolled (no
+address, suppressed, already in a sequence...) never undoes the disposition: why is written on its timeline."""
 
 from __future__ import annotations
 
@@ -14,10 +18,10 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils.translation import gettext as _
 
-from insidesales.calls.models import Disposition
+from insidesales.calls.models import Call, Disposition
 from insidesales.calls.services.config import disposition_label, dispositions_ensure
 from insidesales.calls.settings_selectors import disposition_get
-from insidesales.core.errors import Conflict, ValidationError
+from insidesales.core.errors import ApplicationError, Conflict, ValidationError
 from insidesales.orgs.models import Membership
 from insidesales.orgs.services import audit_record, require_admin
 
@@ -60,10 +64,37 @@ def _clean(
     actions["lead_status"] = status
     if actions["callback"] and actions["add_to_dnc"]:
         errors["add_to_dnc"] = [_("A number put on the do-not-call list cannot also get a callback.")]
+    sequence_id = _clean_enroll_sequence(membership, data, errors)
     values["actions"] = {**(current.actions if current else {}), **actions}
+    if "enroll_sequence" in data:  # a form or request that does not offer the action leaves it as it was
+        values["actions"].pop("enroll_sequence", None)
+        if sequence_id is not None:
+            values["actions"]["enroll_sequence"] = sequence_id
     if hotkey and "hotkey" not in errors and (current is None or current.is_active):
         _check_hotkey_free(membership.organization_id, hotkey, current, errors)
     return values, errors
+
+
+def _clean_enroll_sequence(membership: Membership, data: Mapping[str, Any], errors: dict[str, list[str]]) -> int | None:
+    """The sequence a disposition enrolls in: one of the organization's that is not archived, or none."""
+    from insidesales.mail.models import Sequence, SequenceStatus
+
+    raw = data.get("enroll_sequence")
+    if raw in (None, ""):
+        return None
+    try:
+        sequence_id = int(raw)
+    except (TypeError, ValueError):
+        sequence_id = 0
+    exists = (
+        Sequence.objects.filter(organization_id=membership.organization_id, pk=sequence_id)
+        .exclude(status=SequenceStatus.ARCHIVED)
+        .exists()
+    )
+    if not exists:
+        errors["enroll_sequence"] = [_("Choose one of the sequences.")]
+        return None
+    return sequence_id
 
 
 def _check_hotkey_free(organization_id: int, hotkey: str, current: Disposition | None, errors) -> None:
@@ -161,3 +192,54 @@ def disposition_set_active(*, membership: Membership, disposition_id: int, is_ac
         changes={"is_active": [not is_active, is_active]},
     )
     return disposition
+
+
+def disposition_enroll(*, membership: Membership, call: Call, disposition: Disposition) -> str | None:
+    """After the rep chose `disposition` for `call`: enroll the lead or contact called in the disposition's
+    sequence, with the rep as the one who enrolled it. Returns why it was not enrolled (None when it was, or
+    when there is nothing to do); either way the record's timeline says what happened. Nothing raised here
+    reaches the disposition: a refusal is rolled back to a savepoint and written down instead."""
+    from insidesales.mail.models import Sequence
+    from insidesales.mail.services.sequences import SKIP_MESSAGES, enrollments_create
+
+    sequence_id = (disposition.actions or {}).get("enroll_sequence")
+    record = call.lead or call.contact
+    if not sequence_id or record is None:
+        return None
+    sequence = Sequence.objects.filter(organization_id=membership.organization_id, pk=sequence_id).first()
+    problem: str | None = None
+    if sequence is None:
+        problem = _("the sequence no longer exists")
+    else:
+        try:
+            with transaction.atomic():
+                leads, contacts = ([record], []) if call.lead_id else ([], [record])
+                result = enrollments_create(actor=membership, sequence=sequence, leads=leads, contacts=contacts)
+        except ApplicationError as exc:
+            problem = exc.message
+        else:
+            if not result.enrolled:
+                reason = next(iter(result.skipped), "")
+                problem = str(SKIP_MESSAGES.get(reason, reason))
+    name = sequence.name if sequence is not None else str(sequence_id)
+    if problem is None:
+        subject = _("Enrolled in the sequence “%(name)s”") % {"name": name}
+    else:
+        subject = _("Not enrolled in the sequence “%(name)s”: %(why)s") % {"name": name, "why": problem}
+    _timeline_note(membership, call, subject, sequence_id=sequence_id, enrolled=problem is None)
+    return problem
+
+
+def _timeline_note(membership: Membership, call: Call, subject: str, *, sequence_id: int, enrolled: bool) -> None:
+    from insidesales.crm.models import Activity, ActivityKind
+
+    Activity.objects.create(
+        organization_id=membership.organization_id,
+        kind=ActivityKind.NOTE,
+        actor=membership.user,
+        subject=subject[:255],
+        body=subject,
+        data={"event": "sequence_enroll", "call_id": call.pk, "sequence_id": sequence_id, "enrolled": enrolled},
+        lead_id=call.lead_id,
+        contact_id=None if call.lead_id else call.contact_id,
+    )

@@ -29,6 +29,8 @@ MAIN_LINKS = (
     ("deals", "/deals/", None),
     ("tasks", "/tasks/", None),
     ("calls", "/calls/", "call_list"),
+    ("emails", "/emails/", "email_list"),
+    ("sequences", "/sequences/", "sequence_list"),
     ("imports", "/imports/", "import_list"),
     ("duplicates", "/duplicates/", "duplicate_list"),
 )
@@ -36,6 +38,7 @@ ADMIN_LINKS = (
     ("audit", "/audit/", "audit_log"),
     ("agencies", "/agencies/", "agency_list"),
     ("telephony", "/settings/telephony/", "telephony_settings"),
+    ("mail_settings", "/settings/mail/", "mail_settings"),
 )
 
 
@@ -58,11 +61,14 @@ def _labels() -> dict[str, str]:
         "deals": _("Deals"),
         "tasks": _("Tasks"),
         "calls": _("Calls"),
+        "emails": _("Emails"),
+        "sequences": _("Sequences"),
         "imports": _("Imports"),
         "duplicates": _("Duplicates"),
         "audit": _("Audit log"),
         "agencies": _("Agencies"),
         "telephony": _("Telephony"),
+        "mail_settings": _("Email sending"),
     }
 
 

@@ -39,6 +39,14 @@ OBJECT_TYPES: list[tuple[str, str]] = [
     (r"^calls/dial/contact/", "contact"),
     (r"^calls/dial/company/", "company"),
     (r"^(api/v1/)?calls/", "call"),
+    (r"^sequences/enroll/lead/", "lead"),
+    (r"^sequences/enroll/contact/", "contact"),
+    (r"^(api/v1/)?sequences/", "sequence"),
+    (r"^(api/v1/)?enrollments/", "enrollment"),
+    (r"^(api/v1/)?emails/", "email"),
+    (r"^(api/v1/)?email-templates/", "email_template"),
+    (r"^settings/mailboxes/|^api/v1/mailboxes/", "mailbox"),
+    (r"^settings/mail/suppressions/|^api/v1/suppressions/", "suppression"),
     (r"^(api/v1/)?do-not-call/", "dnc_entry"),
     (r"^(api/v1/)?campaigns/", "campaign"),
     (r"^(api/v1/)?callbacks/", "callback"),
@@ -58,16 +66,18 @@ OBJECT_TYPES: list[tuple[str, str]] = [
 ]
 # Objects of `others` (below) that members besides their owner may reach: an organization's admin sees
 # every import of the organization.
-SEEN_BY = {("import_job", "rep2"): {"admin"}}
+SEEN_BY = {("import_job", "rep2"): {"admin"}, ("email_template", "rep2"): {"admin"}}
 # Routes whose kwargs are not object ids, and why they are safe.
 NOT_OBJECT_IDS = {
     "password-reset/<uidb64>/<token>/": "a signed one-time token that Django's own view checks",
+    "unsubscribe/<str:token>/": "a signed token naming one sent email; it only ever unsubscribes that address",
 }
 RECORD_MODELS = {"lead": Lead, "contact": Contact, "company": Company, "deal": Deal}
 # Duplicate pairs and merges of leads, contacts and companies: they follow their records' slot.
 PAIRS_AND_MERGES = ("duplicate_pair", "contact_pair", "company_pair", "lead_merge", "contact_merge", "company_merge")
 # Calls follow the slot of the lead called (its owner is the rep who called); callbacks the slot of their lead.
-FOLLOW_SLOTS = (*PAIRS_AND_MERGES, "call", "callback")
+# Emails and enrollments follow the slot of their lead (owner, team and agency copied from it).
+FOLLOW_SLOTS = (*PAIRS_AND_MERGES, "call", "callback", "email", "enrollment")
 # Out-of-scope examples by kind of boundary; each member is tried against the first hidden slot of each.
 BOUNDARIES = (
     ("org_b", "rep1"),  # another organization
@@ -135,7 +145,8 @@ def test_every_api_operation_with_an_id_is_mapped_and_served(client):
     assert unmapped == [], f"Map these API paths in OBJECT_TYPES: {unmapped}"
     # Every id route of the URL configuration under the API is an operation of the document.
     documented = {re.sub(r"\{\w+\}", "<int:id>", p.removeprefix("/")) for _, p in API_ID_OPERATIONS}
-    in_urlconf = {r for r in _routes_with_kwargs() if r.startswith("api/")} - {"api/v1/^.*$"}
+    in_urlconf = {re.sub(r"<int:\w+>", "<int:id>", r) for r in _routes_with_kwargs() if r.startswith("api/")}
+    in_urlconf -= {"api/v1/^.*$"}
     assert in_urlconf <= documented
     assert len(API_ID_OPERATIONS) >= 30
 
@@ -213,6 +224,7 @@ def access(db, settings, tmp_path) -> Access:
         "caller_id": {"admin": _caller_id(world.admin), "admin_b": _caller_id(world.admin_b)},
         "disposition": {"admin": _disposition(world.admin), "admin_b": _disposition(world.admin_b)},
         "campaign": {"admin_b": _campaign(world.admin_b)},
+        **_mail_objects(world),
     }
     return Access(world=world, ui=ui, api_keys=api_keys, others=others)
 
@@ -281,6 +293,87 @@ def _campaign(membership) -> Any:
     from insidesales.calls.models import Campaign
 
     return Campaign.objects.create(organization_id=membership.organization_id, name="Org B's campaign")
+
+
+def _mail_objects(world: World) -> dict[str, dict[str, Any]]:
+    """Emails and enrollments per slot (on the slot's lead); personal templates and mailboxes of rep2 (their
+    owner's alone; an admin sees the template, not the mailbox) and of org B; org B's sequence and
+    suppressed address."""
+    from django.utils import timezone
+
+    from insidesales.mail.models import (
+        Direction,
+        EmailMessage,
+        EmailTemplate,
+        EmailTemplateVariant,
+        Enrollment,
+        Mailbox,
+        MessageStatus,
+        Sequence,
+        Suppression,
+    )
+
+    emails, enrollments = {}, {}
+    sequences = {}
+    for slot, records in world.slots.items():
+        lead = records.lead
+        own = {"owner_id": lead.owner_id, "team_id": lead.team_id, "agency_id": lead.agency_id}
+        emails[slot] = EmailMessage.objects.create(
+            organization_id=lead.organization_id,
+            direction=Direction.OUT,
+            status=MessageStatus.SCHEDULED,
+            scheduled_at=timezone.now() + timezone.timedelta(days=1),
+            message_id=f"access-{slot}@example.test",
+            thread_root=f"access-{slot}@example.test",
+            from_address="sender@example.test",
+            to_addresses=[lead.email or "lead@example.test"],
+            subject="Out of scope",
+            lead=lead,
+            **own,
+        )
+        if lead.organization_id not in sequences:
+            sequences[lead.organization_id] = Sequence.objects.create(
+                organization_id=lead.organization_id, name="Access", owner=world.admin.user
+            )
+        enrollments[slot] = Enrollment.objects.create(
+            organization_id=lead.organization_id,
+            sequence=sequences[lead.organization_id],
+            lead=lead,
+            email=lead.email or "lead@example.test",
+            **own,
+        )
+
+    def template(membership) -> EmailTemplate:
+        made = EmailTemplate.objects.create(
+            organization_id=membership.organization_id, name="Hidden", owner=membership.user
+        )
+        EmailTemplateVariant.objects.create(template=made, language="en", subject="s", body="b")
+        return made
+
+    def mailbox(membership) -> Mailbox:
+        return Mailbox.objects.create(
+            organization_id=membership.organization_id,
+            user=membership.user,
+            email=f"box{membership.pk}@example.test",
+            smtp_host="smtp.example.test",
+        )
+
+    return {
+        "email": emails,
+        "enrollment": enrollments,
+        "email_template": {"rep2": template(world.rep2), "admin_b": template(world.admin_b)},
+        "mailbox": {"rep2": mailbox(world.rep2), "admin_b": mailbox(world.admin_b)},
+        "sequence": {
+            "admin_b": Sequence.objects.create(
+                organization_id=world.admin_b.organization_id, name="Org B's", owner=world.admin_b.user
+            )
+        },
+        "suppression": {
+            "admin_b": Suppression.objects.create(
+                organization_id=world.admin_b.organization_id, email="hidden@example.test", reason="manual"
+            )
+        },
+    }
 
 
 def _caller_id(membership) -> Any:
@@ -439,6 +532,9 @@ def _body_for(schema: dict[str, Any], method: str, path: str, access: Access, me
         "disposition": "not_interested",
         "talk_track": "Out of scope",
         "lead_ids": [next((world.slots[s].lead.pk for s in sorted(world.visible_slots(member))), MISSING_ID)],
+        "lead_id": next((world.slots[s].lead.pk for s in sorted(world.visible_slots(member))), MISSING_ID),
+        "kind": "wait",  # a sequence step
+        "wait_days": 1,
         "other_id": next((world.slots[s].record(model).pk for s in sorted(world.visible_slots(member))), MISSING_ID),
     }
     if object_type(path) == "campaign":

@@ -151,7 +151,8 @@ def test_a_hard_bounce_stops_every_sequence_of_the_address(mw):
         bounce={"recipient": "gone@example.org", "action": "failed", "status": "5.1.1"},
     )
     enrollments_react_to_inbound(message=bounce)
-    assert set(Enrollment.objects.values_list("state", "stop_reason")) == {(EnrollmentState.STOPPED, StopReason.BOUNCED)}
+    states = set(Enrollment.objects.values_list("state", "stop_reason"))
+    assert states == {(EnrollmentState.STOPPED, StopReason.BOUNCED)}
 
 
 def test_a_soft_bounce_stops_nothing(mw):
@@ -326,9 +327,7 @@ def test_daily_cap_per_mailbox_holds_the_rest_for_later(mw):
     rules.daily_cap_per_mailbox = 2
     rules.save()
     sequence = mw.sequence(email_step("Capped", "Body"))
-    enrollments_create(
-        actor=mw.rep, sequence=sequence, leads=[mw.lead(email=f"cap{i}@example.org") for i in range(5)]
-    )
+    enrollments_create(actor=mw.rep, sequence=sequence, leads=[mw.lead(email=f"cap{i}@example.org") for i in range(5)])
     run()
     run()
     assert len(mw.sink.received) == 2
