@@ -11,7 +11,7 @@ SMTP sink (aiosmtpd, in its own process, on loopback) accepts everything and kee
 In one run:
 (a) `bare_smtplib_per_s`: the same messages our engine sends (rendered and built to bytes beforehand,
     outside the timing), sent one after the other through `smtplib.SMTP.sendmail` over one connection;
-(b) `engine_per_s`: the mailer worker's own loop (`insidesales.mail.worker.Mailer.run_once`: claiming
+(b) `engine_per_s`: the mailer worker as it runs (`insidesales.mail.worker.Mailer.run_forever`: claiming
     due enrollments, rendering the templates, writing step runs and messages, handing each message to
     SMTP with its "handed" commit, marking sent, the timeline) from the first pass until all N first
     emails are accepted by the sink; each exactly once (checked by the sink's Message-IDs);
@@ -246,17 +246,25 @@ def bare_loop(messages: list[tuple[str, str, bytes]], port: int) -> float:
 
 
 def engine_run(n: int, sink: SinkProcess) -> float:
+    """The worker as `insidesales mailer` runs it (`Mailer.run_forever`, in a thread), until the sink has N."""
+    import threading
+
     from insidesales.mail.worker import Mailer
 
-    mailer = Mailer(step_batch=500, send_batch=500)
+    mailer = Mailer()
     mailer.poll_mailboxes = lambda: 0  # no IMAP in this bench
+    runner = threading.Thread(target=mailer.run_forever)
     started = time.perf_counter()
+    runner.start()
     sent = 0
     while sent < n:
-        mailer.run_once()
+        time.sleep(0.01)
         sent, _ = sink.count()
+        if not runner.is_alive():
+            raise SystemExit("the mailer stopped")
     elapsed = time.perf_counter() - started
-    mailer.pool.close()
+    mailer.stop()
+    runner.join(60)
     return n / elapsed
 
 

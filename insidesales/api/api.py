@@ -31,7 +31,6 @@ from insidesales.api.routers import (
     deals,
     do_not_call,
     duplicates,
-    email_send,
     email_templates,
     emails,
     leads,
@@ -149,7 +148,6 @@ api.add_router("/campaigns", campaigns.router)
 api.add_router("/me/dialer", campaigns.dialer_router)
 api.add_router("/mailboxes", mailboxes.router)
 api.add_router("/emails", emails.router)
-api.add_router("/emails", email_send.router)
 api.add_router("/suppressions", mailboxes.suppressions_router)
 api.add_router("/email-templates", email_templates.router)
 api.add_router("/sequences", sequences.router)

@@ -387,6 +387,8 @@ class Enrollment(OrganizationScopedModel):
             models.Index(fields=["next_run_at"], name="enrollment_resume", condition=Q(state="paused")),
             models.Index(fields=["sequence", "state"], name="enrollment_sequence_state"),
             models.Index(fields=["organization", "email", "state"], name="enrollment_email_state"),
+            models.Index(fields=["lead"], name="enrollment_lead"),
+            models.Index(fields=["contact"], name="enrollment_contact"),
         ]
         constraints = [
             models.UniqueConstraint(

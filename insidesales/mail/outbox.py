@@ -123,7 +123,7 @@ def recover_abandoned(now: dt.datetime) -> int:
     )
 
 
-def _allowance(mailbox_ids: set[int], now: dt.datetime) -> dict[int, int]:
+def allowance(mailbox_ids: set[int], now: dt.datetime) -> dict[int, int]:
     """How many more messages each mailbox may send now (daily cap, minimum spacing)."""
     mailboxes = Mailbox.objects.in_bulk(list(mailbox_ids))
     org_ids = {m.organization_id for m in mailboxes.values()}
@@ -162,14 +162,14 @@ def claim(*, now: dt.datetime, limit: int) -> tuple[str, list[EmailMessage]]:
     token = uuid.uuid4().hex
     if not candidates:
         return token, []
-    allowance = _allowance({m for _, m in candidates if m}, now)
+    left = allowance({m for _, m in candidates if m}, now)
     picked: list[int] = []
     cancelled: list[int] = []
     for pk, mailbox_id in candidates:
         if mailbox_id is None:
             cancelled.append(pk)
-        elif allowance.get(mailbox_id, 0) > 0:
-            allowance[mailbox_id] -= 1
+        elif left.get(mailbox_id, 0) > 0:
+            left[mailbox_id] -= 1
             picked.append(pk)
         if len(picked) >= limit:
             break
@@ -199,6 +199,17 @@ def send_pass(*, pool: SessionPool, now: dt.datetime | None = None, limit: int =
     result = SendResult()
     result.recovered = recover_abandoned(now)
     token, messages = claim(now=now, limit=limit)
+    if not messages:
+        return result
+    send_claimed(pool=pool, token=token, messages=messages, result=result)
+    return result
+
+
+def send_claimed(
+    *, pool: SessionPool, token: str, messages: list[EmailMessage], result: SendResult | None = None
+) -> SendResult:
+    """Hand over messages this worker has claimed with `token` (checking the suppression list first)."""
+    result = result or SendResult()
     if not messages:
         return result
     suppressed = set(
@@ -376,7 +387,11 @@ def timeline_log_sent(messages: list[EmailMessage], *, now: dt.datetime) -> None
         for m in messages
         if m.lead_id or m.contact_id or m.company_id
     ]
-    Activity.objects.bulk_create(rows, batch_size=500)
+    from insidesales.core.bulk_insert import allocate_ids, insert_objects
+
+    for row, pk in zip(rows, allocate_ids(Activity, len(rows)), strict=True):
+        row.pk = pk
+    insert_objects(rows)
     lead_ids = [m.lead_id for m in messages if m.lead_id]
     contact_ids = [m.contact_id for m in messages if m.contact_id]
     if lead_ids:

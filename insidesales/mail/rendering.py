@@ -29,8 +29,11 @@ from markupsafe import escape
 
 from insidesales.core.errors import ValidationError
 
-MAX_SOURCE_CHARS = 100_000
+MAX_SOURCE_CHARS = 50_000
 MAX_OUTPUT_CHARS = 200_000
+# One merge value, and one repeated string ("-" * 40), at most this long: with joins (`~`) and a source
+# of MAX_SOURCE_CHARS, no single expression can build more than a few megabytes before the output cap.
+MAX_VALUE_CHARS = 2_000
 RUSSIAN_COUNTRIES = frozenset({"RU", "BY", "KZ", "KG"})
 LANGUAGE_WORDS = {
     "ru": "ru",
@@ -155,7 +158,7 @@ class MergeEnvironment(ImmutableSandboxedEnvironment):
         if isinstance(obj, dict):
             value = obj.get(attribute, _MISSING)
             if value is not _MISSING:
-                return value
+                return value[:MAX_VALUE_CHARS] if isinstance(value, str) else value
         return self.undefined(obj=obj, name=attribute)
 
     def getitem(self, obj: Any, argument: Any) -> Any:
@@ -183,7 +186,7 @@ class MergeEnvironment(ImmutableSandboxedEnvironment):
         if operator == "*":
             for seq, times in ((left, right), (right, left)):
                 if isinstance(seq, str | list | tuple) and isinstance(times, int):
-                    if len(seq) * times > MAX_OUTPUT_CHARS:
+                    if len(seq) * times > MAX_VALUE_CHARS:
                         raise OverflowError("output too large")
         return self.binop_table[operator](left, right)
 
@@ -263,11 +266,23 @@ def _template_line(exc: BaseException) -> int | None:
     return line
 
 
+def _generate(template: Any, context: dict[str, Any]) -> str:
+    """Render piece by piece, stopping as soon as the output passes the cap (not after building it)."""
+    parts: list[str] = []
+    total = 0
+    for part in template.generate(context):
+        total += len(part)
+        if total > MAX_OUTPUT_CHARS:
+            raise OverflowError("output too large")
+        parts.append(part)
+    return "".join(parts)
+
+
 def render_part(source: str, context: dict[str, Any], *, field: str = "body") -> str:
     """Render one template (subject or body) against a merge context; errors are MergeTemplateError."""
     template = compile_merge_template(source, field)
     try:
-        return _limited(template.render(context))
+        return _limited(_generate(template, context))
     except MergeTemplateError:
         raise
     except OverflowError:

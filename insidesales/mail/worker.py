@@ -1,8 +1,13 @@
-"""The mailer worker (`insidesales mailer`): runs due sequence steps, hands queued emails to SMTP and
-reads the mailboxes' IMAP folders for replies and bounces, in one loop.
+"""The mailer worker (`insidesales mailer`): runs due sequence steps, hands emails to SMTP and reads the
+mailboxes' IMAP folders for replies and bounces, in one loop.
 
-Several workers may run at once (claims keep them apart); one is enough for a team. It sleeps a second
-between passes when there is nothing to do, less when woken in-process.
+Each round: the engine runs a batch of due steps (its emails are written already claimed by this
+worker) and they are handed over at once; then whatever else is queued (one-off emails, retries,
+emails another worker left behind); then the IMAP polls that are due. Several workers may run at once
+(claims keep them apart). Idle, it looks for work every second (sooner when woken in-process).
+
+(A second thread for sending was tried: on SQLite its "handed" commits wait for the engine's batch
+transactions, and the pair was slower than one loop.)
 """
 
 from __future__ import annotations
@@ -24,9 +29,9 @@ POLL_EVERY = dt.timedelta(seconds=60)
 
 
 class Mailer:
-    """One worker's loop; `stop()` ends it after the pass in progress."""
+    """One worker: `run_once` does one round, `run_forever` repeats them until `stop()`."""
 
-    def __init__(self, *, step_batch: int = 500, send_batch: int = 200, idle_sleep: float = 1.0, ssl_context=None):
+    def __init__(self, *, step_batch: int = 200, send_batch: int = 200, idle_sleep: float = 1.0, ssl_context=None):
         self.step_batch = step_batch
         self.send_batch = send_batch
         self.idle_sleep = idle_sleep
@@ -38,14 +43,13 @@ class Mailer:
         outbox.wake()
 
     def run_once(self) -> int:
-        """One round: steps, then sending, then due IMAP polls. Returns how much work it found."""
-        work = 0
+        """One round in this thread: steps and their emails, the rest of the queue, due IMAP polls."""
         steps = engine.run_due_steps(limit=self.step_batch)
-        work += steps.claimed
-        sent = outbox.send_pass(pool=self.pool, limit=self.send_batch)
-        work += sent.sent + sent.retried + sent.failed + sent.cancelled
-        work += self.poll_mailboxes()
-        return work
+        sent = outbox.send_claimed(pool=self.pool, token=steps.send_token, messages=steps.to_send)
+        rest = outbox.send_pass(pool=self.pool, limit=self.send_batch)
+        done = sent.sent + sent.failed + sent.cancelled + sent.retried
+        done += rest.sent + rest.retried + rest.failed + rest.cancelled
+        return steps.claimed + done + self.poll_mailboxes()
 
     def poll_mailboxes(self) -> int:
         try:

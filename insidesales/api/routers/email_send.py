@@ -1,14 +1,15 @@
 """`/emails` (writes): send a one-off email from a record now or at a time, and cancel a scheduled one.
-The reads of `/emails` are in `emails.py`; this router is added at the same prefix.
+The reads of `/emails` are in `emails.py`; these operations are added to the same router.
 (`insidesales.mail.services.compose`: the mailbox must be yours, the record visible, the address not suppressed.)"""
 
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Path, Router, Schema, Status
+from ninja import Path, Schema, Status
 from pydantic import Field, model_validator
 
 from insidesales.api.routers.calls import problem_doc
+from insidesales.api.routers.emails import router as emails_router
 from insidesales.api.schemas import MAX_ID, Id, InDatetime, Input, UtcDatetime, text
 from insidesales.core.errors import NotFound
 from insidesales.crm.models import Company, Contact, Lead
@@ -17,7 +18,9 @@ from insidesales.mail.models import EmailMessage, Mailbox
 from insidesales.mail.selectors.templates import template_get
 from insidesales.mail.services.compose import email_cancel, email_send
 
-router = Router(tags=["emails"])
+# The same Router object as the reads: two routers at one prefix would each claim the path `/emails`,
+# and the first (GET only) would answer POST with 405.
+router = emails_router
 MessageId = Path(..., ge=1, le=MAX_ID, description="The email's id.")
 
 

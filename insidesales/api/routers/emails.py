@@ -157,3 +157,8 @@ def get_attachment(request: HttpRequest, id: int = EmailId, attachment_id: int =
         return attachment_response(attachment)
     except Http404 as exc:  # the file is gone from disk: the same 404 as any missing attachment
         raise NotFound() from exc
+
+
+# Sending and cancelling (`POST /emails`, `POST /emails/{id}/cancel`) live in their own module and add
+# their operations to this router; importing it here registers them wherever this router is mounted.
+from insidesales.api.routers import email_send  # noqa: E402, F401

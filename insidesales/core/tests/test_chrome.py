@@ -17,7 +17,8 @@ from insidesales.orgs.models import Role
 pytestmark = pytest.mark.django_db
 
 # The navigation as it was written in base.html before it moved to Python (since then: field reps' Duplicates
-# link goes to the contacts, as they review contacts and companies, not leads).
+# link goes to the contacts, as they review contacts and companies, not leads; Emails, Sequences and the
+# email sending settings were added).
 TEMPLATE = """{% load i18n %}{% with path=request.path %}
       <nav class="mainnav" aria-label="{% translate 'Main' %}">
         <a href="{% url 'home' %}" {% if path == '/' %}aria-current="page"{% endif %}>{% translate "Home" %}</a>
@@ -27,15 +28,18 @@ TEMPLATE = """{% load i18n %}{% with path=request.path %}
         <a href="/deals/" {% if path|slice:':7' == '/deals/' %}aria-current="page"{% endif %}>{% translate "Deals" %}</a>
         <a href="/tasks/" {% if path|slice:':7' == '/tasks/' %}aria-current="page"{% endif %}>{% translate "Tasks" %}</a>
         <a href="{% url 'call_list' %}" {% if path|slice:':7' == '/calls/' %}aria-current="page"{% endif %}>{% translate "Calls" %}</a>
+        <a href="{% url 'email_list' %}" {% if path|slice:':8' == '/emails/' %}aria-current="page"{% endif %}>{% translate "Emails" %}</a>
+        <a href="{% url 'sequence_list' %}" {% if path|slice:':11' == '/sequences/' %}aria-current="page"{% endif %}>{% translate "Sequences" %}</a>
         <a href="{% url 'import_list' %}" {% if path|slice:':9' == '/imports/' %}aria-current="page"{% endif %}>{% translate "Imports" %}</a>
         {% if membership and membership.role != "field_rep" %}<a href="{% url 'duplicate_list' %}" {% if path|slice:':12' == '/duplicates/' %}aria-current="page"{% endif %}>{% translate "Duplicates" %}</a>{% elif membership %}<a href="{% url 'contact_duplicate_list' %}" {% if path|slice:':12' == '/duplicates/' %}aria-current="page"{% endif %}>{% translate "Duplicates" %}</a>{% endif %}
         {% if membership.is_admin %}
           <details class="dropdown navmenu">
-            <summary {% if path|slice:':7' == '/audit/' or path|slice:':10' == '/agencies/' or path|slice:':20' == '/settings/telephony/' %}aria-current="page"{% endif %}>{% translate "Administration" %}</summary>
+            <summary {% if path|slice:':7' == '/audit/' or path|slice:':10' == '/agencies/' or path|slice:':20' == '/settings/telephony/' or path|slice:':15' == '/settings/mail/' %}aria-current="page"{% endif %}>{% translate "Administration" %}</summary>
             <div class="menu">
               <a href="{% url 'audit_log' %}" {% if path|slice:':7' == '/audit/' %}aria-current="page"{% endif %}>{% translate "Audit log" %}</a>
               <a href="{% url 'agency_list' %}" {% if path|slice:':10' == '/agencies/' %}aria-current="page"{% endif %}>{% translate "Agencies" %}</a>
               <a href="{% url 'telephony_settings' %}" {% if path|slice:':20' == '/settings/telephony/' %}aria-current="page"{% endif %}>{% translate "Telephony" %}</a>
+              <a href="{% url 'mail_settings' %}" {% if path|slice:':15' == '/settings/mail/' %}aria-current="page"{% endif %}>{% translate "Email sending" %}</a>
               {% if user.is_staff %}<a href="{% url 'admin:index' %}">{% translate "Django admin" %}</a>{% endif %}
             </div>
           </details>
@@ -60,6 +64,13 @@ PATHS = [
     "/settings/",
     "/settings/telephony/",
     "/settings/telephony/caller-ids/3/edit/",
+    "/emails/",
+    "/emails/3/",
+    "/sequences/4/",
+    "/settings/mail/",
+    "/settings/mail/suppressions/",
+    "/settings/mailboxes/",
+    "/email-templates/",
     "/search/",
     "/leadsx",
 ]

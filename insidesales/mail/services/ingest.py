@@ -151,6 +151,8 @@ def _create(
     match = _match(organization.pk, parsed, related, mailbox)
     now = timezone.now()
     bounce = parsed.bounce.as_json() if parsed.bounce is not None else {}
+    if parsed.bounce is not None:
+        bounce["verified_hard"] = _verified_hard_bounces(organization.pk, parsed.bounce)
     message = EmailMessage.objects.create(
         organization=organization,
         mailbox=mailbox,
@@ -191,7 +193,7 @@ def _create(
     )
     if parsed.bounce is not None:
         for recipient in parsed.bounce.recipients:
-            if recipient.hard:
+            if recipient.hard and recipient.recipient.lower() in set(message.bounce.get("verified_hard", [])):
                 suppression_add(
                     organization_id=organization.pk,
                     email=recipient.recipient,
@@ -201,6 +203,20 @@ def _create(
     email_timeline_log(message=message)
     _react(message)
     return message
+
+
+def _verified_hard_bounces(organization_id: int, report: Any) -> list[str]:
+    """The permanently failed recipients this bounce may act on: only addresses one of OUR emails (the
+    one the report names by its Message-ID) was sent to. Anyone can write a bounce-looking message; one
+    that names no email of ours, or an address that email did not go to, suppresses nobody."""
+    original = (report.original_message_id or "").strip("<>")
+    if not original:
+        return []
+    sent = EmailMessage.objects.filter(
+        organization_id=organization_id, direction=Direction.OUT, message_id=original
+    ).values_list("to_addresses", "cc_addresses")
+    addressed = {a.lower() for to, cc in sent for a in [*to, *cc] if isinstance(a, str)}
+    return sorted({r.recipient.lower() for r in report.recipients if r.hard and r.recipient.lower() in addressed})
 
 
 def _react(message: EmailMessage) -> None:

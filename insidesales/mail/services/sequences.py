@@ -11,7 +11,6 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -274,14 +273,10 @@ def enrollments_react_to_inbound(*, message: EmailMessage) -> None:
     now = timezone.now()
     organization_id = message.organization_id
     if message.kind == InboundKind.BOUNCE:
-        bounce: dict[str, Any] = message.bounce or {}
-        status = str(bounce.get("status") or "")
-        if bounce.get("hard") or (str(bounce.get("action") or "").lower() == "failed" and status.startswith("5")):
-            for address in {bounce.get("recipient") or "", *bounce.get("recipients", [])}:
-                if address:
-                    enrollments_stop_for_address(
-                        organization_id=organization_id, email=address, reason=StopReason.BOUNCED
-                    )
+        # Only hard failures of addresses one of our emails went to (checked when the bounce was stored):
+        # a forged bounce naming someone else stops nothing.
+        for address in (message.bounce or {}).get("verified_hard", []):
+            enrollments_stop_for_address(organization_id=organization_id, email=address, reason=StopReason.BOUNCED)
         return
     match = Q(email=normalize_address(message.from_address))
     if message.lead_id:

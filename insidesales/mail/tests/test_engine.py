@@ -34,10 +34,11 @@ pytestmark = pytest.mark.django_db
 
 
 def run(now: dt.datetime | None = None) -> None:
-    """One engine pass and one outbox pass at `now`."""
-    engine.run_due_steps(now=now)
+    """One engine pass at `now`, its emails handed over, then one pass over the rest of the queue."""
+    steps = engine.run_due_steps(now=now)
     pool = outbox.SessionPool()
     try:
+        outbox.send_claimed(pool=pool, token=steps.send_token, messages=steps.to_send)
         outbox.send_pass(pool=pool, now=now)
     finally:
         pool.close()
@@ -148,7 +149,12 @@ def test_a_hard_bounce_stops_every_sequence_of_the_address(mw):
         message_id="dsn-1@mx.example.org",
         thread_root="dsn-1@mx.example.org",
         from_address="mailer-daemon@mx.example.org",
-        bounce={"recipient": "gone@example.org", "action": "failed", "status": "5.1.1"},
+        bounce={
+            "recipient": "gone@example.org",
+            "action": "failed",
+            "status": "5.1.1",
+            "verified_hard": ["gone@example.org"],
+        },
     )
     enrollments_react_to_inbound(message=bounce)
     states = set(Enrollment.objects.values_list("state", "stop_reason"))
@@ -165,7 +171,7 @@ def test_a_soft_bounce_stops_nothing(mw):
         message_id="dsn-2@mx.example.org",
         thread_root="dsn-2@mx.example.org",
         from_address="mailer-daemon@mx.example.org",
-        bounce={"recipient": "full@example.org", "action": "delayed", "status": "4.2.2"},
+        bounce={"recipient": "full@example.org", "action": "delayed", "status": "4.2.2", "verified_hard": []},
     )
     enrollments_react_to_inbound(message=bounce)
     enrollment.refresh_from_db()
@@ -212,9 +218,12 @@ def test_suppressed_or_closed_leads_are_not_enrolled_and_counted_by_reason(mw):
 
 def test_an_address_suppressed_after_queueing_is_not_sent(mw):
     enrollment_create(actor=mw.rep, sequence=_three_step(mw), lead=mw.lead(email="late@example.org"))
-    engine.run_due_steps()
+    steps = engine.run_due_steps()
+    assert EmailMessage.objects.get().status == MessageStatus.SENDING  # written claimed for sending
     suppression_add(organization_id=mw.org.pk, email="late@example.org", reason=SuppressionReason.COMPLAINT)
-    run()
+    pool = outbox.SessionPool()
+    outbox.send_claimed(pool=pool, token=steps.send_token, messages=steps.to_send)
+    pool.close()
     assert mw.sink.received == []
     assert EmailMessage.objects.get().status == MessageStatus.CANCELLED
 
@@ -311,15 +320,25 @@ def test_a_connection_closed_by_the_server_while_idle_is_reopened(mw):
     pool = outbox.SessionPool()
     sequence = mw.sequence(email_step("One", "Body"))
     enrollment_create(actor=mw.rep, sequence=sequence, lead=mw.lead(email="a@example.org"))
-    engine.run_due_steps()
-    outbox.send_pass(pool=pool)
+    steps = engine.run_due_steps()
+    outbox.send_claimed(pool=pool, token=steps.send_token, messages=steps.to_send)
     session = pool.get(mw.mailbox)
     session.client.sock.close()  # as if the server had timed the idle connection out
     enrollment_create(actor=mw.rep, sequence=sequence, lead=mw.lead(email="b@example.org"))
-    engine.run_due_steps()
-    outbox.send_pass(pool=pool)
+    steps = engine.run_due_steps()
+    outbox.send_claimed(pool=pool, token=steps.send_token, messages=steps.to_send)
     pool.close()
     assert sorted(m["To"] for m in mw.sink.parsed()) == ["a@example.org", "b@example.org"]
+
+
+def test_emails_a_dead_worker_claimed_but_never_handed_over_go_out_after_the_claim_expires(mw, settings):
+    enrollment_create(actor=mw.rep, sequence=_three_step(mw), lead=mw.lead(email="orphan@example.org"))
+    engine.run_due_steps()  # claimed for sending; the worker "dies" before handing it over
+    run()
+    assert mw.sink.received == []
+    run(now=timezone.now() + dt.timedelta(seconds=settings.MAIL_CLAIM_SECONDS + 1))
+    assert len(mw.sink.received) == 1
+    assert EmailMessage.objects.get().status == MessageStatus.SENT
 
 
 def test_daily_cap_per_mailbox_holds_the_rest_for_later(mw):
@@ -353,3 +372,32 @@ def test_two_workers_never_run_the_same_step(mw):
         engine._advance(stale, enrollment, result)
     engine._commit(stale, token_a, result)
     assert StepRun.objects.count() == 20 and EmailMessage.objects.count() == 20
+
+
+def test_a_reassigned_lead_takes_its_emails_and_sequence_to_the_new_owner(mw):
+    from insidesales.crm.services.leads import lead_assign
+    from insidesales.mail.models import Mailbox, Security
+    from insidesales.mail.selectors.messages import message_list
+
+    lead = mw.lead(email="moving@example.org")
+    enrollment = enrollment_create(actor=mw.rep, sequence=_three_step(mw), lead=lead)
+    run()
+    sent = EmailMessage.objects.get(enrollment=enrollment)
+    new_box = Mailbox.objects.create(
+        organization=mw.org,
+        user=mw.other_rep.user,
+        email="other@mailers.test",
+        smtp_host="127.0.0.1",
+        smtp_port=mw.mailbox.smtp_port,
+        smtp_security=Security.NONE,
+    )
+    lead_assign(membership=mw.admin, lead_id=lead.pk, owner_id=mw.other_rep.user_id)
+    enrollment.refresh_from_db()
+    sent.refresh_from_db()
+    assert (enrollment.owner_id, enrollment.mailbox_id) == (mw.other_rep.user_id, new_box.pk)
+    assert sent.owner_id == mw.other_rep.user_id
+    assert list(message_list(membership=mw.other_rep)) == [sent]
+    assert list(message_list(membership=mw.rep)) == []
+    run(now=timezone.now() + dt.timedelta(days=2, minutes=1))
+    follow_up = mw.sink.parsed()[1]
+    assert follow_up["From"].addresses[0].addr_spec == "other@mailers.test"

@@ -47,6 +47,15 @@ def make_mailbox(world, server, **extra) -> Mailbox:
 
 def test_poll_reads_reply_out_of_office_and_bounce_and_stores_a_duplicate_once(world, imap_server):
     Lead.objects.filter(pk=world.lead_rep1.pk).update(email="maria@prospect.test")
+    EmailMessage.objects.create(  # the email the bounce reports on
+        organization=world.org,
+        direction="out",
+        status="sent",
+        message_id="seq-1-step-1.8f3a2c@acme.test",
+        thread_root="seq-1-step-1.8f3a2c@acme.test",
+        from_address="anna.rep@acme.test",
+        to_addresses=["nobody.here@prospect-gone.test"],
+    )
     for name in ("plain_reply.eml", "outlook_auto_reply.eml", "postfix_dsn.eml", "plain_reply.eml"):
         imap_server.append(load(name))
     mailbox = make_mailbox(world, imap_server)
@@ -55,7 +64,7 @@ def test_poll_reads_reply_out_of_office_and_bounce_and_stores_a_duplicate_once(w
     assert (mailbox.imap_last_uid, mailbox.last_error) == (4, "")
     assert mailbox.imap_uidvalidity == imap_server.uidvalidity()
     assert mailbox.last_polled_at is not None
-    kinds = dict(EmailMessage.objects.values_list("message_id", "kind"))
+    kinds = dict(EmailMessage.objects.filter(direction="in").values_list("message_id", "kind"))
     assert kinds == {
         "reply-maria-42@prospect.test": "message",
         "8a3f0c2e1b7d4e9f@DB9PR02MB7001.eurprd02.prod.outlook.com": "auto_reply",
@@ -68,7 +77,7 @@ def test_poll_reads_reply_out_of_office_and_bounce_and_stores_a_duplicate_once(w
     assert not any(b"\\Seen" in flags for flags in imap_server.flags())
     # Nothing new: the next poll fetches nothing and stores nothing.
     assert mailbox_poll(mailbox) == 0
-    assert EmailMessage.objects.count() == 3
+    assert EmailMessage.objects.filter(direction="in").count() == 3
     imap_server.append(load("yandex_reply_koi8r.eml"))
     assert mailbox_poll(mailbox) == 1
     mailbox.refresh_from_db()
@@ -138,9 +147,37 @@ def test_ingest_email_finds_the_organization_by_the_recipient_mailbox(world, ima
     mailbox = make_mailbox(world, imap_server, email="Anna.Rep@acme.test")
     Lead.objects.filter(pk=world.lead_rep1.pk).update(email="maria@prospect.test")
     for name in ("plain_reply.eml", "outlook_auto_reply.eml", "postfix_dsn.eml", "plain_reply.eml"):
-        pipe(load(name))
+        pipe(load(name), "--recipient", "anna.rep@acme.test")
     assert EmailMessage.objects.filter(organization=world.org, mailbox=mailbox).count() == 3
     assert EmailMessage.objects.get(kind="message").lead_id == world.lead_rep1.pk
+
+
+def test_ingest_email_never_routes_by_the_messages_own_headers(world, imap_server):
+    """To, Cc and Delivered-To are written by the sender: naming another organization's mailbox there
+    must not steer the message into that organization."""
+    make_mailbox(world, imap_server, email="Anna.Rep@acme.test")
+    steering = load("plain_reply.eml").replace(b"\nSubject:", b"\nCc: anna.rep@acme.test\nSubject:", 1)
+    with pytest.raises(CommandError) as refused:
+        pipe(steering)
+    assert refused.value.returncode == 67
+    with pytest.raises(CommandError):
+        pipe(steering, "--recipient", "catch-all@elsewhere.test")
+    assert not EmailMessage.objects.exists()
+
+
+def test_ingest_email_refuses_an_address_that_is_a_mailbox_in_two_organizations(world, imap_server):
+    from insidesales.core.testing import factories as f
+
+    mine = make_mailbox(world, imap_server, email="shared@corp.test")
+    other_org = f.OrganizationFactory(slug="other")
+    other_user = f.UserFactory(email="other@corp.test")
+    f.InsideRepMembershipFactory(organization=other_org, user=other_user)
+    Mailbox.objects.create(organization=other_org, user=other_user, email="SHARED@corp.test", smtp_host="smtp.x.test")
+    with pytest.raises(CommandError) as ambiguous:
+        pipe(load("plain_reply.eml"), "--recipient", "shared@corp.test")
+    assert ambiguous.value.returncode == 67 and "several organizations" in str(ambiguous.value)
+    pipe(load("plain_reply.eml"), "--mailbox", str(mine.pk))
+    assert EmailMessage.objects.get().organization_id == world.org.pk
 
 
 def test_ingest_email_exit_codes(world):

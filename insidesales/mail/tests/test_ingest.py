@@ -172,7 +172,18 @@ def test_bounce_without_a_known_original_is_matched_by_the_failed_recipient(worl
     raw = load("gmail_dsn.eml").replace(b"olga.no.such.user@gmail.com", contact.email.encode())
     message = message_ingest(organization=world.org, raw=raw)
     assert message.contact_id == contact.pk  # not the mailer daemon
-    assert Suppression.objects.filter(email=contact.email).exists()
+    # None of our emails is the one it reports on: it is kept, but suppresses nobody.
+    assert message.bounce["hard"] is True and message.bounce["verified_hard"] == []
+    assert not Suppression.objects.exists()
+
+
+def test_a_forged_bounce_naming_an_address_we_never_wrote_to_suppresses_nobody(world):
+    lead = world.lead_manager
+    sent(lead, "seq-1-step-1.8f3a2c@acme.test", "someone.else@prospect.test")  # our email, another address
+    raw = load("postfix_dsn.eml").replace(b"From: MAILER-DAEMON", b"From: attacker@evil.example", 1)
+    message = message_ingest(organization=world.org, raw=raw)
+    assert message.kind == "bounce" and message.bounce["verified_hard"] == []
+    assert not Suppression.objects.exists()
 
 
 def test_soft_bounce_only_records(world):
@@ -206,6 +217,7 @@ def test_hard_bounce_stops_the_sequence(world):
     lead = world.lead_rep1
     Lead.objects.filter(pk=lead.pk).update(email="ivan.petrov@fabrikam.test")
     enrollment = enroll(world, lead)
+    sent(lead, "seq-7-step-1.c0ffee@acme.test", "ivan.petrov@fabrikam.test")
     message_ingest(organization=world.org, raw=load("exchange_dsn.eml"))
     enrollment.refresh_from_db()
     assert (enrollment.state, enrollment.stop_reason) == (EnrollmentState.STOPPED, StopReason.BOUNCED)

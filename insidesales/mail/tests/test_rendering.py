@@ -362,3 +362,18 @@ def test_variants_are_read_once_per_template_object(django_assert_num_queries):
     with django_assert_num_queries(1):
         for _ in range(100):
             assert template_variant_for(template, "ru").language == "en"
+
+
+def test_joined_repetitions_cannot_build_a_huge_email():
+    """Each repeat under the limit, thousands of them joined with `~`: refused once the output passes the
+    cap, without building gigabytes first; a single repeat over the limit is refused outright."""
+    from insidesales.mail.rendering import MAX_VALUE_CHARS, MergeTemplateError, render_email
+
+    joined = "{{ " + " ~ ".join(['"x" * 1999'] * 4000) + " }}"
+    with pytest.raises(MergeTemplateError):
+        render_email(subject="s", body=joined, context={})
+    with pytest.raises(MergeTemplateError):
+        render_email(subject="s", body=f'{{{{ "ab" * {MAX_VALUE_CHARS} }}}}', context={})
+    assert render_email(subject="s", body='{{ "-" * 40 }}', context={}).text == "-" * 40
+    long_notes = {"lead": {"notes": "n" * 100_000}}
+    assert len(render_email(subject="s", body="{{ lead.notes }}", context=long_notes).text) == MAX_VALUE_CHARS
