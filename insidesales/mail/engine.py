@@ -9,6 +9,7 @@ claims expire and the batch runs again. Emails are then handed to SMTP by `insid
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import logging
 import uuid
@@ -19,7 +20,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core import signing
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -42,6 +43,7 @@ from insidesales.mail.models import (
     Suppression,
     SuppressionReason,
 )
+from insidesales.mail.rows import EmailRow, RunRow, insert_emails, insert_runs
 from insidesales.mail.services.sequences import CLOSED_LEAD_STATUSES, sender_mailbox
 
 log = logging.getLogger(__name__)
@@ -67,19 +69,32 @@ class PassResult:
     # Emails written already claimed for sending (within their mailbox's allowance), for the caller
     # to hand over at once with `outbox.send_claimed`; the rest wait in the queue.
     send_token: str = ""
-    to_send: list[EmailMessage] = field(default_factory=list)
+    to_send: list[EmailRow] = field(default_factory=list)
+
+
+_SIGNER = None
+
+
+def _signer() -> signing.Signer:
+    global _SIGNER
+    if _SIGNER is None or _SIGNER.key != settings.SECRET_KEY:
+        _SIGNER = signing.Signer(salt=UNSUBSCRIBE_SALT, algorithm="sha256")
+    return _SIGNER
 
 
 def unsubscribe_token(*, organization_id: int, message_id: str) -> str:
-    return signing.dumps([organization_id, message_id], salt=UNSUBSCRIBE_SALT, compress=True)
+    """`<base64 of "organization id, newline, Message-ID">:<HMAC-SHA256>`, URL-safe (signed with SECRET_KEY)."""
+    raw = base64.urlsafe_b64encode(f"{organization_id}\n{message_id}".encode()).rstrip(b"=").decode()
+    return _signer().sign(raw)
 
 
 def unsubscribe_read(token: str) -> tuple[int, str] | None:
     try:
-        organization_id, message_id = signing.loads(token, salt=UNSUBSCRIBE_SALT)
-    except (signing.BadSignature, ValueError, TypeError):
+        raw = _signer().unsign(token)
+        organization_id, message_id = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode().split("\n", 1)
+        return int(organization_id), message_id
+    except (signing.BadSignature, ValueError, TypeError, UnicodeDecodeError):
         return None
-    return int(organization_id), str(message_id)
 
 
 def unsubscribe_url(*, organization_id: int, message_id: str) -> str:
@@ -213,9 +228,9 @@ class _Batch:
         }
         mailbox_ids = {e.mailbox_id for e in enrollments if e.mailbox_id}
         self.mailboxes = Mailbox.objects.select_related("user").in_bulk(list(mailbox_ids))
-        self.runs: list[StepRun] = []
-        self.messages: list[EmailMessage] = []
-        self.tasks: list[tuple[Enrollment, SequenceStep, StepRun]] = []
+        self.runs: list[RunRow] = []
+        self.messages: list[EmailRow] = []
+        self.tasks: list[tuple[Enrollment, SequenceStep, RunRow]] = []
         self.changed: list[Enrollment] = []
 
 
@@ -278,7 +293,7 @@ def _advance(batch: _Batch, e: Enrollment, result: PassResult) -> None:
             return
         step = steps[e.position]
         if step.kind == StepKind.WAIT:
-            batch.runs.append(StepRun(organization_id=e.organization_id, enrollment=e, step=step, outcome="waited"))
+            batch.runs.append(RunRow(e.organization_id, e.pk, step.pk, "waited"))
             e.position += 1
             e.next_run_at = add_days(now, zone, max(step.wait_days, 0), business=step.business_days)
             return
@@ -297,7 +312,7 @@ def _advance(batch: _Batch, e: Enrollment, result: PassResult) -> None:
             e.position += 1
             continue
         # Manual email, call and generic task: made for the rep; the sequence waits until it is done.
-        run = StepRun(organization_id=e.organization_id, enrollment=e, step=step, outcome="task")
+        run = RunRow(e.organization_id, e.pk, step.pk, "task")
         batch.runs.append(run)
         batch.tasks.append((e, step, run))
         e.position += 1
@@ -337,9 +352,7 @@ def _queue_email(batch: _Batch, e: Enrollment, step: SequenceStep, record: Any, 
     try:
         rendered = rendering.render_email(subject=subject, body=body, context=context)
     except rendering.MergeTemplateError as exc:
-        batch.runs.append(
-            StepRun(organization_id=e.organization_id, enrollment=e, step=step, outcome="failed", detail=str(exc)[:500])
-        )
+        batch.runs.append(RunRow(e.organization_id, e.pk, step.pk, "failed", detail=str(exc)[:500]))
         e.state, e.stop_reason, e.next_run_at = EnrollmentState.PAUSED, StopReason.SEND_FAILED, None
         return False
     domain = mailbox.email.rpartition("@")[2] or "localhost"
@@ -349,9 +362,9 @@ def _queue_email(batch: _Batch, e: Enrollment, step: SequenceStep, record: Any, 
     references = ""
     if threaded:
         references = " ".join([*previous.references.split(), previous.message_id][-20:])
-    message = EmailMessage(
+    message = EmailRow(
         organization_id=e.organization_id,
-        mailbox=mailbox,
+        mailbox_id=mailbox.pk,
         direction=Direction.OUT,
         status=MessageStatus.QUEUED,
         message_id=message_id,
@@ -371,12 +384,13 @@ def _queue_email(batch: _Batch, e: Enrollment, step: SequenceStep, record: Any, 
         team_id=e.team_id,
         agency_id=e.agency_id,
         template_id=step.template_id,
-        enrollment=e,
-        step=step,
+        enrollment_id=e.pk,
+        step_id=step.pk,
         scheduled_at=batch.now,
+        mailbox=mailbox,
     )
     batch.messages.append(message)
-    run = StepRun(organization_id=e.organization_id, enrollment=e, step=step, outcome="sent", message=message)
+    run = RunRow(e.organization_id, e.pk, step.pk, "sent", message=message)
     batch.runs.append(run)
     e.last_message_id = message_id
     if not e.thread_root:
@@ -386,16 +400,23 @@ def _queue_email(batch: _Batch, e: Enrollment, step: SequenceStep, record: Any, 
 
 
 def _footer(rules: MailSettings, organization, e: Enrollment, message_id: str, language: str) -> tuple[str, str]:
+    """The footer of a sequence email: who sends it (company, postal address) and the unsubscribe link."""
     from django.utils.html import escape
 
     url = unsubscribe_url(organization_id=e.organization_id, message_id=message_id)
+    text, html = _footer_parts(rules.company_name or organization.name, rules.physical_address, language)
+    return text.replace("\x00URL\x00", url), html.replace("\x00URL\x00", escape(url))
+
+
+@lru_cache(maxsize=256)
+def _footer_parts(company: str, address: str, language: str) -> tuple[str, str]:
+    from django.utils.html import escape
+
     with translation.override(language):
-        sender = ", ".join(x for x in (rules.company_name or organization.name, rules.physical_address) if x)
-        line = _("Do not want these emails? Unsubscribe: %(url)s") % {"url": url}
-        link = _('Do not want these emails? <a href="%(url)s">Unsubscribe</a>') % {"url": escape(url)}
-    text = f"\n\n--\n{sender}\n{line}\n"
-    html = f'\n<hr><p style="font-size:12px;color:#666">{escape(sender)}<br>{link}</p>\n'
-    return text, html
+        sender = ", ".join(x for x in (company, address) if x)
+        line = _("Do not want these emails? Unsubscribe: %(url)s") % {"url": "\x00URL\x00"}
+        link = _('Do not want these emails? <a href="%(url)s">Unsubscribe</a>') % {"url": "\x00URL\x00"}
+    return f"\n\n--\n{sender}\n{line}\n", f'\n<hr><p style="font-size:12px;color:#666">{escape(sender)}<br>{link}</p>\n'
 
 
 def _commit(batch: _Batch, token: str, result: PassResult) -> None:
@@ -418,14 +439,11 @@ def _commit(batch: _Batch, token: str, result: PassResult) -> None:
             live -= skip
         messages = [m for m in batch.messages if m.enrollment_id in live]
         _claim_for_sending(messages, batch.now, result)
-        _insert(EmailMessage, messages, batch.now)
-        for run in runs:
-            if run.message is not None:
-                run.message_id = run.message.pk
+        insert_emails(messages, batch.now)
         for e, step, run in batch.tasks:
             if e.pk in live:
                 _make_task(e, step, run)
-        _insert(StepRun, runs, batch.now)
+        insert_runs(runs, batch.now)
         _save_enrollments(changed, batch.now)
     if len(result.to_send) < len(messages):
         from insidesales.mail.outbox import wake
@@ -433,7 +451,7 @@ def _commit(batch: _Batch, token: str, result: PassResult) -> None:
         transaction.on_commit(wake)
 
 
-def _claim_for_sending(messages: list[EmailMessage], now: dt.datetime, result: PassResult) -> None:
+def _claim_for_sending(messages: list[EmailRow], now: dt.datetime, result: PassResult) -> None:
     """Write the emails their mailboxes may send now already claimed by this worker (saves the outbox
     a round of reading and claiming them again); the others are queued."""
     from insidesales.mail.outbox import allowance
@@ -448,20 +466,6 @@ def _claim_for_sending(messages: list[EmailMessage], now: dt.datetime, result: P
             left[message.mailbox_id] -= 1
             message.status, message.claim_token, message.claimed_until = MessageStatus.SENDING, token, until
             result.to_send.append(message)
-
-
-def _insert(model, objects: list, now: dt.datetime) -> None:
-    """Insert new rows with ids taken up front, without the ORM's per-object work (`bulk_create`
-    spends most of a batch preparing values field by field)."""
-    from insidesales.core.bulk_insert import allocate_ids, insert_objects
-
-    if not objects:
-        return
-    for obj, pk in zip(objects, allocate_ids(model, len(objects)), strict=True):
-        obj.pk = pk
-        if hasattr(obj, "updated_at"):
-            obj.created_at = obj.updated_at = now
-    insert_objects(objects)
 
 
 ENROLLMENT_FIELDS = (
@@ -489,17 +493,25 @@ def _save_enrollments(changed: list[Enrollment], now: dt.datetime) -> None:
         f"UPDATE {connection.ops.quote_name(table)} SET {columns}, claimed_until = NULL, claim_token = '',"
         " updated_at = %s WHERE id = %s"
     )
+    from insidesales.core.bulk_insert import db_datetime
+
+    vendor = connection.vendor
+    times = [isinstance(f, models.DateTimeField) for f in fields]
+    attnames = [f.attname for f in fields]
     rows = []
-    updated = Enrollment._meta.get_field("updated_at").get_db_prep_save(now, connection)
+    updated = db_datetime(now, vendor)
     for e in changed:
-        values = [f.get_db_prep_save(getattr(e, f.attname), connection) for f in fields]
+        values = [getattr(e, name) for name in attnames]
+        for index, is_time in enumerate(times):
+            if is_time and values[index] is not None:
+                values[index] = db_datetime(values[index], vendor)
         rows.append([*values, updated, e.pk])
         e.claimed_until, e.claim_token, e.updated_at = None, "", now
     with connection.cursor() as cursor:
         cursor.executemany(sql, rows)
 
 
-def _make_task(e: Enrollment, step: SequenceStep, run: StepRun) -> None:
+def _make_task(e: Enrollment, step: SequenceStep, run: RunRow) -> None:
     """The rep's part of a manual step: a task (manual email: with the draft) or a callback (call step)."""
     from insidesales.crm.services.activities import task_create
     from insidesales.orgs.models import Membership
@@ -524,7 +536,7 @@ def _make_task(e: Enrollment, step: SequenceStep, run: StepRun) -> None:
                 personal=True,
                 note=(step.title or _("Sequence call"))[:500],
             )
-            run.outcome, run.callback = "callback", callback
+            run.outcome, run.callback_id = "callback", callback.pk
             return
         notes = step.body
         title = step.title or (_("Send email: %(subject)s") % {"subject": step.subject} if step.subject else "")
@@ -536,7 +548,7 @@ def _make_task(e: Enrollment, step: SequenceStep, run: StepRun) -> None:
             record_type=record_type,
             record_id=record_id,
         )
-        run.task = task
+        run.task_id = task.pk
     except Exception as exc:  # the record moved out of the rep's reach, or similar: skip, do not stall
         if isinstance(exc, IntegrityError):
             raise

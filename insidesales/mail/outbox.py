@@ -10,6 +10,7 @@ the suppression list and retries with back-off are applied here, for every send 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import threading
 import time
@@ -36,7 +37,7 @@ from insidesales.mail.models import (
     StopReason,
     Suppression,
 )
-from insidesales.mail.smtp import SendFailure, SmtpEndpoint, SmtpSession
+from insidesales.mail.smtp import Outgoing, SendFailure, SmtpEndpoint, SmtpSession, send_round
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
@@ -78,7 +79,7 @@ class SessionPool:
         self.ssl_context = ssl_context
         self.sessions: dict[tuple, tuple[SmtpSession, float]] = {}
 
-    def get(self, mailbox: Mailbox) -> SmtpSession:
+    def get(self, mailbox: Mailbox, slot: int = 0) -> SmtpSession:
         secrets = decrypt_credentials(mailbox.credentials)
         endpoint = SmtpEndpoint(
             host=mailbox.smtp_host,
@@ -87,12 +88,12 @@ class SessionPool:
             username=mailbox.smtp_username,
             password=secrets.get("smtp_password", ""),
         )
-        key = (mailbox.pk, endpoint)
+        key = (mailbox.pk, slot, endpoint)
         found = self.sessions.get(key)
         if found is not None:
             self.sessions[key] = (found[0], time.monotonic())
             return found[0]
-        for old in [k for k in self.sessions if k[0] == mailbox.pk]:  # settings changed: drop the old one
+        for old in [k for k in self.sessions if k[0] == mailbox.pk and k[1] == slot]:  # settings changed
             self.sessions.pop(old)[0].close()
         session = SmtpSession(endpoint, ssl_context=self.ssl_context)
         self.sessions[key] = (session, time.monotonic())
@@ -231,79 +232,82 @@ def send_claimed(
 
 
 def _send_group(pool: SessionPool, group: list[EmailMessage], token: str, result: SendResult) -> None:
+    """Hand over one mailbox's messages in rounds, one message per connection in each round."""
     mailbox = group[0].mailbox
+    width = max(1, settings.MAIL_CONNECTIONS_PER_MAILBOX)
     try:
-        session = pool.get(mailbox)
+        sessions = [pool.get(mailbox, slot) for slot in range(width)]
     except CredentialsUnreadable as exc:
         _retry_all(group, str(exc), result)
         return
     sent: list[EmailMessage] = []
-    for index, message in enumerate(group):
-        data = build_mime(
-            message=message,
-            list_unsubscribe_url=(
-                unsubscribe_url(organization_id=message.organization_id, message_id=message.message_id)
-                if message.enrollment_id
-                else None
-            ),
-        )
-
-        def hand_over(message: EmailMessage = message) -> bool:
-            message.sent_at = timezone.now()
-            return _record_handed(message, token)
-
-        reconnected = False
-        while True:
-            try:
-                session.send(
-                    sender=mailbox.email,
-                    recipients=list(message.to_addresses) + list(message.cc_addresses),
-                    data=data,
-                    before_end_of_data=hand_over,
-                )
-            except SendFailure as exc:
-                if exc.withdrawn:  # our claim expired and another worker has it now
-                    pool.drop(mailbox)
-                    session = pool.get(mailbox)
-                    break
-                if exc.handed and exc.code is None:
-                    sent.append(message)  # the end of data went out, the answer was lost: never sent twice
-                    pool.drop(mailbox)
-                    break
-                if exc.code is None and not exc.handed:  # connection-level (closed while idle, refused...)
-                    pool.drop(mailbox)
-                    if not reconnected:
-                        reconnected, session = True, pool.get(mailbox)
-                        continue
-                    _retry_all(group[index:], str(exc), result, mailbox=mailbox)
-                    _mark_sent(sent, mailbox)
-                    result.sent += len(sent)
-                    return
-                _failed(message, exc, result)
-                break
-            sent.append(message)
+    waiting = list(group)
+    reconnected: set[int] = set()  # messages given a second connection after a lost one
+    gave_up: list[EmailMessage] = []
+    while waiting:
+        batch, waiting = waiting[:width], waiting[width:]
+        items = [
+            Outgoing(
+                sessions[slot],
+                mailbox.email,
+                list(message.to_addresses) + list(message.cc_addresses),
+                build_mime(
+                    message=message,
+                    list_unsubscribe_url=(
+                        unsubscribe_url(organization_id=message.organization_id, message_id=message.message_id)
+                        if message.enrollment_id
+                        else None
+                    ),
+                ),
+            )
+            for slot, message in enumerate(batch)
+        ]
+        send_round(items, lambda ready, batch=batch: _record_handed([batch[i] for i in ready], token, batch))
+        for message, item in zip(batch, items, strict=False):
+            failure = item.failure
+            if failure is None:
+                sent.append(message)
+            elif failure.withdrawn:  # our claim expired and another worker has it now
+                continue
+            elif failure.handed and failure.code is None:
+                sent.append(message)  # the end of data went out, the answer was lost: never sent twice
+            elif failure.code is None:  # connection-level (closed while idle, refused...): once more
+                if message.pk in reconnected:
+                    gave_up.append(message)
+                    Mailbox.objects.filter(pk=mailbox.pk).update(last_error=str(failure)[:500])
+                else:
+                    reconnected.add(message.pk)
+                    waiting.insert(0, message)
+            else:
+                _failed(message, failure, result)
+        if gave_up:
+            _retry_all(gave_up + waiting, "connection lost", result, mailbox=mailbox)
             break
     _mark_sent(sent, mailbox)
     result.sent += len(sent)
 
 
-def _record_handed(message: EmailMessage, token: str) -> bool:
-    """Commit "handed" for one message still claimed by us (a plain prepared UPDATE in autocommit: this
-    runs once per message between its body and its end of data)."""
-    sql = _HANDED_SQL.get(connection.vendor)
-    if sql is None:
-        table = connection.ops.quote_name(EmailMessage._meta.db_table)
-        sql = _HANDED_SQL[connection.vendor] = (
-            f"UPDATE {table} SET status = %s, sent_at = %s, attempts = attempts + 1"
-            " WHERE id = %s AND claim_token = %s AND status = %s"
-        )
-    sent_at = EmailMessage._meta.get_field("sent_at").get_db_prep_save(message.sent_at, connection)
+def _record_handed(messages: list[EmailMessage], token: str, batch: list[EmailMessage]) -> set[int]:
+    """Commit "handed" for the round's messages still claimed by us, in one statement, just before their
+    end of data goes out; returns their indexes in `batch`."""
+    if not messages:
+        return set()
+    now = timezone.now()
+    table = connection.ops.quote_name(EmailMessage._meta.db_table)
+    marks = ", ".join(["%s"] * len(messages))
+    sql = (
+        f"UPDATE {table} SET status = %s, sent_at = %s, attempts = attempts + 1"
+        f" WHERE id IN ({marks}) AND claim_token = %s AND status = %s RETURNING id"
+    )
+    sent_at = EmailMessage._meta.get_field("sent_at").get_db_prep_save(now, connection)
+    params = [MessageStatus.HANDED, sent_at, *[m.pk for m in messages], token, MessageStatus.SENDING]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [MessageStatus.HANDED, sent_at, message.pk, token, MessageStatus.SENDING])
-        return cursor.rowcount == 1
-
-
-_HANDED_SQL: dict[str, str] = {}
+        cursor.execute(sql, params)
+        mine = {row[0] for row in cursor.fetchall()}
+    for message in messages:
+        if message.pk in mine:
+            message.sent_at = now
+    return {index for index, message in enumerate(batch) if message.pk in mine}
 
 
 def _finish(message: EmailMessage, status: str, error: str) -> None:
@@ -369,29 +373,34 @@ def _mark_sent(sent: list[EmailMessage], mailbox: Mailbox | None) -> None:
         timeline_log_sent([m for m in sent if m.pk in mine], now=now)
 
 
-def timeline_log_sent(messages: list[EmailMessage], *, now: dt.datetime) -> None:
-    """One "email" entry per sent message on its record's timeline."""
-    rows = [
-        Activity(
-            organization_id=m.organization_id,
-            kind=ActivityKind.EMAIL,
-            actor_id=m.created_by_id,
-            occurred_at=m.sent_at or now,
-            subject=m.subject[:255],
-            body=m.body_text[:2000],
-            data={"email_id": m.pk, "direction": "out", "kind": m.kind, "to": m.to_addresses},
-            lead_id=m.lead_id,
-            contact_id=m.contact_id,
-            company_id=m.company_id if not (m.lead_id or m.contact_id) else None,
-        )
-        for m in messages
-        if m.lead_id or m.contact_id or m.company_id
-    ]
-    from insidesales.core.bulk_insert import allocate_ids, insert_objects
+def timeline_log_sent(messages: list, *, now: dt.datetime) -> None:
+    """One "email" entry per sent message on its record's timeline (rows written in one statement)."""
+    from insidesales.core.bulk_insert import BulkWriter, allocate_ids, db_datetime
 
-    for row, pk in zip(rows, allocate_ids(Activity, len(rows)), strict=True):
-        row.pk = pk
-    insert_objects(rows)
+    shown = [m for m in messages if m.lead_id or m.contact_id or m.company_id]
+    if shown:
+        vendor = connection.vendor
+        fields = ["id", "organization", "kind", "actor", "occurred_at", "subject", "body", "data"]
+        fields += ["lead", "contact", "company"]
+        ids = allocate_ids(Activity, len(shown))
+        BulkWriter(Activity, fields).write(
+            [
+                (
+                    pk,
+                    m.organization_id,
+                    ActivityKind.EMAIL,
+                    m.created_by_id,
+                    db_datetime(m.sent_at or now, vendor),
+                    m.subject[:255],
+                    m.body_text[:2000],
+                    json.dumps({"email_id": m.pk, "direction": "out", "kind": m.kind, "to": m.to_addresses}),
+                    m.lead_id,
+                    m.contact_id,
+                    m.company_id if not (m.lead_id or m.contact_id) else None,
+                )
+                for pk, m in zip(ids, shown, strict=True)
+            ]
+        )
     lead_ids = [m.lead_id for m in messages if m.lead_id]
     contact_ids = [m.contact_id for m in messages if m.contact_id]
     if lead_ids:

@@ -1,8 +1,9 @@
 """SMTP sessions that hand messages over so that none is sent twice.
 
-`SmtpSession.send` speaks MAIL, RCPT and DATA itself (through smtplib's public low-level calls) so it can
+`send_round` speaks MAIL, RCPT and DATA itself (through smtplib's public low-level calls) so it can
 call `before_end_of_data` after the message body has gone out but before the final "." that makes the
-server take the message. The caller records "handed" there, in the database: a worker killed before that
+server take the message; it does so on several connections at once (one message each), so a round of
+messages costs the round trips of one. The caller records "handed" there, in the database: a worker killed before that
 point left the server a half message it throws away (sent again later, same Message-ID); killed after it,
 the message is never sent again.
 """
@@ -122,57 +123,129 @@ class SmtpSession:
         before_end_of_data: Callable[[], bool] | None = None,
     ) -> None:
         """Hand one message over. `before_end_of_data` runs after the body went out; returning False
-        aborts (the connection is dropped, so the server discards the message)."""
-        if self.client is None:
-            self.open()
-        client = self.client
-        assert client is not None
-        handed = False
-        try:
-            code, reply = client.mail(sender, _mail_options(client, data))
-            if code != 250:
-                client.rset()
-                raise SendFailure(f"MAIL FROM: {code} {_text(reply)}", temporary=code < 500, code=code)
-            refused: list[tuple[int, str]] = []
-            for recipient in recipients:
-                code, reply = client.rcpt(recipient)
-                if code not in (250, 251):
-                    refused.append((code, f"{recipient}: {code} {_text(reply)}"))
-            if len(refused) == len(recipients):
-                client.rset()
-                codes = [c for c, _ in refused]
-                raise SendFailure(
-                    "; ".join(t for _, t in refused), temporary=all(c < 500 for c in codes), code=codes[0]
+        withdraws it (the connection is dropped, so the server discards the message)."""
+        item = Outgoing(self, sender, recipients, data)
+        send_round([item], lambda ready: set(ready) if before_end_of_data is None or before_end_of_data() else set())
+        if item.failure is not None:
+            raise item.failure
+
+
+@dataclass
+class Outgoing:
+    """One message to hand over on one connection, and how it went (`failure` None: the server took it)."""
+
+    session: SmtpSession
+    sender: str
+    recipients: list[str]
+    data: bytes
+    failure: SendFailure | None = None
+    handed: bool = False
+    needs_reset: bool = False
+
+    @property
+    def live(self) -> bool:
+        return self.failure is None
+
+
+def send_round(items: list[Outgoing], before_end_of_data: Callable[[list[int]], set[int]]) -> None:
+    """Hand over one message on each of several connections at once: every step (MAIL, RCPT, DATA, the
+    body) goes out on all of them before their answers are read, so one round costs the round trips of
+    one message. `before_end_of_data(indexes)` runs once all bodies are out and returns the indexes that
+    may be finished (the caller records them "handed" in one commit); the others are withdrawn."""
+    for item in items:
+        if item.session.client is None:
+            try:
+                item.session.open()
+            except SendFailure as exc:
+                item.failure = exc
+    _step(items, lambda c, it: c.putcmd("mail", f"FROM:{smtplib.quoteaddr(it.sender)}{_options(c, it.data)}"))
+    _answer(items, (250,), "MAIL FROM")
+    refused: dict[int, list[tuple[int, str]]] = {id(item): [] for item in items}
+    for position in range(max((len(item.recipients) for item in items), default=0)):
+        takers = [item for item in items if item.live and position < len(item.recipients)]
+        _step(takers, lambda c, it, p=position: c.putcmd("rcpt", f"TO:{smtplib.quoteaddr(it.recipients[p])}"))
+        for item in takers:
+            reply = _reply(item)
+            if reply is not None and reply[0] not in (250, 251):
+                refused[id(item)].append((reply[0], f"{item.recipients[position]}: {reply[0]} {_text(reply[1])}"))
+    for item in items:
+        if item.live and len(refused[id(item)]) == len(item.recipients):
+            codes = [code for code, _ in refused[id(item)]]
+            text = "; ".join(t for _, t in refused[id(item)])
+            item.failure = SendFailure(text, temporary=all(c < 500 for c in codes), code=codes[0] if codes else None)
+            item.needs_reset = True
+    _step(items, lambda c, it: c.putcmd("data"))
+    _answer(items, (354,), "DATA")
+    _step(items, lambda c, it: c.send(dot_stuff(it.data)))
+    ready = [index for index, item in enumerate(items) if item.live]
+    allowed = before_end_of_data(ready) if ready else set()
+    for index in ready:
+        if index not in allowed:
+            items[index].session.abort()
+            items[index].failure = SendFailure(
+                "withdrawn before the end of data; not sent", temporary=True, withdrawn=True
+            )
+    for item in items:
+        if item.live:
+            item.handed = True
+    _step(items, lambda c, it: c.send(b".\r\n"))
+    for item in items:
+        if item.live:
+            reply = _reply(item)
+            if reply is not None and reply[0] != 250:
+                item.failure = SendFailure(
+                    f"end of data: {reply[0]} {_text(reply[1])}", temporary=reply[0] < 500, code=reply[0], handed=True
                 )
-            client.putcmd("data")
-            code, reply = client.getreply()
-            if code != 354:
-                client.rset()
-                raise SendFailure(f"DATA: {code} {_text(reply)}", temporary=code < 500, code=code)
-            client.send(dot_stuff(data))
-            if before_end_of_data is not None and before_end_of_data() is False:
-                self.abort()
-                raise SendFailure("withdrawn before the end of data; not sent", temporary=True, withdrawn=True)
-            handed = True
-            client.send(b".\r\n")
-            code, reply = client.getreply()
-            if code != 250:
-                raise SendFailure(f"end of data: {code} {_text(reply)}", temporary=code < 500, code=code, handed=True)
-        except SendFailure:
-            raise
-        except smtplib.SMTPResponseException as exc:
-            self.abort()
-            raise SendFailure(
-                f"{exc.smtp_code} {_text(exc.smtp_error)}", temporary=exc.smtp_code < 500, handed=handed
-            ) from exc
-        except (OSError, smtplib.SMTPException) as exc:
-            self.abort()
-            raise SendFailure(f"connection lost: {exc}", temporary=True, handed=handed) from exc
+    for item in items:
+        if item.needs_reset and item.session.client is not None:
+            try:
+                item.session.client.rset()
+            except (OSError, smtplib.SMTPException):
+                item.session.abort()
 
 
-def _mail_options(client: smtplib.SMTP, data: bytes) -> list[str]:
+def _step(items: list[Outgoing], action: Callable[[smtplib.SMTP, Outgoing], None]) -> None:
+    for item in items:
+        if item.live:
+            try:
+                action(item.session.client, item)
+            except (OSError, smtplib.SMTPException) as exc:
+                _lost(item, exc)
+
+
+def _reply(item: Outgoing) -> tuple[int, bytes] | None:
+    """The next answer on the item's connection; None (and the item failed) when the connection is gone."""
+    try:
+        code, text = item.session.client.getreply()
+    except (OSError, smtplib.SMTPException) as exc:
+        _lost(item, exc)
+        return None
+    if code == 421:  # the server is closing the connection
+        item.session.abort()
+        item.failure = SendFailure(f"{code} {_text(text)}", temporary=True, code=code, handed=item.handed)
+        return None
+    return code, text
+
+
+def _answer(items: list[Outgoing], good: tuple[int, ...], what: str) -> None:
+    for item in items:
+        if item.live:
+            reply = _reply(item)
+            if reply is not None and reply[0] not in good:
+                item.failure = SendFailure(
+                    f"{what}: {reply[0]} {_text(reply[1])}", temporary=reply[0] < 500, code=reply[0]
+                )
+                item.needs_reset = True
+
+
+def _lost(item: Outgoing, exc: BaseException) -> None:
+    item.session.abort()
+    item.failure = SendFailure(f"connection lost: {exc}", temporary=True, handed=item.handed)
+
+
+def _options(client: smtplib.SMTP, data: bytes) -> str:
     # Messages are built 7-bit clean (quoted-printable or base64 bodies, RFC 2047 headers).
-    return [f"SIZE={len(data)}"] if client.has_extn("size") else []
+    return f" SIZE={len(data)}" if client.has_extn("size") else ""
 
 
 def _text(reply: bytes | str) -> str:
