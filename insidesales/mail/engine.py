@@ -183,6 +183,24 @@ def claim_due(*, now: dt.datetime, limit: int) -> tuple[str, list[int]]:
 # --- one pass -------------------------------------------------------------------------------------
 
 
+LEAD_COLUMNS = (
+    "organization_id",
+    "team_id",
+    "agency_id",
+    "first_name",
+    "last_name",
+    "title",
+    "company_name",
+    "email",
+    "phone",
+    "country",
+    "time_zone",
+    "status",
+    "custom",
+    "converted_company",
+)
+
+
 class _Batch:
     """Everything a batch reads in bulk and writes in one transaction."""
 
@@ -206,7 +224,8 @@ class _Batch:
         self.organizations = {o.pk: o for o in Organization.objects.filter(pk__in=org_ids)}
         lead_ids = [e.lead_id for e in enrollments if e.lead_id]
         contact_ids = [e.contact_id for e in enrollments if e.contact_id]
-        self.leads = Lead.objects.select_related("owner").in_bulk(lead_ids)
+        # Only what the merge fields, the zone and the stop checks read (leads carry search keys and notes).
+        self.leads = Lead.objects.select_related("owner").only(*LEAD_COLUMNS, "owner").in_bulk(lead_ids)
         self.contacts = Contact.objects.select_related("owner", "company").in_bulk(contact_ids)
         addresses = {e.email for e in enrollments}
         self.suppressed = dict(

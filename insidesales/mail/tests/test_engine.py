@@ -401,3 +401,20 @@ def test_a_reassigned_lead_takes_its_emails_and_sequence_to_the_new_owner(mw):
     run(now=timezone.now() + dt.timedelta(days=2, minutes=1))
     follow_up = mw.sink.parsed()[1]
     assert follow_up["From"].addresses[0].addr_spec == "other@mailers.test"
+
+
+def test_a_pass_makes_the_same_queries_for_5_or_30_enrollments(mw):
+    """Everything a batch reads is read in bulk: no query per lead, email or step (deferred fields included)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries_for(count: int, tag: str) -> int:
+        sequence = mw.sequence(email_step("Hi {{ lead.first_name }} at {{ lead.company }}", "{{ owner.full_name }}"))
+        leads = [mw.lead(first_name=f"N{i}", company_name="Acme", email=f"{tag}{i}@example.org") for i in range(count)]
+        enrollments_create(actor=mw.rep, sequence=sequence, leads=leads)
+        with CaptureQueriesContext(connection) as captured:
+            steps = engine.run_due_steps()
+        assert len(steps.to_send) == count
+        return len(captured)
+
+    assert queries_for(5, "five") == queries_for(30, "thirty")
