@@ -278,6 +278,10 @@ def add_suppression(request: HttpRequest, payload: SuppressionAddIn):
         actor=request.auth,
         note=payload.note,
     )
+    if request.auth.role not in ("admin", "manager") and entry.created_by_id != request.auth.user_id:
+        # Someone else's entry: its note (bounce diagnostics, a manager's words) and author stay with
+        # those who manage the list; the rep learns it is listed, and why in one word.
+        entry.note, entry.created_by_id, entry.created_by = "", None, None
     return Status(201, entry)
 
 

@@ -199,17 +199,21 @@ def disposition_enroll(*, membership: Membership, call: Call, disposition: Dispo
     sequence, with the rep as the one who enrolled it. Returns why it was not enrolled (None when it was, or
     when there is nothing to do); either way the record's timeline says what happened. Nothing raised here
     reaches the disposition: a refusal is rolled back to a savepoint and written down instead."""
-    from insidesales.mail.models import Sequence
+    from insidesales.mail.selectors.sequences import sequence_list
     from insidesales.mail.services.sequences import SKIP_MESSAGES, enrollments_create
+    from insidesales.orgs.visibility import visible_records
 
     sequence_id = (disposition.actions or {}).get("enroll_sequence")
     record = call.lead or call.contact
     if not sequence_id or record is None:
         return None
-    sequence = Sequence.objects.filter(organization_id=membership.organization_id, pk=sequence_id).first()
+    # Only a sequence this rep may see (an agency rep: their agency's), and only a record they may see.
+    sequence = sequence_list(membership=membership).filter(pk=sequence_id).first()
     problem: str | None = None
     if sequence is None:
         problem = _("the sequence no longer exists")
+    elif not visible_records(type(record).objects.filter(pk=record.pk), membership).exists():
+        return None
     else:
         try:
             with transaction.atomic():
