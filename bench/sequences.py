@@ -142,6 +142,7 @@ def configure(database_url: str | None, data_dir: Path) -> str:
             "LOG_LEVEL": "WARNING",
             "DJANGO_SETTINGS_MODULE": "insidesales.settings",
             "DATABASE_POOL": "0",
+            "MAIL_ALLOWED_HOSTS": "127.0.0.1",  # the sink listens on loopback
         }
     )
     return url

@@ -239,6 +239,11 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Inside Sales <noreply
 PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 # How long a mailer worker holds the steps and emails it claimed; after a crash they wait this long.
 MAIL_CLAIM_SECONDS = int(os.environ.get("MAIL_CLAIM_SECONDS", "120"))
+# Mail servers in this server's own network (loopback, private, link-local) that mailboxes may use:
+# host names, addresses or networks, comma-separated (docs/email.md). Tests use servers on loopback.
+MAIL_ALLOWED_HOSTS = [
+    h.strip() for h in os.environ.get("MAIL_ALLOWED_HOSTS", "127.0.0.1,::1,localhost" if TESTING else "").split(",")
+]
 # SMTP connections a mailer worker opens to one mailbox's server at once (Microsoft 365 allows 3 per mailbox).
 MAIL_CONNECTIONS_PER_MAILBOX = int(os.environ.get("MAIL_CONNECTIONS_PER_MAILBOX", "3"))
 SERVER_EMAIL = DEFAULT_FROM_EMAIL

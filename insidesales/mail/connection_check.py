@@ -19,7 +19,9 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 
-CODES = ("dns", "refused", "timeout", "tls", "auth", "protocol", "other")
+from insidesales.mail.hosts import HostNotAllowed, ensure_host_allowed
+
+CODES = ("dns", "refused", "timeout", "tls", "auth", "protocol", "not_allowed", "other")
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,10 @@ def _run(protocol: str, host: str, port: int, timeout: float, security: str, bod
         return CheckResult(False, protocol, str(_("Enter the server name.")), "dns")
     try:
         _resolve(host, port)
+        try:
+            ensure_host_allowed(host, port)
+        except HostNotAllowed as exc:
+            return CheckResult(False, protocol, str(exc), "not_allowed")
         return CheckResult(True, protocol, body())
     except _Problem as problem:
         return CheckResult(False, protocol, str(problem.message), problem.code, problem.detail)

@@ -36,7 +36,9 @@ class ImapError(Exception):
 def imap_connect(mailbox: Mailbox, *, timeout: float = TIMEOUT_S) -> imaplib.IMAP4:
     """An IMAP session logged in to `mailbox`, over SSL/TLS, STARTTLS or (local servers only) plain text."""
     from insidesales.calls.secrets import decrypt_credentials
+    from insidesales.mail.hosts import ensure_host_allowed
 
+    ensure_host_allowed(mailbox.imap_host, mailbox.imap_port)
     password = decrypt_credentials(mailbox.credentials).get("imap_password", "")
     context = ssl.create_default_context()
     if mailbox.imap_security == Security.SSL:

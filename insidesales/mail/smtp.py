@@ -17,6 +17,7 @@ import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from insidesales.mail.hosts import ensure_host_allowed
 from insidesales.mail.models import Security
 
 _LEADING_DOT = re.compile(rb"(?m)^\.")
@@ -66,6 +67,7 @@ class SmtpSession:
     def open(self) -> None:
         e = self.endpoint
         try:
+            ensure_host_allowed(e.host, e.port)
             if e.security == Security.SSL:
                 client: smtplib.SMTP = smtplib.SMTP_SSL(e.host, e.port, timeout=e.timeout, context=self.ssl_context)
             else:

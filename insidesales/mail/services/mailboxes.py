@@ -20,6 +20,7 @@ from insidesales.calls.secrets import decrypt_credentials, encrypt_credentials
 from insidesales.core.errors import ValidationError
 from insidesales.mail.compose import clean_address, clean_display_name
 from insidesales.mail.connection_check import CheckResult, check_imap, check_smtp
+from insidesales.mail.hosts import HostNotAllowed, ensure_host_allowed
 from insidesales.mail.models import Mailbox, Security
 from insidesales.mail.selectors.mailboxes import mailbox_get
 from insidesales.orgs.models import Membership
@@ -135,6 +136,12 @@ def _clean(data: Mapping[str, Any]) -> dict[str, Any]:
             cleaned[name] = CLEANERS[name](value)
         except ValueError as exc:
             errors[name] = [str(exc)]
+    for host_field, port_field, default_port in (("smtp_host", "smtp_port", 587), ("imap_host", "imap_port", 993)):
+        if cleaned.get(host_field) and host_field not in errors:
+            try:
+                ensure_host_allowed(cleaned[host_field], cleaned.get(port_field) or default_port)
+            except HostNotAllowed as exc:
+                errors[host_field] = [str(exc)]
     if errors:
         raise ValidationError(_("Check the mailbox settings."), fields=errors)
     return cleaned
