@@ -25,9 +25,7 @@ def sink():
         yield sink, port
 
 
-def test_rep_writes_a_template_emails_a_lead_and_enrolls_it(
-    page: Page, browser_world: BrowserWorld, sink, screenshot
-):
+def test_rep_writes_a_template_emails_a_lead_and_enrolls_it(page: Page, browser_world: BrowserWorld, sink, screenshot):
     world = browser_world
     rep = world.inside_rep
     received, port = sink
