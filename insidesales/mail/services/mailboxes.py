@@ -203,7 +203,13 @@ def mailbox_update(
     for name in SETTINGS:
         if name in cleaned:
             setattr(mailbox, name, cleaned[name])
-    changed_secrets = _store_secrets(mailbox, cleaned, tuple(c for c in clear if c in SECRETS))
+    clearing = {c for c in clear if c in SECRETS}
+    # A stored password goes only to the server it was typed for: a new host without a new password
+    # forgets it (else whoever changed the host — a stolen session — would receive it at the next login).
+    for host, secret in (("smtp_host", "smtp_password"), ("imap_host", "imap_password")):
+        if before[host] and getattr(mailbox, host) != before[host] and not cleaned.get(secret):
+            clearing.add(secret)
+    changed_secrets = _store_secrets(mailbox, cleaned, tuple(clearing))
     try:
         with transaction.atomic():
             mailbox.save()

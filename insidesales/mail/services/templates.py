@@ -122,6 +122,12 @@ def email_template_create(
 
 
 @transaction.atomic
+def _used_by_active_sequence(template: EmailTemplate) -> bool:
+    from insidesales.mail.models import SequenceStatus, SequenceStep
+
+    return SequenceStep.objects.filter(template=template, sequence__status=SequenceStatus.ACTIVE).exists()
+
+
 def email_template_update(
     *,
     actor: Membership,
@@ -134,6 +140,11 @@ def email_template_update(
     """Change what is given (None keeps it). `variants` replaces the languages: one left out is removed."""
     if not template_can_edit(membership=actor, template=template):
         raise PermissionDenied(_("Only the template's owner or an admin can change it."))
+    if actor.role not in ("admin", "manager") and _used_by_active_sequence(template):
+        # What an active sequence sends from everyone's mailboxes is for those who edit sequences.
+        raise PermissionDenied(
+            _("An active sequence sends this template: only an admin or a manager can change it now.")
+        )
     template = EmailTemplate.objects.select_for_update().get(pk=template.pk, organization_id=actor.organization_id)
     current: dict[str, Any] = {v.language: {"subject": v.subject, "body": v.body} for v in template.variants.all()}
     new_name, cleaned = _validate(

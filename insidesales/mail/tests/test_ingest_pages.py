@@ -128,3 +128,16 @@ def test_list_filters_and_cursor_pages(world, emails):
     assert [a["filename"] for a in detail["attachments"]] == ["Требования.pdf", "evil.html"]
     page = client_for(world.admin).get("/emails/", {"kind": "message"})
     assert page.status_code == 200
+
+
+def test_received_html_cannot_navigate_its_frame():
+    from insidesales.mail.views.messages import without_navigation
+
+    html = (
+        '<p>Hi</p><META HTTP-EQUIV="refresh" content="0;url=https://evil.example/">'
+        '<me<meta x>ta http-equiv="refresh" content="0;url=https://evil.example/"><link rel=dns-prefetch '
+        'href="//evil.example"><base href="https://evil.example/"><p>Bye</p>'
+    )
+    cleaned = without_navigation(html)
+    assert "<meta" not in cleaned.lower() and "<link" not in cleaned.lower() and "<base" not in cleaned.lower()
+    assert cleaned.startswith("<p>Hi</p>") and cleaned.endswith("<p>Bye</p>")

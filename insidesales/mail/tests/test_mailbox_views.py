@@ -60,6 +60,20 @@ def test_editing_with_an_empty_password_keeps_it_and_the_clear_box_removes_it(mb
     assert mailbox_credentials(mailbox)["smtp_password"] == ""
 
 
+def test_a_new_host_without_a_new_password_forgets_the_stored_one(mbw):  # noqa: F811
+    from insidesales.calls.secrets import decrypt_credentials
+    from insidesales.mail.services.mailboxes import mailbox_create, mailbox_update
+
+    mailbox = mailbox_create(
+        actor=mbw.rep,
+        data={"email": "rep@example.org", "smtp_host": "smtp.example.org", "smtp_password": "s3cret"},
+    )
+    mailbox = mailbox_update(actor=mbw.rep, mailbox_id=mailbox.pk, data={"smtp_port": 465})
+    assert decrypt_credentials(mailbox.credentials) == {"smtp_password": "s3cret"}  # same host: kept
+    mailbox = mailbox_update(actor=mbw.rep, mailbox_id=mailbox.pk, data={"smtp_host": "smtp.attacker.example"})
+    assert decrypt_credentials(mailbox.credentials) == {}
+
+
 def test_bad_settings_are_shown_on_the_form_and_a_typed_password_must_be_typed_again(mbw):  # noqa: F811
     client = signed_in(mbw.rep)
     response = client.post("/settings/mailboxes/add/", {**FORM, "email": "rep at letters", "smtp_host": "bad host"})

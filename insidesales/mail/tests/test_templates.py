@@ -79,6 +79,20 @@ def test_only_owner_or_admin_changes_a_shared_template(world):
     assert not EmailTemplate.objects.filter(pk=template.pk).exists()
 
 
+def test_a_template_an_active_sequence_sends_is_changed_only_by_admins_and_managers(world):
+    from insidesales.mail.models import Sequence, SequenceStep, StepKind
+
+    template = make(world.rep1, shared=True)
+    sequence = Sequence.objects.create(organization=world.org, name="Org-wide", owner=world.admin.user)
+    SequenceStep.objects.create(sequence=sequence, position=0, kind=StepKind.AUTO_EMAIL, template=template)
+    with pytest.raises(PermissionDenied):  # its own author, a rep: not while the sequence sends it
+        email_template_update(actor=world.rep1, template=template, variants={"en": {"subject": "x", "body": "spam"}})
+    email_template_update(actor=world.admin, template=template, name="Reviewed")
+    sequence.status = "paused"
+    sequence.save()
+    email_template_update(actor=world.rep1, template=template, name="Back to the author")
+
+
 # ---- selectors --------------------------------------------------------------------------------------------
 
 

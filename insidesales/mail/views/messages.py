@@ -7,6 +7,7 @@ Attachments are always downloads (`application/octet-stream`, `nosniff`, CSP san
 
 from __future__ import annotations
 
+import re
 from urllib.parse import quote, urlencode
 
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
@@ -78,12 +79,26 @@ def email_html(request: HttpRequest, pk: int) -> HttpResponse:
     message = selectors.message_get(membership=request.membership, message_id=pk)
     if not message.body_html:
         raise Http404()
-    response = HttpResponse(message.body_html, content_type="text/html; charset=utf-8")
+    response = HttpResponse(without_navigation(message.body_html), content_type="text/html; charset=utf-8")
     response["Content-Security-Policy"] = HTML_CSP
     response["X-Content-Type-Options"] = "nosniff"
     response["Referrer-Policy"] = "no-referrer"
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+_NAVIGATING_TAGS = re.compile(r"<\s*/?\s*(?:meta|link|base)\b[^>]*>?", re.IGNORECASE)
+
+
+def without_navigation(html: str) -> str:
+    """The HTML without <meta>, <link> and <base> tags: the CSP blocks scripts and remote loads, but a
+    <meta http-equiv="refresh"> would still move the frame to any site (and <link> prefetches DNS).
+    Repeated until nothing is left, so a tag split by another (`<me<meta>ta ...>`) cannot reassemble."""
+    while True:
+        cleaned = _NAVIGATING_TAGS.sub("", html)
+        if cleaned == html:
+            return cleaned
+        html = cleaned
 
 
 def content_disposition(filename: str) -> str:
