@@ -16,6 +16,7 @@ import logging
 import re
 import socket
 import ssl
+import time
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -27,6 +28,10 @@ TIMEOUT_S = 30
 FETCH_CHUNK = 50
 UIDVALIDITY = re.compile(rb"UIDVALIDITY (\d+)")
 FETCH_UID = re.compile(rb"UID (\d+)")
+FETCH_SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
+# A message larger than this is not read (and said so); a poll stops taking new chunks after this long.
+MAX_MESSAGE_BYTES = 50 * 1024 * 1024
+POLL_DEADLINE_S = 120
 
 
 class ImapError(Exception):
@@ -71,6 +76,18 @@ def _uidvalidity(client: imaplib.IMAP4) -> int | None:
         except (TypeError, ValueError):
             continue
     return None
+
+
+def _sizes(client: imaplib.IMAP4, uids: list[int]) -> dict[int, int]:
+    data = _check(*client.uid("FETCH", ",".join(str(u) for u in uids), "(UID RFC822.SIZE)"), "UID FETCH SIZE")
+    sizes = {}
+    for item in data:
+        line = item[0] if isinstance(item, tuple) else item
+        if isinstance(line, bytes):
+            uid, size = FETCH_UID.search(line), FETCH_SIZE.search(line)
+            if uid and size:
+                sizes[int(uid.group(1))] = int(size.group(1))
+    return sizes
 
 
 def _fetch(client: imaplib.IMAP4, uids: list[int]) -> list[tuple[int, bytes]]:
@@ -118,14 +135,30 @@ def mailbox_poll(mailbox: Mailbox) -> int:
             Mailbox.objects.filter(pk=mailbox.pk).update(imap_uidvalidity=validity, imap_last_uid=0)
         uids = _new_uids(client, mailbox.imap_last_uid)
         organization = mailbox.organization
+        deadline = time.monotonic() + POLL_DEADLINE_S
         for start in range(0, len(uids), FETCH_CHUNK):
-            for uid, raw in _fetch(client, uids[start : start + FETCH_CHUNK]):
+            if time.monotonic() > deadline:  # a slow server: the rest waits for the next poll
+                break
+            chunk = uids[start : start + FETCH_CHUNK]
+            sizes = _sizes(client, chunk)
+            too_big = [uid for uid in chunk if sizes.get(uid, 0) > MAX_MESSAGE_BYTES]
+            if too_big:
+                logger.warning("mailbox %s: skipped messages over %s bytes: %s", mailbox.pk, MAX_MESSAGE_BYTES, too_big)
+                error = _("Some messages were larger than %(size)s MB and were not read.") % {
+                    "size": MAX_MESSAGE_BYTES // (1024 * 1024)
+                }
+            wanted = [uid for uid in chunk if uid not in too_big]
+            fetched = _fetch(client, wanted) if wanted else []
+            for uid, raw in fetched:
                 message = message_ingest(
                     organization=organization, raw=raw, mailbox=mailbox, uidvalidity=validity, uid=uid
                 )
                 if message is not None and getattr(message, "was_created", False):
                     stored += 1
                 mailbox.imap_last_uid = max(mailbox.imap_last_uid, uid)
+                Mailbox.objects.filter(pk=mailbox.pk).update(imap_last_uid=mailbox.imap_last_uid)
+            if too_big:
+                mailbox.imap_last_uid = max(mailbox.imap_last_uid, *too_big)
                 Mailbox.objects.filter(pk=mailbox.pk).update(imap_last_uid=mailbox.imap_last_uid)
     except imaplib.IMAP4.error as exc:
         error = _("The IMAP server answered: %(reason)s") % {"reason": _text(exc)}

@@ -3,8 +3,8 @@ mailboxes' IMAP folders for replies and bounces, in one loop.
 
 Each round: the engine runs a batch of due steps (its emails are written already claimed by this
 worker) and they are handed over at once; then whatever else is queued (one-off emails, retries,
-emails another worker left behind); then the IMAP polls that are due. Several workers may run at once
-(claims keep them apart). Idle, it looks for work every second (sooner when woken in-process).
+emails another worker left behind). The IMAP polls that are due run in a thread of their own.
+Several workers may run at once (claims keep them apart). Idle, it looks for work every second (sooner when woken in-process).
 
 (A second thread for sending was tried: on SQLite its "handed" commits wait for the engine's batch
 transactions, and the pair was slower than one loop.)
@@ -44,12 +44,15 @@ class Mailer:
 
     def run_once(self) -> int:
         """One round in this thread: steps and their emails, the rest of the queue, due IMAP polls."""
+        return self._send_round() + self.poll_mailboxes()
+
+    def _send_round(self) -> int:
         steps = engine.run_due_steps(limit=self.step_batch)
         sent = outbox.send_claimed(pool=self.pool, token=steps.send_token, messages=steps.to_send)
         rest = outbox.send_pass(pool=self.pool, limit=self.send_batch)
         done = sent.sent + sent.failed + sent.cancelled + sent.retried
         done += rest.sent + rest.retried + rest.failed + rest.cancelled
-        return steps.claimed + done + self.poll_mailboxes()
+        return steps.claimed + done
 
     def poll_mailboxes(self) -> int:
         try:
@@ -68,12 +71,27 @@ class Mailer:
                 log.exception("polling mailbox %s failed", mailbox.pk)
         return found
 
-    def run_forever(self) -> None:
+    def _poll_forever(self) -> None:
+        """Reading mailboxes in a thread of its own: a slow or stalling IMAP server never holds up sending."""
         try:
             while not self.stopping.is_set():
                 close_old_connections()
                 try:
-                    work = self.run_once()
+                    self.poll_mailboxes()
+                except DatabaseError:
+                    log.exception("polling mailboxes failed; retrying")
+                self.stopping.wait(5.0)
+        finally:
+            connection.close()
+
+    def run_forever(self) -> None:
+        poller = threading.Thread(target=self._poll_forever, name="mailer-imap", daemon=True)
+        poller.start()
+        try:
+            while not self.stopping.is_set():
+                close_old_connections()
+                try:
+                    work = self._send_round()
                 except DatabaseError:
                     log.exception("mailer pass failed; retrying")
                     work = 0
@@ -82,8 +100,10 @@ class Mailer:
                 if not work:
                     outbox.wait_for_work(self.idle_sleep)
         finally:
+            self.stopping.set()
             self.pool.close()
             connection.close()
+            poller.join(timeout=5)
 
 
 def run_forever() -> None:

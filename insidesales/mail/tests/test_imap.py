@@ -216,3 +216,17 @@ def test_ingest_email_as_a_real_process_like_an_mta_runs_it(world):
     nobody = subprocess.run(command[:-2], input=load("plain_reply.eml"), env=env, capture_output=True, timeout=120)
     assert nobody.returncode == 67
     assert b"no mailbox for the recipients" in nobody.stderr
+
+
+def test_a_message_over_the_size_limit_is_skipped_and_said_so(world, imap_server, monkeypatch):
+    import insidesales.mail.imap as imap
+
+    monkeypatch.setattr(imap, "MAX_MESSAGE_BYTES", 4000)
+    big = load("plain_reply.eml").replace(b"\r\n\r\n", b"\r\n\r\n" + b"x" * 5000 + b"\r\n", 1)
+    imap_server.append(big)
+    imap_server.append(load("yandex_reply_koi8r.eml"))
+    mailbox = make_mailbox(world, imap_server)
+    assert mailbox_poll(mailbox) == 1
+    mailbox.refresh_from_db()
+    assert mailbox.imap_last_uid == 2 and "larger than" in mailbox.last_error
+    assert EmailMessage.objects.get().subject == "Re: Предложение по складской логистике"
