@@ -1,10 +1,11 @@
 """The mailer worker (`insidesales mailer`): runs due sequence steps, hands emails to SMTP and reads the
-mailboxes' IMAP folders for replies and bounces, in one loop.
+mailboxes' IMAP folders for replies and bounces.
 
 Each round: the engine runs a batch of due steps (its emails are written already claimed by this
 worker) and they are handed over at once; then whatever else is queued (one-off emails, retries,
 emails another worker left behind). The IMAP polls that are due run in a thread of their own.
-Several workers may run at once (claims keep them apart). Idle, it looks for work every second (sooner when woken in-process).
+Several workers may run at once (claims keep them apart). Idle, it looks for work every second
+(sooner when woken in-process).
 
 (A second thread for sending was tried: on SQLite its "handed" commits wait for the engine's batch
 transactions, and the pair was slower than one loop.)
