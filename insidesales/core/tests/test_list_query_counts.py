@@ -94,6 +94,7 @@ class Rows:
             api_key_create(membership=self.admin, name=f"Alpha key {i}")
             audit_record(organization_id=organization.pk, actor=owner.user, action="test.row", instance=lead)
             self._calls(i, owner, lead, now)
+            self._mail(i, owner, lead, now)
 
     def _calls(self, i: int, owner, lead, now) -> None:
         """A campaign (of a team), a call on the lead with its outcome, a callback due, a do-not-call number."""
@@ -123,6 +124,79 @@ class Rows:
             created_by=owner.user,
         )
         DncEntry.objects.create(organization=organization, number=f"+1212555{i:04d}", added_by=owner.user)
+
+    def _mail(self, i: int, owner, lead, now) -> None:
+        """A mailbox, a shared template, a sequence with a step, an enrollment of the lead with its email,
+        a reply with an attachment, a suppressed address."""
+        from insidesales.mail.models import (
+            EmailAttachment,
+            EmailMessage,
+            EmailTemplate,
+            EmailTemplateVariant,
+            Enrollment,
+            Mailbox,
+            Sequence,
+            SequenceStep,
+            StepKind,
+            Suppression,
+        )
+
+        organization = self.organization
+        mailbox = Mailbox.objects.create(
+            organization=organization, user=self.admin.user, email=f"alpha{i}@example.test", smtp_host="smtp.x.test"
+        )
+        template = EmailTemplate.objects.create(
+            organization=organization, name=f"Alpha template {i}", owner=owner.user, is_shared=True
+        )
+        EmailTemplateVariant.objects.create(template=template, language="en", subject="Alpha", body="Alpha")
+        sequence = Sequence.objects.create(
+            organization=organization, name=f"Alpha sequence {i}", owner=owner.user, team_id=owner.team_id
+        )
+        step = SequenceStep.objects.create(sequence=sequence, position=0, kind=StepKind.AUTO_EMAIL, template=template)
+        enrollment = Enrollment.objects.create(
+            organization=organization,
+            sequence=sequence,
+            lead=lead,
+            email=f"alpha{i}@prospect.test",
+            mailbox=mailbox,
+            owner_id=lead.owner_id,
+            team_id=lead.team_id,
+            enrolled_by=owner.user,
+        )
+        own = {"lead": lead, "owner_id": lead.owner_id, "team_id": lead.team_id, "mailbox": mailbox}
+        sent = EmailMessage.objects.create(
+            organization=organization,
+            direction="out",
+            status="sent",
+            message_id=f"alpha-{i}@example.test",
+            thread_root=f"alpha-{i}@example.test",
+            from_address=mailbox.email,
+            to_addresses=[enrollment.email],
+            subject=f"Alpha {i}",
+            enrollment=enrollment,
+            step=step,
+            template=template,
+            created_by=owner.user,
+            sent_at=now,
+            **own,
+        )
+        reply = EmailMessage.objects.create(
+            organization=organization,
+            direction="in",
+            status="received",
+            message_id=f"alpha-reply-{i}@prospect.test",
+            in_reply_to=sent.message_id,
+            thread_root=sent.thread_root,
+            from_address=enrollment.email,
+            to_addresses=[mailbox.email],
+            subject=f"Re: Alpha {i}",
+            received_at=now,
+            **own,
+        )
+        EmailAttachment.objects.create(
+            message=reply, filename="alpha.pdf", content_type="application/pdf", size=10, sha256="0" * 64
+        )
+        Suppression.objects.create(organization=organization, email=f"alpha{i}@blocked.test", reason="manual")
 
 
 @pytest.fixture
