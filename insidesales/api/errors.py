@@ -143,7 +143,7 @@ def pydantic_errors(raw: list[dict[str, Any]]) -> tuple[dict[str, list[str]], bo
 
 
 def _application_error(request: HttpRequest, exc: domain.ApplicationError) -> HttpResponse:
-    code = next(
+    code = getattr(exc, "code", None) or next(  # a domain error may name its own code
         (name for cls, name in DOMAIN_CODES if isinstance(exc, cls)),
         CODES.get(exc.status, "error"),
     )

@@ -16,6 +16,7 @@ class AddressSuppressed(Conflict):
     """The address is on the organization's suppression list: nothing may be sent to it."""
 
     title = "Address suppressed"
+    code = "address_suppressed"  # the API problem's `code`
 
 
 def normalize_address(email: str) -> str:

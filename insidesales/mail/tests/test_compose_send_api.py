@@ -113,6 +113,7 @@ def test_suppressed_address_is_a_clear_409_problem(world, client):
     response = api.post("", payload(world, mailbox))
     assert response.status_code == 409 and response["Content-Type"] == "application/problem+json"
     assert "suppression list" in response.json()["detail"] and world.lead_rep1.email in response.json()["detail"]
+    assert response.json()["code"] == "address_suppressed"
 
 
 def test_bad_input_is_422(world, client):
