@@ -135,6 +135,10 @@ def demo_load(*, leads: int = 3000, seed: int = DEMO_SEED, out=None) -> Organiza
 
     calls = demo_calls(people=people, now=now, seed=seed)
     say(f"{calls['campaigns']} call campaigns, {calls['calls']} calls, {calls['callbacks']} callbacks")
+    from insidesales.mail.demo import demo_mail
+
+    mail = demo_mail(people=people, now=now, seed=seed)
+    say(f"{mail['sequences']} email sequences, {mail['enrollments']} enrollments, {mail['emails']} emails sent")
     _settle_last_activity(organization, since=now)
     say(f"{stories} leads worked through the services; tasks set for every rep")
     from insidesales.imports.duplicates import scan_request
