@@ -218,6 +218,7 @@ def rendered_like_the_engine(sequence, limit: int) -> list[tuple[str, str, bytes
 
     from insidesales.mail import engine
     from insidesales.mail.compose import build_mime
+    from insidesales.mail.links import unsubscribe_url
     from insidesales.mail.models import Enrollment
 
     enrollments = list(Enrollment.objects.filter(sequence=sequence).order_by("pk")[:limit])
@@ -229,7 +230,7 @@ def rendered_like_the_engine(sequence, limit: int) -> list[tuple[str, str, bytes
             engine._advance(batch, enrollment, result)
         transaction.set_rollback(True)
     for message in batch.messages:
-        url = engine.unsubscribe_url(organization_id=message.organization_id, message_id=message.message_id)
+        url = unsubscribe_url(organization_id=message.organization_id, message_id=message.message_id)
         data = build_mime(message=message, list_unsubscribe_url=url)
         out.append((message.from_address, message.to_addresses[0], data))
     return out

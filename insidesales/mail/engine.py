@@ -9,18 +9,15 @@ claims expire and the batch runs again. Emails are then handed to SMTP by `insid
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import logging
 import uuid
-import zoneinfo
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
-from django.core import signing
-from django.db import IntegrityError, connection, models, transaction
+from django.db import connection, models, transaction
 from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -28,6 +25,8 @@ from django.utils.translation import gettext as _
 from insidesales.crm.models import Activity, ActivityKind, Contact, Lead
 from insidesales.mail import rendering
 from insidesales.mail.compose import new_message_id
+from insidesales.mail.links import unsubscribe_url
+from insidesales.mail.manual_steps import make_task
 from insidesales.mail.models import (
     Direction,
     EmailMessage,
@@ -44,10 +43,10 @@ from insidesales.mail.models import (
     SuppressionReason,
 )
 from insidesales.mail.rows import EmailRow, RunRow, insert_emails, insert_runs
+from insidesales.mail.schedule import add_days, next_send_time, zone_of
 from insidesales.mail.services.sequences import CLOSED_LEAD_STATUSES, sender_mailbox
 
 log = logging.getLogger(__name__)
-UNSUBSCRIBE_SALT = "insidesales.mail.unsubscribe"
 SUPPRESSION_STOP = {
     SuppressionReason.UNSUBSCRIBED: StopReason.UNSUBSCRIBED,
     SuppressionReason.HARD_BOUNCE: StopReason.BOUNCED,
@@ -70,87 +69,6 @@ class PassResult:
     # to hand over at once with `outbox.send_claimed`; the rest wait in the queue.
     send_token: str = ""
     to_send: list[EmailRow] = field(default_factory=list)
-
-
-_SIGNER = None
-
-
-def _signer() -> signing.Signer:
-    global _SIGNER
-    if _SIGNER is None or _SIGNER.key != settings.SECRET_KEY:
-        _SIGNER = signing.Signer(salt=UNSUBSCRIBE_SALT, algorithm="sha256")
-    return _SIGNER
-
-
-def unsubscribe_token(*, organization_id: int, message_id: str) -> str:
-    """`<base64 of "organization id, newline, Message-ID">:<HMAC-SHA256>`, URL-safe (signed with SECRET_KEY)."""
-    raw = base64.urlsafe_b64encode(f"{organization_id}\n{message_id}".encode()).rstrip(b"=").decode()
-    return _signer().sign(raw)
-
-
-def unsubscribe_read(token: str) -> tuple[int, str] | None:
-    try:
-        raw = _signer().unsign(token)
-        organization_id, message_id = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode().split("\n", 1)
-        return int(organization_id), message_id
-    except (signing.BadSignature, ValueError, TypeError, UnicodeDecodeError):
-        return None
-
-
-def unsubscribe_url(*, organization_id: int, message_id: str) -> str:
-    token = unsubscribe_token(organization_id=organization_id, message_id=message_id)
-    return f"{settings.PUBLIC_URL}/unsubscribe/{token}/"
-
-
-# --- time: sending windows and business days in the recipient's zone -----------------------------
-
-
-@lru_cache(maxsize=512)
-def _zone(name: str) -> dt.tzinfo:
-    try:
-        return zoneinfo.ZoneInfo(name) if name else dt.UTC
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return dt.UTC
-
-
-def next_send_time(
-    now: dt.datetime, zone: dt.tzinfo, rules: MailSettings, step: SequenceStep | None = None
-) -> dt.datetime:
-    """`now` if it lies in the sending hours (the organization's, narrowed by the step's window) on a
-    sending day in `zone`; else the next start of those hours."""
-    start, end = rules.sending_start, rules.sending_end
-    if step is not None:
-        if step.window_start and step.window_start > start:
-            start = step.window_start
-        if step.window_end and step.window_end < end:
-            end = step.window_end
-    days = set(rules.weekdays())
-    if start >= end or not days:
-        return now
-    local = now.astimezone(zone)
-    for offset in range(0, 15):
-        day = local.date() + dt.timedelta(days=offset)
-        if day.weekday() not in days:
-            continue
-        opens = dt.datetime.combine(day, start, tzinfo=zone)
-        closes = dt.datetime.combine(day, end, tzinfo=zone)
-        if offset == 0 and opens <= local < closes:
-            return now
-        if local < opens:
-            return opens.astimezone(dt.UTC)
-    return now + dt.timedelta(days=1)
-
-
-def add_days(now: dt.datetime, zone: dt.tzinfo, days: int, *, business: bool) -> dt.datetime:
-    if not business:
-        return now + dt.timedelta(days=days)
-    local = now.astimezone(zone)
-    left = days
-    while left > 0:
-        local += dt.timedelta(days=1)
-        if local.weekday() < 5:
-            left -= 1
-    return local.astimezone(dt.UTC)
 
 
 # --- claiming -------------------------------------------------------------------------------------
@@ -302,7 +220,7 @@ def _advance(batch: _Batch, e: Enrollment, result: PassResult) -> None:
         _stop(e, reason, now, result)
         return
     steps = batch.steps.get(e.sequence_id, [])
-    zone = _zone(getattr(record, "time_zone", "") or batch.organizations[e.organization_id].time_zone)
+    zone = zone_of(getattr(record, "time_zone", "") or batch.organizations[e.organization_id].time_zone)
     rules = batch.rules[e.organization_id]
     emailed = False
     while True:
@@ -461,7 +379,7 @@ def _commit(batch: _Batch, token: str, result: PassResult) -> None:
         insert_emails(messages, batch.now)
         for e, step, run in batch.tasks:
             if e.pk in live:
-                _make_task(e, step, run)
+                make_task(e, step, run)
         insert_runs(runs, batch.now)
         _save_enrollments(changed, batch.now)
     if len(result.to_send) < len(messages):
@@ -528,61 +446,3 @@ def _save_enrollments(changed: list[Enrollment], now: dt.datetime) -> None:
         e.claimed_until, e.claim_token, e.updated_at = None, "", now
     with connection.cursor() as cursor:
         cursor.executemany(sql, rows)
-
-
-def _make_task(e: Enrollment, step: SequenceStep, run: RunRow) -> None:
-    """The rep's part of a manual step: a task (manual email: with the draft) or a callback (call step)."""
-    from insidesales.crm.services.activities import task_create
-    from insidesales.orgs.models import Membership
-
-    user_id = e.owner_id or e.enrolled_by_id
-    membership = Membership.objects.filter(organization_id=e.organization_id, user_id=user_id).first()
-    record_type = Lead if e.lead_id else Contact
-    record_id = e.lead_id or e.contact_id
-    if membership is None:
-        run.outcome, run.detail = "skipped", "nobody to give the task to"
-        e.waiting_for_task, e.next_run_at = False, e.updated_at or timezone.now()
-        return
-    try:
-        if step.kind == StepKind.CALL:
-            from insidesales.calls.services.callbacks import callback_schedule
-
-            record = (Lead if e.lead_id else Contact).objects.get(pk=record_id)
-            callback = callback_schedule(
-                membership=membership,
-                record=record,
-                due_at=timezone.now(),
-                personal=True,
-                note=(step.title or _("Sequence call"))[:500],
-            )
-            run.outcome, run.callback_id = "callback", callback.pk
-            return
-        notes = step.body
-        title = step.title or (_("Send email: %(subject)s") % {"subject": step.subject} if step.subject else "")
-        task = task_create(
-            membership=membership,
-            title=title or _("Sequence task"),
-            due_at=timezone.now(),
-            notes=notes,
-            record_type=record_type,
-            record_id=record_id,
-        )
-        run.task_id = task.pk
-    except Exception as exc:  # the record moved out of the rep's reach, or similar: skip, do not stall
-        if isinstance(exc, IntegrityError):
-            raise
-        log.warning("sequence task for enrollment %s not made: %s", e.pk, exc)
-        run.outcome, run.detail = "skipped", str(exc)[:500]
-        e.waiting_for_task, e.next_run_at = False, timezone.now()
-
-
-def step_task_done(*, task_id: int | None = None, callback_id: int | None = None) -> int:
-    """A manual step's task or callback was completed: its enrollment goes on to the next step."""
-    runs = StepRun.objects.filter(task_id=task_id) if task_id else StepRun.objects.filter(callback_id=callback_id)
-    ids = list(runs.values_list("enrollment_id", flat=True))
-    if not ids:
-        return 0
-    now = timezone.now()
-    return Enrollment.objects.filter(pk__in=ids, state=EnrollmentState.ACTIVE, waiting_for_task=True).update(
-        waiting_for_task=False, next_run_at=now, updated_at=now
-    )

@@ -26,7 +26,7 @@ from django.utils import timezone
 from insidesales.calls.secrets import CredentialsUnreadable, decrypt_credentials
 from insidesales.crm.models import Activity, ActivityKind, Contact, Lead
 from insidesales.mail.compose import build_mime
-from insidesales.mail.engine import unsubscribe_url
+from insidesales.mail.links import unsubscribe_url
 from insidesales.mail.models import (
     EmailMessage,
     Enrollment,

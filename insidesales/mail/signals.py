@@ -9,14 +9,14 @@ from django.db.models.signals import post_save
 
 def _task_saved(sender, instance, **kwargs) -> None:
     if instance.completed_at is not None:
-        from insidesales.mail.engine import step_task_done
+        from insidesales.mail.manual_steps import step_task_done
 
         step_task_done(task_id=instance.pk)
 
 
 def _callback_saved(sender, instance, **kwargs) -> None:
     if instance.done_at is not None:
-        from insidesales.mail.engine import step_task_done
+        from insidesales.mail.manual_steps import step_task_done
 
         step_task_done(callback_id=instance.pk)
 

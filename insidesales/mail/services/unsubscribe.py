@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from insidesales.crm.models import Activity, ActivityKind
-from insidesales.mail.engine import unsubscribe_read
+from insidesales.mail.links import unsubscribe_read
 from insidesales.mail.models import Direction, EmailMessage, StopReason, SuppressionReason
 from insidesales.mail.services.sequences import enrollments_stop_for_address
 from insidesales.mail.services.suppression import is_suppressed, normalize_address, suppression_add

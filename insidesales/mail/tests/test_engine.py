@@ -11,7 +11,7 @@ from django.test import Client
 from django.utils import timezone
 
 from insidesales.crm.models import Activity, ActivityKind, LeadStatus, Task
-from insidesales.mail import engine, outbox
+from insidesales.mail import engine, outbox, schedule
 from insidesales.mail.models import (
     Direction,
     EmailMessage,
@@ -247,10 +247,10 @@ def test_sending_waits_for_the_recipients_sending_hours_in_their_zone(mw):
 
 
 def test_business_day_waits_skip_the_weekend():
-    zone = engine._zone("Europe/Moscow")
+    zone = schedule.zone_of("Europe/Moscow")
     friday = dt.datetime(2026, 12, 4, 9, 0, tzinfo=dt.UTC)
-    assert engine.add_days(friday, zone, 1, business=True) == dt.datetime(2026, 12, 7, 9, 0, tzinfo=dt.UTC)
-    assert engine.add_days(friday, zone, 1, business=False) == dt.datetime(2026, 12, 5, 9, 0, tzinfo=dt.UTC)
+    assert schedule.add_days(friday, zone, 1, business=True) == dt.datetime(2026, 12, 7, 9, 0, tzinfo=dt.UTC)
+    assert schedule.add_days(friday, zone, 1, business=False) == dt.datetime(2026, 12, 5, 9, 0, tzinfo=dt.UTC)
 
 
 def test_a_manual_step_makes_a_task_and_the_sequence_waits_until_it_is_done(mw):
