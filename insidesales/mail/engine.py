@@ -167,7 +167,7 @@ class _Batch:
         self.mailboxes = Mailbox.objects.select_related("user").in_bulk(list(mailbox_ids))
         self.runs: list[RunRow] = []
         self.messages: list[EmailRow] = []
-        self.tasks: list[tuple[Enrollment, SequenceStep, RunRow]] = []
+        self.tasks: list[tuple[Enrollment, SequenceStep, RunRow, tuple[str, str] | None]] = []
         self.changed: list[Enrollment] = []
 
 
@@ -251,12 +251,36 @@ def _advance(batch: _Batch, e: Enrollment, result: PassResult) -> None:
         # Manual email, call and generic task: made for the rep; the sequence waits until it is done.
         run = RunRow(e.organization_id, e.pk, step.pk, "task")
         batch.runs.append(run)
-        batch.tasks.append((e, step, run))
+        batch.tasks.append(
+            (e, step, run, _draft(batch, e, step, record) if step.kind == StepKind.MANUAL_EMAIL else None)
+        )
         e.position += 1
         e.waiting_for_task = True
         e.next_run_at = None
         result.tasks += 1
         return
+
+
+def _draft(batch: _Batch, e: Enrollment, step: SequenceStep, record: Any) -> tuple[str, str] | None:
+    """A manual email step's draft for the rep: its template (in the recipient's language) or its own
+    subject and body, with the merge fields filled in; None when it cannot be filled in."""
+    subject, body = step.subject, step.body
+    if step.template_id:
+        variant = rendering.template_variant_for(step.template, rendering.language_for(record))
+        if variant is not None:
+            subject, body = variant.subject, variant.body
+    mailbox = batch.mailboxes.get(e.mailbox_id) if e.mailbox_id else None
+    context = rendering.merge_context(
+        organization=batch.organizations[e.organization_id],
+        lead=record if isinstance(record, Lead) else None,
+        contact=record if isinstance(record, Contact) else None,
+        sender=mailbox,
+    )
+    try:
+        rendered = rendering.render_email(subject=subject, body=body, context=context)
+    except rendering.MergeTemplateError:
+        return None
+    return rendered.subject, rendered.text
 
 
 def _queue_email(batch: _Batch, e: Enrollment, step: SequenceStep, record: Any, result: PassResult) -> bool:
@@ -377,9 +401,9 @@ def _commit(batch: _Batch, token: str, result: PassResult) -> None:
         messages = [m for m in batch.messages if m.enrollment_id in live]
         _claim_for_sending(messages, batch.now, result)
         insert_emails(messages, batch.now)
-        for e, step, run in batch.tasks:
+        for e, step, run, draft in batch.tasks:
             if e.pk in live:
-                make_task(e, step, run)
+                make_task(e, step, run, draft=draft)
         insert_runs(runs, batch.now)
         _save_enrollments(changed, batch.now)
     if len(result.to_send) < len(messages):

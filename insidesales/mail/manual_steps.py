@@ -16,7 +16,7 @@ from insidesales.mail.rows import RunRow
 log = logging.getLogger(__name__)
 
 
-def make_task(e: Enrollment, step: SequenceStep, run: RunRow) -> None:
+def make_task(e: Enrollment, step: SequenceStep, run: RunRow, *, draft: tuple[str, str] | None = None) -> None:
     """The rep's part of a manual step: a task (manual email: with the draft) or a callback (call step)."""
     from insidesales.crm.services.activities import task_create
     from insidesales.orgs.models import Membership
@@ -43,8 +43,14 @@ def make_task(e: Enrollment, step: SequenceStep, run: RunRow) -> None:
             )
             run.outcome, run.callback_id = "callback", callback.pk
             return
-        notes = step.body
-        title = step.title or (_("Send email: %(subject)s") % {"subject": step.subject} if step.subject else "")
+        subject, notes = draft if draft is not None else (step.subject, step.body)
+        if draft is not None:  # the draft to send, ready to copy into an email to the record
+            notes = _("Subject: %(subject)s\nTo: %(to)s\n\n%(body)s") % {
+                "subject": subject,
+                "to": e.email,
+                "body": notes,
+            }
+        title = step.title or (_("Send email: %(subject)s") % {"subject": subject} if subject else "")
         task = task_create(
             membership=membership,
             title=title or _("Sequence task"),

@@ -255,13 +255,15 @@ def test_business_day_waits_skip_the_weekend():
 
 def test_a_manual_step_makes_a_task_and_the_sequence_waits_until_it_is_done(mw):
     sequence = mw.sequence(
-        {"kind": StepKind.MANUAL_EMAIL, "subject": "Personal note", "body": "Write something personal"},
+        {"kind": StepKind.MANUAL_EMAIL, "subject": "Personal note", "body": "Dear {{ lead.first_name }}, ..."},
         email_step("Next", "Automatic follow-up"),
     )
-    enrollment = enrollment_create(actor=mw.rep, sequence=sequence, lead=mw.lead(email="manual@example.org"))
+    lead = mw.lead(first_name="Мария", email="manual@example.org")
+    enrollment = enrollment_create(actor=mw.rep, sequence=sequence, lead=lead)
     run()
     task = Task.objects.get(assignee=mw.rep.user)
-    assert "Personal note" in task.title
+    assert "Personal note" in task.title and task.lead_id == lead.pk
+    assert "Dear Мария, ..." in task.notes and "manual@example.org" in task.notes  # the draft, filled in
     run(now=timezone.now() + dt.timedelta(days=5))
     assert mw.sink.received == []  # waits for the rep
     from insidesales.crm.services.activities import task_complete
