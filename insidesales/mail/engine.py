@@ -415,11 +415,14 @@ def _commit(batch: _Batch, token: str, result: PassResult) -> None:
 def _claim_for_sending(messages: list[EmailRow], now: dt.datetime, result: PassResult) -> None:
     """Write the emails their mailboxes may send now already claimed by this worker (saves the outbox
     a round of reading and claiming them again); the others are queued."""
-    from insidesales.mail.outbox import allowance
+    from insidesales.mail.outbox import take_allowance
 
     if not messages:
         return
-    left = allowance({m.mailbox_id for m in messages}, now)
+    wanted: dict[int, int] = {}
+    for message in messages:
+        wanted[message.mailbox_id] = wanted.get(message.mailbox_id, 0) + 1
+    left = take_allowance(wanted, now)
     token = result.send_token = result.send_token or uuid.uuid4().hex
     until = now + dt.timedelta(seconds=settings.MAIL_CLAIM_SECONDS)
     for message in messages:

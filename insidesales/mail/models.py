@@ -74,6 +74,9 @@ class Mailbox(OrganizationScopedModel):
     last_polled_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_error = models.CharField(max_length=500, blank=True, editable=False)
     last_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Today's sends (UTC day), reserved before they are claimed: the daily cap without counting rows.
+    sent_day = models.DateField(null=True, blank=True, editable=False)
+    sent_count = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         verbose_name = _("mailbox")
@@ -237,7 +240,7 @@ class EmailMessage(OrganizationScopedModel):
             models.Index(
                 fields=["status", "scheduled_at"],
                 name="email_due",
-                condition=Q(status__in=["scheduled", "queued", "sending"]),
+                condition=Q(status__in=["scheduled", "queued", "sending", "handed"]),
             ),
             models.Index(fields=["organization", "message_id"], name="email_message_id"),
             models.Index(fields=["organization", "-created_at", "-id"], name="email_org_time"),

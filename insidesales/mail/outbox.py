@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from insidesales.calls.secrets import CredentialsUnreadable, decrypt_credentials
@@ -124,34 +124,39 @@ def recover_abandoned(now: dt.datetime) -> int:
     )
 
 
-def allowance(mailbox_ids: set[int], now: dt.datetime) -> dict[int, int]:
-    """How many more messages each mailbox may send now (daily cap, minimum spacing)."""
-    mailboxes = Mailbox.objects.in_bulk(list(mailbox_ids))
+def take_allowance(wanted: dict[int, int], now: dt.datetime) -> dict[int, int]:
+    """Of `wanted` sends per mailbox, how many each may make now — reserved at once against its daily cap
+    (a compare-and-set on the mailbox's counter for the day, so two workers never overshoot it), and at
+    most one when the organization spaces a mailbox's emails."""
+    mailboxes = Mailbox.objects.in_bulk(list(wanted))
     org_ids = {m.organization_id for m in mailboxes.values()}
     rules = {r.organization_id: r for r in MailSettings.objects.filter(organization_id__in=org_ids)}
-    day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    sent_today = dict(
-        EmailMessage.objects.filter(
-            mailbox_id__in=mailbox_ids,
-            status__in=[MessageStatus.HANDED, MessageStatus.SENT],
-            sent_at__gte=day_start,
-        )
-        .values("mailbox_id")
-        .annotate(n=Count("id"))
-        .values_list("mailbox_id", "n")
-    )
-    allowed: dict[int, int] = {}
+    granted: dict[int, int] = {}
     for pk, mailbox in mailboxes.items():
         rule = rules.get(mailbox.organization_id) or MailSettings()
+        want = wanted[pk]
         if not mailbox.is_active:
-            allowed[pk] = 0
-            continue
-        left = max(rule.daily_cap_per_mailbox - sent_today.get(pk, 0), 0)
-        if rule.min_spacing_seconds:
+            want = 0
+        elif rule.min_spacing_seconds:
             spacing = dt.timedelta(seconds=rule.min_spacing_seconds)
-            left = min(left, 1 if mailbox.last_sent_at is None or mailbox.last_sent_at + spacing <= now else 0)
-        allowed[pk] = left
-    return allowed
+            want = min(want, 1 if mailbox.last_sent_at is None or mailbox.last_sent_at + spacing <= now else 0)
+        granted[pk] = _reserve(mailbox, want, rule.daily_cap_per_mailbox, now.date()) if want else 0
+    return granted
+
+
+def _reserve(mailbox: Mailbox, want: int, cap: int, today: dt.date) -> int:
+    day, count = mailbox.sent_day, mailbox.sent_count
+    for _ in range(5):
+        used = count if day == today else 0
+        take = min(want, cap - used)
+        if take <= 0:
+            return 0
+        if Mailbox.objects.filter(pk=mailbox.pk, sent_day=day, sent_count=count).update(
+            sent_day=today, sent_count=used + take
+        ):
+            return take
+        day, count = Mailbox.objects.filter(pk=mailbox.pk).values_list("sent_day", "sent_count").get()
+    return 0
 
 
 def claim(*, now: dt.datetime, limit: int) -> tuple[str, list[EmailMessage]]:
@@ -163,7 +168,10 @@ def claim(*, now: dt.datetime, limit: int) -> tuple[str, list[EmailMessage]]:
     token = uuid.uuid4().hex
     if not candidates:
         return token, []
-    left = allowance({m for _, m in candidates if m}, now)
+    wanted: dict[int, int] = defaultdict(int)
+    for _, mailbox_id in [c for c in candidates if c[1] is not None][:limit]:
+        wanted[mailbox_id] += 1
+    left = take_allowance(dict(wanted), now)
     picked: list[int] = []
     cancelled: list[int] = []
     for pk, mailbox_id in candidates:
