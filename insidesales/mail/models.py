@@ -237,11 +237,9 @@ class EmailMessage(OrganizationScopedModel):
         indexes = [
             models.Index(fields=["lead", "-created_at"], name="email_lead_time"),
             models.Index(fields=["contact", "-created_at"], name="email_contact_time"),
-            models.Index(
-                fields=["status", "scheduled_at"],
-                name="email_due",
-                condition=Q(status__in=["scheduled", "queued", "sending", "handed"]),
-            ),
+            # Not partial: SQLite uses a partial index only when the query repeats its exact condition
+            # (`status = 'queued'` does not prove `status IN (...)`), so it would scan every email.
+            models.Index(fields=["status", "scheduled_at"], name="email_due"),
             models.Index(fields=["organization", "message_id"], name="email_message_id"),
             models.Index(fields=["organization", "-created_at", "-id"], name="email_org_time"),
         ]

@@ -160,11 +160,23 @@ def _reserve(mailbox: Mailbox, want: int, cap: int, today: dt.date) -> int:
 
 
 def claim(*, now: dt.datetime, limit: int) -> tuple[str, list[EmailMessage]]:
-    due = Q(status=MessageStatus.QUEUED, scheduled_at__lte=now) | Q(status=MessageStatus.QUEUED, scheduled_at=None)
-    due |= Q(status=MessageStatus.SCHEDULED, scheduled_at__lte=now)
-    candidates = list(
-        EmailMessage.objects.filter(due).order_by("scheduled_at", "pk").values_list("pk", "mailbox_id")[: limit * 4]
+    # One simple query per kind of due row: each is an index range of the partial `email_due` index
+    # (SQLite's planner does not use a partial index for an OR of them, and scanned every email).
+    kinds = (
+        Q(status=MessageStatus.QUEUED, scheduled_at__lte=now),
+        Q(status=MessageStatus.QUEUED, scheduled_at=None),
+        Q(status=MessageStatus.SCHEDULED, scheduled_at__lte=now),
     )
+    due = kinds[0] | kinds[1] | kinds[2]
+    found: list[tuple] = []
+    for kind in kinds:
+        found += (
+            EmailMessage.objects.filter(kind)
+            .order_by("scheduled_at", "pk")
+            .values_list("scheduled_at", "pk", "mailbox_id")[: limit * 4]
+        )
+    found.sort(key=lambda row: (row[0] is not None, row[0] or now, row[1]))
+    candidates = [(pk, mailbox_id) for _, pk, mailbox_id in found[: limit * 4]]
     token = uuid.uuid4().hex
     if not candidates:
         return token, []
