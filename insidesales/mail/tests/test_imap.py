@@ -11,10 +11,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from django.conf import settings as django_settings
 from django.core.management import CommandError, call_command
 
 from insidesales.calls.secrets import encrypt_credentials
+from insidesales.core.testing.databases import url_of_test_database
 from insidesales.crm.models import Lead
 from insidesales.mail.imap import mailbox_poll
 from insidesales.mail.models import EmailMessage, Mailbox, Security, Suppression
@@ -198,15 +198,7 @@ def test_ingest_email_exit_codes(world):
 @pytest.mark.django_db(transaction=True)
 def test_ingest_email_as_a_real_process_like_an_mta_runs_it(world):
     """`python -m insidesales.cli ingest_email` on the test database (SQLite file or PostgreSQL)."""
-    database = django_settings.DATABASES["default"]
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "insidesales.settings"}
-    if database["ENGINE"].endswith("sqlite3"):
-        env["DATABASE_URL"] = f"sqlite:///{database['NAME']}"
-    else:
-        user = database.get("USER") or ""
-        password = f":{database['PASSWORD']}" if database.get("PASSWORD") else ""
-        host = f"{database.get('HOST') or '127.0.0.1'}:{database.get('PORT') or 5432}"
-        env["DATABASE_URL"] = f"postgres://{user}{password}@{host}/{database['NAME']}"
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "insidesales.settings", "DATABASE_URL": url_of_test_database()}
     command = [sys.executable, "-m", "insidesales.cli", "ingest_email", "--organization", "acme"]
     done = subprocess.run(command, input=load("yandex_reply_koi8r.eml"), env=env, capture_output=True, timeout=120)
     assert done.returncode == 0, done.stderr.decode()

@@ -10,9 +10,7 @@ import subprocess
 import sys
 import time
 
-from django.conf import settings
-from django.db import connection
-
+from insidesales.core.testing.databases import url_of_test_database
 from insidesales.mail.models import EmailMessage, StepRun
 from insidesales.mail.services.sequences import enrollments_create
 from insidesales.mail.tests.conftest import build_mail_world, email_step
@@ -20,19 +18,10 @@ from insidesales.mail.tests.conftest import build_mail_world, email_step
 LEADS = 240
 
 
-def _database_url() -> str:
-    db = settings.DATABASES["default"]
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{db['NAME']}"
-    user, host, port = db.get("USER") or "postgres", db.get("HOST") or "127.0.0.1", db.get("PORT") or 5432
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    return f"postgres://{user}{password}@{host}:{port}/{db['NAME']}"
-
-
 def _start_worker(tmp_path) -> subprocess.Popen:
     env = {
         **os.environ,
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": url_of_test_database(),
         "INSIDESALES_DATA_DIR": str(tmp_path),
         "DATABASE_POOL": "0",
         "MAIL_CLAIM_SECONDS": "3",  # claims of the killed worker expire quickly

@@ -16,8 +16,6 @@ import urllib.request
 from urllib.parse import urlsplit
 
 import pytest
-from django.conf import settings
-from django.db import connection
 from playwright.sync_api import Page, expect
 
 from insidesales.calls.models import Call, CallStatus
@@ -25,6 +23,7 @@ from insidesales.calls.services import campaigns
 from insidesales.calls.services.config import dispositions_ensure, telephony_settings
 from insidesales.calls.simulated import CarrierProfile, TalkTime, Triangular
 from insidesales.calls.tests.dialer_thread import running_dialer
+from insidesales.core.testing.databases import url_of_test_database
 from insidesales.core.tests.browser.browsing import PASSWORD, BrowserWorld
 from insidesales.crm import services
 
@@ -35,15 +34,6 @@ EVERYONE_ANSWERS = CarrierProfile(
 )
 
 
-def _database_url() -> str:
-    db = settings.DATABASES["default"]
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{db['NAME']}"
-    user, host, port = db.get("USER") or "postgres", db.get("HOST") or "127.0.0.1", db.get("PORT") or 5432
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    return f"postgres://{user}{password}@{host}:{port}/{db['NAME']}"
-
-
 @pytest.fixture
 def asgi_server(transactional_db, tmp_path):
     """`insidesales serve` (uvicorn, ASGI) on a free port, on the test database."""
@@ -52,7 +42,7 @@ def asgi_server(transactional_db, tmp_path):
         port = probe.getsockname()[1]
     env = {
         **os.environ,
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": url_of_test_database(),
         "INSIDESALES_DATA_DIR": str(tmp_path),
         "DATABASE_POOL": "0",
     }
