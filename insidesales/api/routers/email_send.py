@@ -14,8 +14,9 @@ from insidesales.api.schemas import MAX_ID, Id, InDatetime, Input, UtcDatetime, 
 from insidesales.core.errors import NotFound
 from insidesales.crm.models import Company, Contact, Lead
 from insidesales.crm.selectors import record_get
-from insidesales.mail.models import EmailMessage, Mailbox
-from insidesales.mail.selectors.templates import template_get
+from insidesales.mail.models import Mailbox
+from insidesales.mail.selectors.messages import sent_message_get
+from insidesales.mail.selectors.templates import company_recipients, own_mailboxes, template_get
 from insidesales.mail.services.compose import email_cancel, email_send
 
 # The same Router object as the reads: two routers at one prefix would each claim the path `/emails`,
@@ -65,11 +66,7 @@ class EmailSentOut(Schema):
 
 def _mailbox(request: HttpRequest, mailbox_id: int) -> Mailbox:
     membership = request.auth
-    mailbox = (
-        Mailbox.objects.filter(organization_id=membership.organization_id, user_id=membership.user_id, pk=mailbox_id)
-        .select_related("user")
-        .first()
-    )
+    mailbox = own_mailboxes(membership=membership).filter(pk=mailbox_id).select_related("user").first()
     if mailbox is None:
         raise NotFound()
     return mailbox
@@ -103,18 +100,9 @@ def send_email(request: HttpRequest, payload: EmailSendIn):
             records[name] = record_get(membership=membership, model=model, record_id=pk)
     template = template_get(membership=membership, template_id=payload.template_id) if payload.template_id else None
     if "company" in records:  # merge fields about the person at the company the address belongs to
-        records["contact"] = (
-            Contact.objects.filter(
-                organization_id=membership.organization_id, company_id=payload.company_id, email__iexact=payload.to
-            )
-            .order_by("id")
-            .first()
-        )
-        if records["contact"] is not None:
-            try:
-                records["contact"] = record_get(membership=membership, model=Contact, record_id=records["contact"].pk)
-            except NotFound:
-                records["contact"] = None
+        address = payload.to.strip().lower()
+        people = company_recipients(membership=membership, company=records["company"])  # visible contacts only
+        records["contact"] = next((c for c in people if c.email.lower() == address), None)
     message = email_send(
         actor=membership,
         mailbox=mailbox,
@@ -137,7 +125,5 @@ def send_email(request: HttpRequest, payload: EmailSendIn):
 )
 def cancel_email(request: HttpRequest, id: int = MessageId):
     membership = request.auth
-    message = EmailMessage.objects.filter(organization_id=membership.organization_id, pk=id).first()
-    if message is None:
-        raise NotFound()
+    message = sent_message_get(membership=membership, message_id=id)
     return email_cancel(actor=membership, message=message)

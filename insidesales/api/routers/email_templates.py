@@ -13,7 +13,7 @@ from insidesales.api.schemas import MAX_ID, Id, Input, UserRef, UtcDatetime, tex
 from insidesales.core.pagination import paginate
 from insidesales.crm.models import Lead
 from insidesales.crm.selectors import record_get
-from insidesales.mail.models import LANGUAGES, Mailbox
+from insidesales.mail.models import LANGUAGES
 from insidesales.mail.rendering import language_for, merge_context, render_email, template_variant_for
 from insidesales.mail.selectors import templates as selectors
 from insidesales.mail.services import templates as services
@@ -188,12 +188,7 @@ def preview_template(request: HttpRequest, payload: PreviewIn, id: int = Templat
     template = _reload(request, id)
     lead = record_get(membership=membership, model=Lead, record_id=payload.lead_id)
     variant = template_variant_for(template, payload.language or language_for(lead))
-    sender = (
-        Mailbox.objects.filter(organization_id=membership.organization_id, user_id=membership.user_id, is_active=True)
-        .select_related("user")
-        .order_by("id")
-        .first()
-    )
+    sender = selectors.own_mailboxes(membership=membership).select_related("user").first()
     context = merge_context(organization=membership.organization, lead=lead, sender=sender or membership.user)
     rendered = render_email(subject=variant.subject, body=variant.body, context=context)
     return {"language": variant.language, "subject": rendered.subject, "text": rendered.text, "html": rendered.html}

@@ -36,6 +36,27 @@ def message_list(*, membership: Membership) -> QuerySet[EmailMessage]:
     return qs.none() if scope is None else qs.filter(scope)
 
 
+def sent_message_get(*, membership: Membership, message_id: object) -> EmailMessage:
+    """An outgoing email the member sees, or wrote: its writer may always cancel what they scheduled, even
+    after its record left their reach."""
+    if not membership.is_active:
+        raise NotFound()
+    scope = message_scope(membership)
+    mine = Q(created_by_id=membership.user_id)
+    try:
+        found = (
+            EmailMessage.objects.filter(organization_id=membership.organization_id, direction="out")
+            .filter(mine if scope is None else scope | mine)
+            .filter(pk=int(message_id))  # type: ignore[call-overload]
+            .first()
+        )
+    except (TypeError, ValueError, OverflowError):
+        found = None
+    if found is None:
+        raise NotFound()
+    return found
+
+
 def message_page(
     *,
     membership: Membership,

@@ -20,10 +20,11 @@ from insidesales.crm.models import Company, Contact, Lead
 from insidesales.mail.compose import clean_address, new_message_id
 from insidesales.mail.models import Direction, EmailMessage, EmailTemplate, Mailbox, MessageStatus
 from insidesales.mail.rendering import merge_context, render_email, single_line
+from insidesales.mail.selectors.messages import sent_message_get
 from insidesales.mail.selectors.templates import template_get
 from insidesales.mail.services.suppression import ensure_not_suppressed
 from insidesales.orgs.models import Membership, Role
-from insidesales.orgs.visibility import record_scope, visible_records
+from insidesales.orgs.visibility import visible_records
 
 # A scheduled time this close to now is "now": the form's minute precision must not refuse "in a minute".
 SCHEDULE_SLACK = dt.timedelta(seconds=30)
@@ -150,23 +151,10 @@ def email_send(
     )
 
 
-def message_visible(actor: Membership, message: EmailMessage) -> bool:
-    """Whether the actor sees this email: written by them, or on a record they may see."""
-    if message.organization_id != actor.organization_id:
-        return False
-    if message.created_by_id == actor.user_id and actor.is_active:
-        return True
-    scope = record_scope(actor)
-    if scope is None:
-        return False
-    return EmailMessage.objects.filter(pk=message.pk).filter(scope).exists()
-
-
 @transaction.atomic
 def email_cancel(*, actor: Membership, message: EmailMessage) -> EmailMessage:
     """Cancel a scheduled email before the worker takes it. Its writer, admins and managers who see it may."""
-    if message.direction != Direction.OUT or not message_visible(actor, message):
-        raise NotFound()
+    message = sent_message_get(membership=actor, message_id=message.pk)  # 404 unless seen or written
     if message.created_by_id != actor.user_id and actor.role not in (Role.ADMIN, Role.MANAGER):
         from insidesales.core.errors import PermissionDenied
 

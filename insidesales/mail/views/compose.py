@@ -21,10 +21,10 @@ from insidesales.core.errors import Conflict, NotFound, ValidationError
 from insidesales.core.http import member_view
 from insidesales.crm.models import Company, Contact, Lead
 from insidesales.crm.selectors import record_get
-from insidesales.mail.models import EmailMessage
 from insidesales.mail.rendering import MergeTemplateError, language_for, merge_context, render_part
 from insidesales.mail.rendering import template_variant_for as variant_for
 from insidesales.mail.selectors import templates as selectors
+from insidesales.mail.selectors.messages import sent_message_get
 from insidesales.mail.services.compose import email_cancel, email_send
 from insidesales.mail.services.suppression import AddressSuppressed
 
@@ -189,9 +189,7 @@ def compose_fill(request: HttpRequest) -> HttpResponse:
 def compose_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     """Cancel a scheduled email, then go back where the button was (or to the record)."""
     membership = request.membership
-    message = EmailMessage.objects.filter(organization_id=membership.organization_id, pk=pk).first()
-    if message is None:
-        raise NotFound()
+    message = sent_message_get(membership=membership, message_id=pk)
     try:
         email_cancel(actor=membership, message=message)
     except Conflict as exc:

@@ -17,7 +17,7 @@ from insidesales.core.errors import Conflict, NotFound, ValidationError
 from insidesales.core.http import member_view
 from insidesales.crm.models import Lead
 from insidesales.crm.selectors import record_get
-from insidesales.mail.models import LANGUAGES, EmailTemplate, Mailbox
+from insidesales.mail.models import LANGUAGES, EmailTemplate
 from insidesales.mail.rendering import (
     SAMPLE_CONTEXT,
     MergeTemplateError,
@@ -73,12 +73,7 @@ def _add_errors(form: forms.Form, exc: ValidationError) -> None:
 
 
 def _sender(request: HttpRequest) -> Any:
-    mailbox = (
-        Mailbox.objects.filter(organization_id=request.membership.organization_id, user=request.user, is_active=True)
-        .select_related("user")
-        .order_by("id")
-        .first()
-    )
+    mailbox = selectors.own_mailboxes(membership=request.membership).select_related("user").first()
     return mailbox or request.user
 
 
