@@ -182,7 +182,7 @@ class EmailMessage(OrganizationScopedModel):
     message_id = models.CharField(max_length=255)  # without angle brackets
     in_reply_to = models.CharField(max_length=255, blank=True)
     references = models.TextField(blank=True)  # space-separated ids, oldest first
-    thread_root = models.CharField(max_length=255, db_index=True)
+    thread_root = models.CharField(max_length=255)  # indexed by `email_thread_root` (equality only)
     from_address = models.CharField(_("from"), max_length=254)
     from_name = models.CharField(max_length=200, blank=True)
     to_addresses = models.JSONField(default=list)
@@ -191,8 +191,14 @@ class EmailMessage(OrganizationScopedModel):
     body_text = models.TextField(blank=True)
     body_html = models.TextField(blank=True)  # received HTML as is; shown only as text or sandboxed
     content_hash = models.CharField(max_length=64, blank=True)
-    lead = models.ForeignKey("crm.Lead", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    contact = models.ForeignKey("crm.Contact", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    # Lead and contact are indexed by `email_lead_time` and `email_contact_time` (each write of an email
+    # updates every index of the table: no index twice).
+    lead = models.ForeignKey(
+        "crm.Lead", null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    contact = models.ForeignKey(
+        "crm.Contact", null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     company = models.ForeignKey("crm.Company", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     owner = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     team = models.ForeignKey("orgs.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -237,10 +243,16 @@ class EmailMessage(OrganizationScopedModel):
         indexes = [
             models.Index(fields=["lead", "-created_at"], name="email_lead_time"),
             models.Index(fields=["contact", "-created_at"], name="email_contact_time"),
-            # Not partial: SQLite uses a partial index only when the query repeats its exact condition
-            # (`status = 'queued'` does not prove `status IN (...)`), so it would scan every email.
-            models.Index(fields=["status", "scheduled_at"], name="email_due"),
+            # The outbox's queue: one partial index per waiting status (SQLite uses a partial index only
+            # when the query repeats its condition: `status = 'queued'` does not prove `status IN (...)`).
+            # No index leads with the status: on PostgreSQL the planner, believing "sending" rows rare,
+            # walked such an index's dead entries for every "handed" update instead of the primary key.
+            models.Index(fields=["scheduled_at", "id"], name="email_queued", condition=Q(status="queued")),
+            models.Index(fields=["scheduled_at", "id"], name="email_scheduled", condition=Q(status="scheduled")),
+            # Claims in flight (sending, handed), for taking back those of a worker that died.
+            models.Index(fields=["claimed_until"], name="email_claimed", condition=Q(claimed_until__isnull=False)),
             models.Index(fields=["organization", "message_id"], name="email_message_id"),
+            models.Index(fields=["thread_root"], name="email_thread_root"),
             models.Index(fields=["organization", "-created_at", "-id"], name="email_org_time"),
         ]
 

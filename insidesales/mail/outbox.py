@@ -116,7 +116,8 @@ class SessionPool:
 
 def recover_abandoned(now: dt.datetime) -> int:
     """After a worker died: messages it had claimed but not handed over go back to the queue (the server
-    threw the half message away); messages it had handed over count as sent (never sent twice)."""
+    threw the half message away); messages it had handed over count as sent (never sent twice). Both are
+    index ranges of `email_claimed` (only claimed rows have a `claimed_until`)."""
     handed = list(EmailMessage.objects.filter(status=MessageStatus.HANDED, claimed_until__lt=now)[:1000])
     _mark_sent(handed, None)
     return len(handed) + EmailMessage.objects.filter(status=MessageStatus.SENDING, claimed_until__lt=now).update(
@@ -160,8 +161,8 @@ def _reserve(mailbox: Mailbox, want: int, cap: int, today: dt.date) -> int:
 
 
 def claim(*, now: dt.datetime, limit: int) -> tuple[str, list[EmailMessage]]:
-    # One simple query per kind of due row: each is an index range of the partial `email_due` index
-    # (SQLite's planner does not use a partial index for an OR of them, and scanned every email).
+    # One simple query per kind of due row: each is an index range of a partial index (`email_queued`,
+    # `email_scheduled`; SQLite's planner uses no partial index for an OR of them, and scanned every email).
     kinds = (
         Q(status=MessageStatus.QUEUED, scheduled_at__lte=now),
         Q(status=MessageStatus.QUEUED, scheduled_at=None),

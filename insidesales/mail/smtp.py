@@ -22,6 +22,15 @@ from insidesales.mail.models import Security
 
 _LEADING_DOT = re.compile(rb"(?m)^\.")
 _BARE_LINE_END = re.compile(rb"\r\n|\r|\n")
+# A bare addr-spec with nothing to quote or parse (what stored addresses are): its reverse- or
+# forward-path is just itself in angle brackets. Anything else goes through smtplib's parser.
+_PLAIN_ADDRESS = re.compile(r"[^\s<>()\[\]\\,;:\"@\x00-\x1f\x7f]+@[^\s<>()\[\]\\,;:\"@\x00-\x1f\x7f]+")
+
+
+def smtp_path(address: str) -> str:
+    """`<address>` for MAIL FROM / RCPT TO (smtplib's `quoteaddr` parses every address with the full
+    RFC 2822 parser: a fifth of the sending's CPU)."""
+    return f"<{address}>" if _PLAIN_ADDRESS.fullmatch(address) else smtplib.quoteaddr(address)
 
 
 class SendFailure(Exception):
@@ -160,12 +169,12 @@ def send_round(items: list[Outgoing], before_end_of_data: Callable[[list[int]], 
                 item.session.open()
             except SendFailure as exc:
                 item.failure = exc
-    _step(items, lambda c, it: c.putcmd("mail", f"FROM:{smtplib.quoteaddr(it.sender)}{_options(c, it.data)}"))
+    _step(items, lambda c, it: c.putcmd("mail", f"FROM:{smtp_path(it.sender)}{_options(c, it.data)}"))
     _answer(items, (250,), "MAIL FROM")
     refused: dict[int, list[tuple[int, str]]] = {id(item): [] for item in items}
     for position in range(max((len(item.recipients) for item in items), default=0)):
         takers = [item for item in items if item.live and position < len(item.recipients)]
-        _step(takers, lambda c, it, p=position: c.putcmd("rcpt", f"TO:{smtplib.quoteaddr(it.recipients[p])}"))
+        _step(takers, lambda c, it, p=position: c.putcmd("rcpt", f"TO:{smtp_path(it.recipients[p])}"))
         for item in takers:
             reply = _reply(item)
             if reply is not None and reply[0] not in (250, 251):

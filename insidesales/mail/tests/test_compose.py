@@ -241,3 +241,20 @@ def test_building_is_cheap_enough_for_the_benchmark():
         build_mime(message=message, list_unsubscribe_url="https://crm.example.com/u/tok", footer_text="ACME")
     per_message = (time.perf_counter() - started) / rounds
     assert per_message < 0.001  # about 0.1 ms here; the bound leaves room for slow, shared machines
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.text(alphabet=list("ab.@-+_%!#&'*/=?^`{|}~ \"<>()[],;:\\\r\nАя\x00\t"), max_size=14))
+def test_envelope_paths_are_exactly_what_smtplib_would_send(address):
+    """The fast path for bare addresses never changes what goes into MAIL FROM / RCPT TO (CR/LF included)."""
+    from insidesales.mail.smtp import smtp_path
+
+    assert smtp_path(address) == smtplib.quoteaddr(address)
+
+
+def test_envelope_path_of_a_stored_address_is_the_address_in_angle_brackets():
+    from insidesales.mail.smtp import smtp_path
+
+    assert smtp_path("anna.petrova+promo@пример.рф") == "<anna.petrova+promo@пример.рф>"
+    assert smtp_path("Anna <anna@example.org>") == "<anna@example.org>"
+    assert smtp_path("") == "<>"
