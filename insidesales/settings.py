@@ -244,6 +244,9 @@ MAIL_CLAIM_SECONDS = int(os.environ.get("MAIL_CLAIM_SECONDS", "120"))
 MAIL_ALLOWED_HOSTS = [
     h.strip() for h in os.environ.get("MAIL_ALLOWED_HOSTS", "127.0.0.1,::1,localhost" if TESTING else "").split(",")
 ]
+# Webhook destinations in this server's own network that subscriptions may use (same form; none by default,
+# tests too: a test that delivers to loopback allows it itself).
+WEBHOOK_ALLOWED_HOSTS = [h.strip() for h in os.environ.get("WEBHOOK_ALLOWED_HOSTS", "").split(",")]
 # SMTP connections a mailer worker opens to one mailbox's server at once (Microsoft 365 allows 3 per mailbox).
 MAIL_CONNECTIONS_PER_MAILBOX = int(os.environ.get("MAIL_CONNECTIONS_PER_MAILBOX", "3"))
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
