@@ -6,6 +6,9 @@ Every spelling of an address is what the system resolver makes of it (`0177.0.0.
 `0x7f.1`, `127.1`, `[::ffff:127.0.0.1]` are all 127.0.0.1 to it), so names and numbers are resolved
 first and the resulting addresses are judged; callers then connect to exactly the addresses judged,
 so a DNS answer that changes between the check and the connection cannot slip past it.
+
+An allowed host *name* is trusted with whatever its DNS answers (the operator vouches for that zone);
+allowing an address or a network is narrower and usually the better choice.
 """
 
 from __future__ import annotations
@@ -51,20 +54,45 @@ class Allowance:
         return any(address in network for network in self.networks)
 
 
+# IPv6 ranges that carry an IPv4 address in their low 32 bits: judged as that IPv4 address.
+_CARRIERS = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "::ffff:0:0/96",  # IPv4-mapped
+        "::ffff:0:0:0/96",  # IPv4-translated
+        "::/96",  # IPv4-compatible (deprecated)
+        "64:ff9b::/96",  # NAT64, well-known prefix
+    )
+)
+# Not global whatever the interpreter's tables say.
+_NEVER_GLOBAL = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "64:ff9b:1::/48",  # NAT64 for local use
+        "2001::/32",  # Teredo
+        "fec0::/10",  # site-local (deprecated)
+        "100::/64",  # discard
+    )
+)
+
+
 def normalized(address: IPAddress) -> IPAddress:
-    """IPv4-mapped and IPv4-compatible IPv6 addresses are judged as the IPv4 address they carry."""
+    """An IPv6 address that carries an IPv4 address (mapped, translated, compatible, NAT64, 6to4) is judged
+    as the IPv4 address it carries."""
     if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:
-            return address.ipv4_mapped
         if address.sixtofour is not None:
             return address.sixtofour
+        if int(address) > 1 and any(address in network for network in _CARRIERS):  # not :: or ::1
+            return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
     return address
 
 
 def is_internal(address: IPAddress) -> bool:
     """Anything but a global unicast address: loopback, private, link-local (cloud metadata), shared
-    (100.64/10), multicast, reserved, unspecified, documentation ranges."""
+    (100.64/10), multicast, reserved, unspecified, documentation ranges, Teredo, local NAT64."""
     address = normalized(address)
+    if isinstance(address, ipaddress.IPv6Address) and any(address in n for n in _NEVER_GLOBAL):
+        return True
     return not address.is_global or address.is_multicast
 
 

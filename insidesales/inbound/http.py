@@ -13,9 +13,10 @@ from __future__ import annotations
 import http.client
 import socket
 import ssl
+import threading
 import time
 from dataclasses import dataclass
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 from django.conf import settings
 from django.utils.translation import gettext as _
@@ -24,6 +25,8 @@ from insidesales.core.netguard import AddressNotAllowed, Allowance, resolve_chec
 
 MAX_REDIRECTS = 3
 MAX_ANSWER = 64 * 1024
+MAX_ADDRESSES = 2  # of a name's addresses, tried in turn
+_PATH_SAFE = "/%?=&:@!$'()*+,;~-._"
 USER_AGENT = "InsideSales-Webhooks/1"
 
 
@@ -65,7 +68,7 @@ def check_url(url: str) -> tuple[str, str, int, str]:
         raise DestinationRefused(_("The URL has no host."))
     if parts.fragment:
         raise DestinationRefused(_("A URL with a #fragment is not accepted."))
-    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    path = quote((parts.path or "/") + (f"?{parts.query}" if parts.query else ""), safe=_PATH_SAFE)
     return parts.scheme, host, port or (443 if parts.scheme == "https" else 80), path
 
 
@@ -82,10 +85,11 @@ def check_destination(url: str) -> None:
 
 
 def _refusal(exc: AddressNotAllowed) -> str:
+    # Without the address it resolved to: members must not map the internal network by trying names.
     return _(
-        "%(host)s is an address inside this server's own network (%(address)s); webhooks may go there only "
+        "%(host)s is an address inside this server's own network; webhooks may go there only "
         "when the administrator of this installation allows it (WEBHOOK_ALLOWED_HOSTS)."
-    ) % {"host": exc.host, "address": exc.address}
+    ) % {"host": exc.host}
 
 
 class _Pinned(http.client.HTTPConnection):
@@ -111,13 +115,19 @@ class _PinnedTLS(http.client.HTTPSConnection):
 def post(
     url: str, body: bytes, headers: dict[str, str], *, timeout: float = 10.0, ssl_context: ssl.SSLContext | None = None
 ) -> Answer:
-    """POST `body` to `url` (following method-keeping redirects), never raising for network trouble."""
+    """POST `body` to `url` (following method-keeping redirects) within `timeout` seconds in all, never
+    raising for network trouble or a bad URL."""
     started = time.monotonic()
+    deadline = started + timeout
     answer = Answer(status=None, url=url)
     for _hop in range(MAX_REDIRECTS + 1):
-        answer = _post_once(url, body, headers, timeout, ssl_context)
+        answer = _post_once(url, body, headers, deadline, ssl_context)
         if answer.status in (307, 308) and answer.location:
-            url = urljoin(url, answer.location)
+            target = urljoin(url, answer.location)
+            if url.lower().startswith("https:") and not target.lower().startswith("https:"):
+                answer.error = _("redirected from https to %(location)s: not followed") % {"location": target}
+                break
+            url = target
             continue
         if answer.status in (301, 302, 303):
             answer.error = _("redirected (%(status)s) to %(location)s: only 307 and 308 keep a POST; not followed") % {
@@ -131,11 +141,13 @@ def post(
     return answer
 
 
-def _post_once(url: str, body: bytes, headers: dict[str, str], timeout: float, context) -> Answer:
+def _post_once(url: str, body: bytes, headers: dict[str, str], deadline: float, context) -> Answer:
     try:
         scheme, host, port, path = check_url(url)
     except DestinationRefused as exc:
         return Answer(status=None, error=str(exc), url=url)
+    if time.monotonic() >= deadline:
+        return Answer(status=None, error=_("no answer in time"), url=url)
     try:
         addresses = resolve_checked(host, port, allowance())
     except AddressNotAllowed as exc:
@@ -144,22 +156,46 @@ def _post_once(url: str, body: bytes, headers: dict[str, str], timeout: float, c
         return Answer(status=None, error=_("the name does not resolve: %(error)s") % {"error": exc}, url=url)
     sent = {"Content-Type": "application/json", "User-Agent": USER_AGENT, **headers}
     error = ""
-    for address in addresses:
+    for address in addresses[:MAX_ADDRESSES]:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            error = _("no answer in time")
+            break
         if scheme == "https":
-            connection = _PinnedTLS(host, port, str(address), timeout, context or ssl.create_default_context())
+            connection = _PinnedTLS(host, port, str(address), remaining, context or ssl.create_default_context())
         else:
-            connection = _Pinned(host, port, str(address), timeout)
+            connection = _Pinned(host, port, str(address), remaining)
+        # One deadline for the whole exchange: a server trickling its answer byte by byte is cut off.
+        cut = threading.Event()
+        cutoff = threading.Timer(remaining, _cut, args=(connection, cut))
+        cutoff.daemon = True
+        cutoff.start()
         try:
             connection.request("POST", path, body=body, headers=sent)
             response = connection.getresponse()
             text = response.read(MAX_ANSWER).decode("utf-8", "replace")
+            if cut.is_set():  # what was read ended where the deadline cut the connection
+                raise TimeoutError
             return Answer(status=response.status, body=text, url=url, location=response.getheader("Location") or "")
         except ssl.SSLError as exc:
             error = _("TLS failed: %(error)s") % {"error": exc}
         except TimeoutError:
-            error = _("no answer within %(seconds)s seconds") % {"seconds": int(timeout)}
+            error = _("no answer in time")
         except (OSError, http.client.HTTPException) as exc:
-            error = _("connection failed: %(error)s") % {"error": exc}
+            error = _("no answer in time") if cut.is_set() else _("connection failed: %(error)s") % {"error": exc}
+        except ValueError as exc:  # a header value with a line break or outside Latin-1
+            return Answer(status=None, error=_("the request could not be built: %(error)s") % {"error": exc}, url=url)
         finally:
+            cutoff.cancel()
             connection.close()
     return Answer(status=None, error=error, url=url)
+
+
+def _cut(connection: http.client.HTTPConnection, cut: threading.Event) -> None:
+    cut.set()
+    sock = connection.sock
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass

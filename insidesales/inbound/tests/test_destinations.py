@@ -8,6 +8,7 @@ import http.server
 import json
 import socket
 import threading
+import time
 
 import pytest
 from django.test import override_settings
@@ -39,6 +40,13 @@ INTERNAL = [
     "http://[fd00::1]/hook",
     "http://224.0.0.1/hook",
     "https://[2002:7f00:1::1]/hook",  # 6to4 around 127.0.0.1
+    "http://[::7f00:1]/hook",  # IPv4-compatible
+    "http://[::a9fe:a9fe]/latest/meta-data/",
+    "http://[64:ff9b::a9fe:a9fe]/hook",  # NAT64 around the metadata address
+    "http://[64:ff9b:1::a00:1]/hook",  # local-use NAT64
+    "http://[::ffff:0:a9fe:a9fe]/hook",  # IPv4-translated
+    "http://[fec0::1]/hook",  # site-local
+    "http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/hook",  # Teredo
 ]
 
 
@@ -179,4 +187,42 @@ def test_refused_and_silent_servers_give_a_clear_error_not_an_exception():
         silent.bind(("127.0.0.1", 0))
         silent.listen(1)
         answer = post(f"http://127.0.0.1:{silent.getsockname()[1]}/hook", b"{}", {}, timeout=0.5)
-    assert answer.status is None and "no answer within" in answer.error
+    assert answer.status is None and "no answer in time" in answer.error
+
+
+@override_settings(WEBHOOK_ALLOWED_HOSTS=["127.0.0.1"])
+def test_a_server_trickling_its_answer_is_cut_off_at_the_deadline():
+    def trickle(listener):
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(65536)
+            connection.sendall(b"HTTP/1.1 200 OK\r\n")
+            for _ in range(50):
+                try:
+                    connection.sendall(b"X")
+                except OSError:
+                    return
+                time.sleep(0.1)
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        threading.Thread(target=trickle, args=(listener,), daemon=True).start()
+        started = time.monotonic()
+        answer = post(f"http://127.0.0.1:{listener.getsockname()[1]}/hook", b"{}", {}, timeout=1.0)
+    assert time.monotonic() - started < 2.5
+    assert answer.status is None and "no answer in time" in answer.error
+
+
+@override_settings(WEBHOOK_ALLOWED_HOSTS=["127.0.0.1"])
+def test_odd_urls_and_headers_give_an_answer_not_an_exception():
+    with _Receiver() as receiver:
+        base = f"http://127.0.0.1:{receiver.port}"
+        unicode_path = post(f"{base}/хук?имя=Анна", b"{}", {})
+        line_break = post(f"{base}/hook", b"{}", {"X-Note": "a\r\nInjected: 1"})
+        cyrillic_header = post(f"{base}/hook", b"{}", {"X-Note": "Анна"})
+        paths = [r["path"] for r in receiver.received]
+        injected = [r for r in receiver.received if "Injected" in r["headers"]]
+    assert unicode_path.ok and paths[0] == "/%D1%85%D1%83%D0%BA?%D0%B8%D0%BC%D1%8F=%D0%90%D0%BD%D0%BD%D0%B0"
+    assert line_break.status is None and line_break.error and not injected
+    assert cyrillic_header.status is None and cyrillic_header.error
