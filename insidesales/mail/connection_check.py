@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 
-from insidesales.mail.hosts import HostNotAllowed, ensure_host_allowed
+from insidesales.mail.hosts import HostNotAllowed, ensure_host_allowed, imap_client, smtp_client
 
 CODES = ("dns", "refused", "timeout", "tls", "auth", "protocol", "not_allowed", "other")
 
@@ -194,10 +194,9 @@ def check_smtp(
 
     def body() -> str:
         try:
-            if security == "ssl":
-                client = smtplib.SMTP_SSL(host, port, timeout=timeout, context=_context(ssl_context))
-            else:
-                client = smtplib.SMTP(host, port, timeout=timeout)
+            client = smtp_client(
+                host, port, implicit_tls=security == "ssl", timeout=timeout, context=_context(ssl_context)
+            )
         except smtplib.SMTPConnectError as exc:
             if not 400 <= exc.smtp_code < 600:  # a greeting that is no SMTP reply at all
                 raise _not_smtp(host, port, exc) from exc
@@ -298,10 +297,9 @@ def check_imap(
 
     def body() -> str:
         try:
-            if security == "ssl":
-                client = imaplib.IMAP4_SSL(host, port, ssl_context=_context(ssl_context), timeout=timeout)
-            else:
-                client = imaplib.IMAP4(host, port, timeout=timeout)
+            client = imap_client(
+                host, port, implicit_tls=security == "ssl", timeout=timeout, context=_context(ssl_context)
+            )
         except imaplib.IMAP4.error as exc:  # the greeting was not IMAP (or it said BYE)
             raise _Problem(
                 "protocol",

@@ -41,17 +41,15 @@ class ImapError(Exception):
 def imap_connect(mailbox: Mailbox, *, timeout: float = TIMEOUT_S) -> imaplib.IMAP4:
     """An IMAP session logged in to `mailbox`, over SSL/TLS, STARTTLS or (local servers only) plain text."""
     from insidesales.calls.secrets import decrypt_credentials
-    from insidesales.mail.hosts import ensure_host_allowed
+    from insidesales.mail.hosts import imap_client
 
-    ensure_host_allowed(mailbox.imap_host, mailbox.imap_port)
     password = decrypt_credentials(mailbox.credentials).get("imap_password", "")
     context = ssl.create_default_context()
-    if mailbox.imap_security == Security.SSL:
-        client: imaplib.IMAP4 = imaplib.IMAP4_SSL(
-            mailbox.imap_host, mailbox.imap_port, ssl_context=context, timeout=timeout
-        )
-    else:
-        client = imaplib.IMAP4(mailbox.imap_host, mailbox.imap_port, timeout=timeout)
+    implicit_tls = mailbox.imap_security == Security.SSL
+    client = imap_client(
+        mailbox.imap_host, mailbox.imap_port, implicit_tls=implicit_tls, timeout=timeout, context=context
+    )
+    if not implicit_tls:
         if mailbox.imap_security == Security.STARTTLS:
             client.starttls(ssl_context=context)
     client.login(mailbox.imap_username or mailbox.email, password)

@@ -17,7 +17,7 @@ import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from insidesales.mail.hosts import ensure_host_allowed
+from insidesales.mail.hosts import smtp_client
 from insidesales.mail.models import Security
 
 _LEADING_DOT = re.compile(rb"(?m)^\.")
@@ -76,11 +76,9 @@ class SmtpSession:
     def open(self) -> None:
         e = self.endpoint
         try:
-            ensure_host_allowed(e.host, e.port)
-            if e.security == Security.SSL:
-                client: smtplib.SMTP = smtplib.SMTP_SSL(e.host, e.port, timeout=e.timeout, context=self.ssl_context)
-            else:
-                client = smtplib.SMTP(e.host, e.port, timeout=e.timeout)
+            client = smtp_client(
+                e.host, e.port, implicit_tls=e.security == Security.SSL, timeout=e.timeout, context=self.ssl_context
+            )
             # The end of data goes out as its own small write after the "handed" commit: without
             # TCP_NODELAY, Nagle's algorithm holds it until the server's delayed ACK (~40 ms).
             client.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
