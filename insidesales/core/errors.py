@@ -47,3 +47,15 @@ class Conflict(ApplicationError):
 
     status = 409
     title = "Conflict"
+
+
+def one_or_not_found(queryset, pk: Any):
+    """The row of an (already scoped) queryset with primary key `pk`, or NotFound — also for a `pk` that
+    is no integer at all (a typed-in URL, an API body)."""
+    try:
+        found = queryset.filter(pk=int(pk)).first()
+    except (TypeError, ValueError, OverflowError):
+        found = None
+    if found is None:
+        raise NotFound()
+    return found

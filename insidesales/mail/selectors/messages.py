@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 
-from insidesales.core.errors import NotFound
+from insidesales.core.errors import NotFound, one_or_not_found
 from insidesales.core.pagination import Page, paginate
 from insidesales.mail.models import EmailAttachment, EmailMessage
 from insidesales.orgs.models import Membership, Role
@@ -43,18 +43,8 @@ def sent_message_get(*, membership: Membership, message_id: object) -> EmailMess
         raise NotFound()
     scope = message_scope(membership)
     mine = Q(created_by_id=membership.user_id)
-    try:
-        found = (
-            EmailMessage.objects.filter(organization_id=membership.organization_id, direction="out")
-            .filter(mine if scope is None else scope | mine)
-            .filter(pk=int(message_id))  # type: ignore[call-overload]
-            .first()
-        )
-    except (TypeError, ValueError, OverflowError):
-        found = None
-    if found is None:
-        raise NotFound()
-    return found
+    outgoing = EmailMessage.objects.filter(organization_id=membership.organization_id, direction="out")
+    return one_or_not_found(outgoing.filter(mine if scope is None else scope | mine), message_id)
 
 
 def message_page(
@@ -84,18 +74,8 @@ def message_page(
 
 
 def message_get(*, membership: Membership, message_id: int) -> EmailMessage:
-    try:
-        found = (
-            message_list(membership=membership)
-            .select_related("lead", "contact", "company", "mailbox")
-            .filter(pk=int(message_id))
-            .first()
-        )
-    except (TypeError, ValueError, OverflowError):
-        found = None
-    if found is None:
-        raise NotFound()
-    return found
+    visible = message_list(membership=membership).select_related("lead", "contact", "company", "mailbox")
+    return one_or_not_found(visible, message_id)
 
 
 def message_attachments(*, message: EmailMessage) -> list[EmailAttachment]:
@@ -105,11 +85,6 @@ def message_attachments(*, message: EmailMessage) -> list[EmailAttachment]:
 def attachment_get(*, membership: Membership, message_id: int, attachment_id: int) -> EmailAttachment:
     """An attachment of an email the member may see (404 for anything else, including a mismatched pair)."""
     message = message_get(membership=membership, message_id=message_id)
-    try:
-        found = message.attachments.filter(pk=int(attachment_id)).first()
-    except (TypeError, ValueError, OverflowError):
-        found = None
-    if found is None:
-        raise NotFound()
+    found = one_or_not_found(message.attachments.all(), attachment_id)
     found.message = message
     return found

@@ -14,7 +14,7 @@ from typing import Any
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce
 
-from insidesales.core.errors import NotFound
+from insidesales.core.errors import one_or_not_found
 from insidesales.core.pagination import Page, paginate
 from insidesales.crm.filters import CONTACT_FILTERS, LEAD_FILTERS
 from insidesales.crm.models import Contact, Lead, SavedView
@@ -68,13 +68,7 @@ def sequence_list(*, membership: Membership) -> QuerySet[Sequence]:
 
 
 def sequence_get(*, membership: Membership, sequence_id: Any) -> Sequence:
-    try:
-        found = sequence_list(membership=membership).filter(pk=int(sequence_id)).first()
-    except (TypeError, ValueError, OverflowError):
-        found = None
-    if found is None:
-        raise NotFound()
-    return found
+    return one_or_not_found(sequence_list(membership=membership), sequence_id)
 
 
 def sequences_to_enroll(*, membership: Membership) -> QuerySet[Sequence]:
@@ -88,13 +82,7 @@ def step_list(*, sequence: Sequence) -> list[SequenceStep]:
 
 def step_get(*, membership: Membership, sequence_id: Any, step_id: Any) -> SequenceStep:
     sequence = sequence_get(membership=membership, sequence_id=sequence_id)
-    try:
-        step = SequenceStep.objects.filter(sequence=sequence, pk=int(step_id)).select_related("sequence").first()
-    except (TypeError, ValueError, OverflowError):
-        step = None
-    if step is None:
-        raise NotFound()
-    return step
+    return one_or_not_found(SequenceStep.objects.filter(sequence=sequence).select_related("sequence"), step_id)
 
 
 # --- enrollments -----------------------------------------------------------------------------------
@@ -136,18 +124,8 @@ def enrollment_page(
 
 
 def enrollment_get(*, membership: Membership, enrollment_id: Any) -> Enrollment:
-    try:
-        found = (
-            enrollment_list(membership=membership)
-            .select_related("sequence", "lead", "contact")
-            .filter(pk=int(enrollment_id))
-            .first()
-        )
-    except (TypeError, ValueError, OverflowError):
-        found = None
-    if found is None:
-        raise NotFound()
-    return found
+    visible = enrollment_list(membership=membership).select_related("sequence", "lead", "contact")
+    return one_or_not_found(visible, enrollment_id)
 
 
 def record_enrollments(*, membership: Membership, lead: Lead | None = None, contact: Contact | None = None) -> list:
