@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "insidesales.imports",
     "insidesales.calls",
     "insidesales.mail",
+    "insidesales.inbound",
     "insidesales.api",
 ]
 

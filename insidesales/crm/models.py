@@ -351,6 +351,8 @@ class ActivityKind(models.TextChoices):
     CONVERSION = "conversion", _("Conversion")
     STAGE_CHANGE = "stage_change", _("Stage change")
     MERGE = "merge", pgettext_lazy("activity kind", "Merge")
+    INQUIRY = "inquiry", _("Inbound inquiry")
+    DEADLINE = "deadline", _("Response deadline")
 
 
 class Activity(FastLoading, models.Model):
