@@ -13,4 +13,5 @@ urlpatterns = [
     path("", include("insidesales.imports.urls")),
     path("", include("insidesales.calls.urls")),
     path("", include("insidesales.mail.urls")),
+    path("", include("insidesales.inbound.urls")),
 ]

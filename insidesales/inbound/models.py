@@ -205,6 +205,7 @@ class RoutingRule(OrganizationScopedModel):
     rr_state = models.JSONField(default=dict, blank=True, editable=False)
     # A matching account's owner wins over the rule's own assignment when set.
     prefer_account_owner = models.BooleanField(_("existing accounts go to their owner"), default=True)
+    skip_offline = models.BooleanField(_("only reps who are online"), default=True)
     sla_minutes = models.PositiveIntegerField(_("first touch within, minutes"), null=True, blank=True)
     sla_working_hours = models.BooleanField(_("count working hours only"), default=True)
     sla_action = models.CharField(_("when missed"), max_length=10, choices=SlaAction.choices, default=SlaAction.BOTH)

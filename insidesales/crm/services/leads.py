@@ -24,6 +24,7 @@ from insidesales.crm.models import (
     Stage,
     StageKind,
 )
+from insidesales.inbound.webhook_events import emit_lead
 from insidesales.orgs.models import Agency, Membership, Role, User
 from insidesales.orgs.services import audit_record, diff, snapshot
 from insidesales.orgs.visibility import can_delete_records, visible_records
@@ -107,6 +108,17 @@ def _apply_lead_fields(lead: Lead, data: dict[str, Any], membership: Membership,
     lead.company_key = company_search_key(lead.company_name)
 
 
+def lead_prepare(*, organization: Any, data: dict[str, Any]) -> Lead:
+    """An unsaved lead of `organization` from data nobody signed in typed (a web form, the inbound API):
+    checked and normalized exactly as `lead_create` does; raises ValidationError with per-field messages."""
+    from types import SimpleNamespace
+
+    lead = Lead(organization_id=organization.pk)
+    scope = SimpleNamespace(organization=organization, organization_id=organization.pk)
+    _apply_lead_fields(lead, data, scope, creating=True)  # type: ignore[arg-type]
+    return lead
+
+
 @transaction.atomic
 def lead_create(*, membership: Membership, data: dict[str, Any]) -> Lead:
     """Create a lead. Reps own what they create; admins/managers may pick an owner."""
@@ -141,6 +153,7 @@ def lead_create(*, membership: Membership, data: dict[str, Any]) -> Lead:
         instance=lead,
         changes={k: [None, v] for k, v in snapshot(lead, list(LEAD_EDITABLE)).items() if v},
     )
+    emit_lead("lead.created", lead)
     return lead
 
 
@@ -190,6 +203,7 @@ def _set_status(lead: Lead, status: str, actor: User | None, *, reason: str = ""
         instance=lead,
         changes={"status": [old, status], **({"disqualify_reason": ["", reason]} if reason else {})},
     )
+    emit_lead("lead.status_changed", lead, previous_status=old)
 
 
 ALLOWED_FROM = {
@@ -288,6 +302,8 @@ def _assign_record(membership: Membership, record: Any, *, owner_id: int | None,
             instance=record,
             changes=changes,
         )
+        if isinstance(record, Lead):
+            emit_lead("lead.assigned", record, previous={k.removesuffix("_id"): v[0] for k, v in changes.items()})
     return record
 
 

@@ -34,6 +34,7 @@ class Migration(migrations.Migration):
                 ('weights', models.JSONField(blank=True, default=dict, verbose_name='weights')),
                 ('rr_state', models.JSONField(blank=True, default=dict, editable=False)),
                 ('prefer_account_owner', models.BooleanField(default=True, verbose_name='existing accounts go to their owner')),
+                ('skip_offline', models.BooleanField(default=True, verbose_name='only reps who are online')),
                 ('sla_minutes', models.PositiveIntegerField(blank=True, null=True, verbose_name='first touch within, minutes')),
                 ('sla_working_hours', models.BooleanField(default=True, verbose_name='count working hours only')),
                 ('sla_action', models.CharField(choices=[('none', 'Nothing'), ('reassign', 'Reassign to the next rep'), ('escalate', 'Tell the managers'), ('both', 'Reassign and tell the managers')], default='both', max_length=10, verbose_name='when missed')),

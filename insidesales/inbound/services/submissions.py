@@ -1,0 +1,335 @@
+"""Accepting an inbound inquiry (a web form sent, an inbound API call) in one transaction: check it, find the
+lead or contact it belongs to or create a lead, route it, alert the rep, queue their call, start the clock.
+
+Everything happens before the commit the caller's 2xx answer waits for: an acknowledged inquiry is stored,
+assigned and announced; an error or a crash leaves nothing behind, so the sender may simply retry (and a
+retry carrying the same key finds the first one instead of storing a second).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import override
+
+from insidesales.core.errors import ValidationError
+from insidesales.crm.models import ActivityKind, Contact, Lead, LeadSource, LeadStatus, Task
+from insidesales.crm.services.activities import activity_log
+from insidesales.crm.services.leads import lead_prepare
+from insidesales.inbound import routing
+from insidesales.inbound.models import Channel, NotificationKind, Outcome, Submission, WebForm
+from insidesales.inbound.services.notifications import notify
+from insidesales.orgs.models import Membership, Organization, Role, User
+from insidesales.orgs.services import audit_record
+
+# Lead fields a form or the API may fill (besides "custom:<key>" for the organization's custom lead fields).
+LEAD_FIELDS = ("first_name", "last_name", "email", "phone", "company_name", "title", "country", "notes")
+UTM_KEYS = ("source", "medium", "campaign", "term", "content")
+VALUE_LIMIT = 5000
+
+
+@dataclass
+class Visit:
+    """Where an inquiry came from: the visitor's address and browser, the page that linked to the form
+    (referrer), the page the form was on (landing page) and its UTM parameters."""
+
+    ip: str | None = None
+    user_agent: str = ""
+    referrer: str = ""
+    landing_page: str = ""
+    utm: dict[str, str] = field(default_factory=dict)
+
+
+def _lead_data(values: dict[str, Any], source: str) -> dict[str, Any]:
+    data: dict[str, Any] = {"source": source if source in LeadSource.values else LeadSource.WEB_FORM}
+    custom: dict[str, Any] = {}
+    for key, value in values.items():
+        if key in LEAD_FIELDS:
+            data[key] = value
+        elif key.startswith("custom:"):
+            custom[key.removeprefix("custom:")] = value
+    if custom:
+        data["custom"] = custom
+    if data.get("country"):
+        data["country"] = str(data["country"]).strip().upper()
+    return data
+
+
+def _check_form(form: WebForm | None, values: dict[str, Any], consent_given: bool) -> None:
+    errors: dict[str, list[str]] = {}
+    for key, value in values.items():
+        if len(str(value)) > VALUE_LIMIT:
+            errors.setdefault(key, []).append(_("At most %(n)d characters.") % {"n": VALUE_LIMIT})
+    if form is not None:
+        for spec in form.fields or []:
+            if spec.get("required") and not str(values.get(spec.get("key"), "") or "").strip():
+                errors.setdefault(spec["key"], []).append(_("This field is required."))
+        if form.consent_text and form.consent_required and not consent_given:
+            errors.setdefault("consent", []).append(_("Please confirm your consent to be contacted."))
+    if not any(str(values.get(k, "") or "").strip() for k in ("email", "phone")):
+        errors.setdefault("email", []).append(_("Give an email address or a phone number so we can reply."))
+    if errors:
+        raise ValidationError(_("Please correct the errors below."), fields=errors)
+
+
+def _existing(lead: Lead) -> tuple[Lead | None, Contact | None]:
+    """The lead or contact this inquiry's sender already is (same email, else same phone), if any."""
+    organization_id = lead.organization_id
+    for field_name in ("email", "phone"):
+        value = getattr(lead, field_name)
+        if not value:
+            continue
+        found = (
+            Lead.objects.filter(organization_id=organization_id, **{field_name: value})
+            .order_by("-last_activity_at", "-id")
+            .first()
+        )
+        if found is not None:
+            if found.status == LeadStatus.CONVERTED and found.converted_contact_id:
+                contact = Contact.objects.filter(pk=found.converted_contact_id).first()
+                if contact is not None:
+                    return None, contact
+            elif found.status != LeadStatus.CONVERTED:
+                return found, None
+        contact = Contact.objects.filter(organization_id=organization_id, **{field_name: value}).order_by("-id").first()
+        if contact is not None:
+            return None, contact
+    return None, None
+
+
+def submission_accept(
+    *,
+    organization: Organization,
+    form: WebForm | None,
+    channel: str = Channel.FORM,
+    values: dict[str, Any],
+    visit: Visit | None = None,
+    consent_given: bool = False,
+    dedupe_key: str = "",
+    source: str = "",
+    now: dt.datetime | None = None,
+) -> tuple[Submission, bool]:
+    """Store one inquiry; returns it and whether it is new (False: this key was already stored)."""
+    if dedupe_key:
+        earlier = Submission.objects.filter(organization_id=organization.pk, dedupe_key=dedupe_key).first()
+        if earlier is not None:
+            return earlier, False
+    try:
+        return _accept(
+            organization, form, channel, values, visit or Visit(), consent_given, dedupe_key, source, now
+        ), True
+    except IntegrityError:
+        if not dedupe_key:
+            raise
+        earlier = Submission.objects.filter(organization_id=organization.pk, dedupe_key=dedupe_key).first()
+        if earlier is None:
+            raise
+        return earlier, False
+
+
+@transaction.atomic
+def _accept(
+    organization: Organization,
+    form: WebForm | None,
+    channel: str,
+    values: dict[str, Any],
+    visit: Visit,
+    consent_given: bool,
+    dedupe_key: str,
+    source: str,
+    now: dt.datetime | None,
+) -> Submission:
+    now = now or timezone.now()
+    values = {k: ("" if v is None else v) for k, v in values.items()}
+    _check_form(form, values, consent_given)
+    lead = lead_prepare(organization=organization, data=_lead_data(values, source or (form.source if form else "")))
+    existing_lead, existing_contact = _existing(lead)
+    consent_text = form.consent_text if form and form.consent_text and consent_given else ""
+    submission = Submission(
+        organization_id=organization.pk,
+        form=form,
+        channel=channel,
+        received_at=now,
+        data=values,
+        consent_text=consent_text,
+        consent_given=consent_given,
+        ip=visit.ip,
+        user_agent=visit.user_agent[:300],
+        referrer=visit.referrer[:1000],
+        landing_page=visit.landing_page[:1000],
+        utm={k: str(v)[:200] for k, v in visit.utm.items() if k in UTM_KEYS and v},
+        source=lead.source,
+        dedupe_key=dedupe_key[:100],
+    )
+    inquiry = {
+        "channel": channel,
+        "form": form.pk if form else None,
+        "form_name": form.name if form else "",
+        "values": values,
+        "utm": submission.utm,
+        "referrer": submission.referrer,
+        "landing_page": submission.landing_page,
+        "consent_text": consent_text,
+    }
+    subject = _("Inquiry via %(form)s") % {"form": form.name} if form else _("Inquiry via the API")
+    decision: routing.Decision | None = None
+    record: Lead | Contact
+    if existing_contact is not None:
+        record = existing_contact
+        submission.outcome, submission.contact = Outcome.ATTACHED_CONTACT, existing_contact
+        owner_id, team_id, agency_id = existing_contact.owner_id, existing_contact.team_id, existing_contact.agency_id
+    elif existing_lead is not None:
+        record = existing_lead
+        submission.outcome, submission.lead = Outcome.ATTACHED_LEAD, existing_lead
+        owner_id, team_id, agency_id = existing_lead.owner_id, existing_lead.team_id, existing_lead.agency_id
+        if owner_id is None and agency_id is None:
+            decision = _route(existing_lead, form, channel, submission.utm, now)
+            owner_id, team_id, agency_id = _assign(existing_lead, decision)
+    else:
+        lead.last_activity_at = now
+        lead.save()
+        record = lead
+        submission.lead = lead
+        activity_log(
+            record=lead,
+            kind=ActivityKind.CREATED,
+            actor=None,
+            subject=_("Lead created"),
+            data={"source": lead.source, "channel": channel},
+            occurred_at=now,
+        )
+        audit_record(
+            organization_id=organization.pk,
+            actor=None,
+            action="lead.create",
+            instance=lead,
+            changes={"source": [None, lead.source], "channel": [None, channel]},
+        )
+        decision = _route(lead, form, channel, submission.utm, now)
+        owner_id, team_id, agency_id = _assign(lead, decision)
+    activity_log(record=record, kind=ActivityKind.INQUIRY, actor=None, subject=subject, data=inquiry, occurred_at=now)
+    submission.owner_id, submission.team_id, submission.agency_id = owner_id, team_id, agency_id
+    if decision is not None:
+        submission.rule = decision.rule
+        submission.route_reason = decision.reason[:300]
+    if owner_id or agency_id:
+        submission.assigned_at = now
+    if decision is not None and decision.rule is not None and decision.rule.sla_minutes and owner_id:
+        from insidesales.inbound.sla import deadline
+
+        submission.sla_due_at = deadline(decision.rule, organization, now)
+    submission.save()
+    _announce(organization, submission, record, now)
+    _emit_webhooks(organization, submission, record, decision)
+    return submission
+
+
+def _route(lead: Lead, form: WebForm | None, channel: str, utm: dict, now: dt.datetime) -> routing.Decision:
+    facts = routing.lead_facts(lead, form_id=form.pk if form else None, channel=channel, utm=utm)
+    return routing.decide(lead, facts, commit=True, now=now)
+
+
+def _assign(lead: Lead, decision: routing.Decision) -> tuple[int | None, int | None, int | None]:
+    """Give the lead to whom the decision names (nobody: it stays in the pool) and say so on its timeline."""
+    owner_id, team_id, agency_id = decision.owner_id, decision.team_id, None
+    if decision.owner is not None:
+        agency_id = decision.owner.agency_id
+    elif decision.agency_id is not None:
+        agency_id = decision.agency_id
+    if (owner_id, team_id, agency_id) != (lead.owner_id, lead.team_id, lead.agency_id):
+        before = {"owner_id": lead.owner_id, "team_id": lead.team_id, "agency_id": lead.agency_id}
+        lead.owner_id, lead.team_id, lead.agency_id = owner_id, team_id, agency_id
+        lead.save(update_fields=["owner", "team", "agency", "updated_at"])
+        after = {"owner_id": owner_id, "team_id": team_id, "agency_id": agency_id}
+        changes = {k: [before[k], after[k]] for k in before if before[k] != after[k]}
+        activity_log(
+            record=lead,
+            kind=ActivityKind.ASSIGNMENT,
+            actor=None,
+            subject=decision.owner.name if decision.owner else (_("Agency") if agency_id else _("Unassigned")),
+            body=decision.reason,
+            data={**changes, "rule": decision.rule.pk if decision.rule else None},
+        )
+    return owner_id, team_id, agency_id
+
+
+def _recipients(organization: Organization, submission: Submission) -> list[int]:
+    if submission.owner_id:
+        return [submission.owner_id]
+    members = Membership.objects.filter(organization_id=organization.pk, is_active=True, user__is_active=True)
+    if submission.agency_id:
+        return list(members.filter(agency_id=submission.agency_id).values_list("user_id", flat=True))
+    # Nobody got it: the people who hand out work (the rule's team's managers, else the admins).
+    rule = submission.rule
+    if rule is not None and rule.team_id:
+        managers = list(rule.team.managers.filter(is_active=True).values_list("pk", flat=True))
+        if managers:
+            return managers
+    return list(members.filter(role=Role.ADMIN).values_list("user_id", flat=True))
+
+
+def _announce(organization: Organization, submission: Submission, record: Lead | Contact, now: dt.datetime) -> None:
+    """Alert whoever got the inquiry (live and by email, each in their language) and put a call at the top of
+    the rep's tasks."""
+    recipients = _recipients(organization, submission)
+    name = str(record)
+    languages = dict(User.objects.filter(pk__in=recipients).values_list("pk", "language"))
+    for language in sorted(set(languages.values())):
+        with override(language or "en"):
+            if submission.outcome == Outcome.CREATED:
+                title = _("New inbound lead: %(name)s") % {"name": name}
+            else:
+                title = _("New inquiry from %(name)s") % {"name": name}
+            notify(
+                organization_id=organization.pk,
+                user_ids=[uid for uid, lang in languages.items() if lang == language],
+                kind=NotificationKind.NEW_LEAD,
+                title=title,
+                body=_channel_line(submission),
+                lead_id=submission.lead_id,
+                submission_id=submission.pk,
+                now=now,
+            )
+    if submission.owner_id:
+        with override(languages.get(submission.owner_id) or "en"):
+            call_title = _("Call back %(name)s (inbound inquiry)") % {"name": name}
+        # Due at the moment the inquiry came in: the earliest due date in the rep's task list is first.
+        Task.objects.create(
+            organization_id=organization.pk,
+            title=call_title[:255],
+            due_at=now,
+            assignee_id=submission.owner_id,
+            lead_id=submission.lead_id,
+            contact_id=submission.contact_id if submission.lead_id is None else None,
+        )
+
+
+def _channel_line(submission: Submission) -> str:
+    if submission.form_id:
+        line = _("Form “%(form)s”") % {"form": submission.form.name}
+    else:
+        line = _("Inbound API")
+    if submission.utm.get("campaign"):
+        line += " · " + submission.utm["campaign"]
+    return line
+
+
+def _emit_webhooks(organization: Organization, submission: Submission, record: Any, decision: Any) -> None:
+    try:
+        from insidesales.inbound.services.webhooks import webhook_emit
+    except ImportError:  # pragma: no cover - while the webhooks part is being built
+        return
+    if submission.outcome == Outcome.CREATED and submission.lead_id:
+        webhook_emit(organization_id=organization.pk, event_type="lead.created", data={"lead": record})
+    if decision is not None and (submission.owner_id or submission.agency_id) and submission.lead_id:
+        webhook_emit(organization_id=organization.pk, event_type="lead.assigned", data={"lead": record})
+
+
+def untouched_filter() -> Q:
+    return Q(first_touch_at__isnull=True)
