@@ -256,6 +256,7 @@ class Notification(models.Model):
     kind = models.CharField(max_length=12, choices=NotificationKind.choices)
     submission = models.ForeignKey(Submission, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     lead = models.ForeignKey("crm.Lead", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    contact = models.ForeignKey("crm.Contact", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     step = models.PositiveSmallIntegerField(default=0)
     title = models.CharField(max_length=255)
     body = models.CharField(max_length=500, blank=True)
@@ -274,6 +275,15 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def link(self) -> str:
+        """The page of what the alert is about."""
+        if self.lead_id:
+            return f"/leads/{self.lead_id}/"
+        if self.contact_id:
+            return f"/contacts/{self.contact_id}/"
+        return ""
 
 
 class WebhookEndpoint(OrganizationScopedModel):

@@ -72,8 +72,8 @@ def _send_one(pk: int) -> int:
     base = (getattr(settings, "PUBLIC_URL", "") or "").rstrip("/")
     with override(note.user.language or "en"):
         lines = [note.title, note.body] if note.body else [note.title]
-        if note.lead_id:
-            lines += ["", _("Open the lead: %(url)s") % {"url": f"{base}/leads/{note.lead_id}/"}]
+        if note.link:
+            lines += ["", _("Open: %(url)s") % {"url": f"{base}{note.link}"}]
         try:
             send_mail(subject=note.title, message="\n".join(lines), from_email=None, recipient_list=[note.user.email])
         except OSError:

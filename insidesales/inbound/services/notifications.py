@@ -32,6 +32,7 @@ def notify(
     title: str,
     body: str = "",
     lead_id: int | None = None,
+    contact_id: int | None = None,
     submission_id: int | None = None,
     step: int = 0,
     now: dt.datetime | None = None,
@@ -56,6 +57,7 @@ def notify(
             title=title[:255],
             body=body[:500],
             lead_id=lead_id,
+            contact_id=contact_id,
             submission_id=submission_id,
             step=step,
             created_at=now,
@@ -82,6 +84,8 @@ def notify(
                         "title": n.title,
                         "body": n.body,
                         "lead": n.lead_id,
+                        "contact": n.contact_id,
+                        "url": n.link,
                         "submission": n.submission_id,
                     },
                 )
@@ -92,3 +96,21 @@ def notify(
 
     transaction.on_commit(schedule_soon)
     return rows
+
+
+def notification_read(*, membership, notification_id: int) -> Notification:
+    """Mark one of my alerts read (someone else's, or a missing one, is NotFound)."""
+    from insidesales.core.errors import one_or_not_found
+    from insidesales.inbound.selectors_notifications import notification_scope
+
+    note = one_or_not_found(notification_scope(membership=membership), notification_id)
+    if note.read_at is None:
+        note.read_at = timezone.now()
+        note.save(update_fields=["read_at"])
+    return note
+
+
+def notifications_read_all(*, membership) -> int:
+    from insidesales.inbound.selectors_notifications import notification_scope
+
+    return notification_scope(membership=membership).filter(read_at__isnull=True).update(read_at=timezone.now())

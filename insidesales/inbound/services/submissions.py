@@ -111,6 +111,7 @@ def submission_accept(
     values: dict[str, Any],
     visit: Visit | None = None,
     consent_given: bool = False,
+    consent_text: str = "",
     dedupe_key: str = "",
     source: str = "",
     now: dt.datetime | None = None,
@@ -121,9 +122,10 @@ def submission_accept(
         if earlier is not None:
             return earlier, False
     try:
-        return _accept(
-            organization, form, channel, values, visit or Visit(), consent_given, dedupe_key, source, now
-        ), True
+        stored = _accept(
+            organization, form, channel, values, visit or Visit(), consent_given, consent_text, dedupe_key, source, now
+        )
+        return stored, True
     except IntegrityError:
         if not dedupe_key:
             raise
@@ -141,6 +143,7 @@ def _accept(
     values: dict[str, Any],
     visit: Visit,
     consent_given: bool,
+    consent_text: str,
     dedupe_key: str,
     source: str,
     now: dt.datetime | None,
@@ -150,7 +153,9 @@ def _accept(
     _check_form(form, values, consent_given)
     lead = lead_prepare(organization=organization, data=_lead_data(values, source or (form.source if form else "")))
     existing_lead, existing_contact = _existing(lead)
-    consent_text = form.consent_text if form and form.consent_text and consent_given else ""
+    if form is not None and form.consent_text:
+        consent_text = form.consent_text
+    consent_text = consent_text if consent_given else ""
     submission = Submission(
         organization_id=organization.pk,
         form=form,
@@ -293,6 +298,7 @@ def _announce(organization: Organization, submission: Submission, record: Lead |
                 title=title,
                 body=_channel_line(submission),
                 lead_id=submission.lead_id,
+                contact_id=submission.contact_id,
                 submission_id=submission.pk,
                 now=now,
             )

@@ -1,0 +1,112 @@
+"""Alerts: the live stream carries only the person's own, marks them online for routing; the list, the bell,
+opening and marking read; the email copy is sent once."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from django.core import mail
+from django.test import AsyncClient, Client
+from django.utils import timezone
+
+from insidesales.core.testing import factories as f
+from insidesales.inbound.models import Notification, NotificationKind, RepAvailability
+from insidesales.inbound.services.notification_email import notification_emails_send
+from insidesales.inbound.services.notifications import notify
+
+
+@pytest.fixture
+def people(db):
+    org = f.OrganizationFactory()
+    rep = f.InsideRepMembershipFactory(organization=org)
+    other = f.InsideRepMembershipFactory(organization=org)
+    lead = f.LeadFactory(organization=org, owner=rep.user)
+    return {"org": org, "rep": rep, "other": other, "lead": lead}
+
+
+def alert(people, who: str = "rep", title: str = "New inbound lead: Anna") -> Notification:
+    return notify(
+        organization_id=people["org"].pk,
+        user_ids=[people[who].user_id],
+        kind=NotificationKind.NEW_LEAD,
+        title=title,
+        lead_id=people["lead"].pk,
+    )[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_stream_carries_only_my_alerts_and_marks_me_online(people):
+    async def first_alert():
+        client = AsyncClient()
+        await client.aforce_login(people["rep"].user)
+        response = await client.get("/notifications/stream/")
+        assert response.status_code == 200 and response["Content-Type"] == "text/event-stream"
+        chunks = []
+        async for chunk in response.streaming_content:
+            chunks.append(chunk)
+            if b"event: notify" in chunk:
+                break
+        return b"".join(chunks).decode()
+
+    async def scenario():
+        from asgiref.sync import sync_to_async
+
+        task = asyncio.create_task(first_alert())
+        await asyncio.sleep(0.4)
+        await sync_to_async(lambda: alert(people, "other", "theirs"))()
+        await sync_to_async(lambda: alert(people, "rep", "mine <b>"))()
+        return await asyncio.wait_for(task, 5)
+
+    text = asyncio.run(scenario())
+    assert "mine <b>" in text and "theirs" not in text
+    assert f'"url":"/leads/{people["lead"].pk}/"' in text
+    seen = RepAvailability.objects.get(user=people["rep"].user).seen_at
+    assert seen is not None and timezone.now() - seen < timezone.timedelta(minutes=1)
+
+
+def test_stream_needs_a_signed_in_member(people):
+    assert Client().get("/notifications/stream/").status_code == 404
+
+
+def test_bell_counts_unread_and_the_list_escapes_and_marks_read(people):
+    alert(people, title="<script>x</script>")
+    client = Client()
+    client.force_login(people["rep"].user)
+    page = client.get("/notifications/").content.decode()
+    assert "&lt;script&gt;x&lt;/script&gt;" in page and "<script>x</script>" not in page
+    assert 'data-count="1"' in page
+    note = Notification.objects.get()
+    response = client.post(f"/notifications/{note.pk}/open/")
+    assert response.status_code == 302 and response["Location"] == f"/leads/{people['lead'].pk}/"
+    assert Notification.objects.get().read_at is not None
+    assert 'data-count="0"' in client.get("/notifications/").content.decode()
+
+
+def test_someone_elses_alert_is_404(people):
+    note = alert(people, "other")
+    client = Client()
+    client.force_login(people["rep"].user)
+    assert client.post(f"/notifications/{note.pk}/open/").status_code == 404
+    assert Notification.objects.get().read_at is None
+
+
+def test_read_all_marks_only_mine(people):
+    alert(people)
+    alert(people, "other")
+    client = Client()
+    client.force_login(people["rep"].user)
+    client.post("/notifications/read-all/", {"next": "https://evil.example/"})
+    assert Notification.objects.filter(read_at__isnull=True).get().user_id == people["other"].user_id
+
+
+def test_alerts_are_emailed_once_in_the_readers_language(people):
+    people["rep"].user.language = "ru"
+    people["rep"].user.save()
+    alert(people)
+    assert notification_emails_send() == 1
+    assert notification_emails_send() == 0
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].to == [people["rep"].user.email]
+    assert "Открыть" in mail.outbox[0].body or "Open" in mail.outbox[0].body
+    assert Notification.objects.get().emailed_at is not None
