@@ -99,6 +99,8 @@ class Submission(OrganizationScopedModel):
     sla_due_at = models.DateTimeField(null=True, blank=True)
     sla_steps = models.PositiveSmallIntegerField(default=0)
     sla_missed = models.BooleanField(default=False)
+    # Reps who had it and let the deadline pass (a reassignment skips them).
+    tried_user_ids = models.JSONField(default=list, blank=True)
     # The API's Idempotency-Key or the form's one-time token: a retried send is stored once.
     dedupe_key = models.CharField(max_length=100, blank=True)
 
@@ -219,6 +221,23 @@ class RoutingRule(OrganizationScopedModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+class InboundSettings(models.Model):
+    """An organization's working hours for response deadlines ("first touch within 5 working minutes"):
+    calling-window rules (`calls.windows.WindowRules` JSON) read in the organization's time zone, and
+    whether its country's public holidays are closed."""
+
+    organization = models.OneToOneField("orgs.Organization", on_delete=models.CASCADE, related_name="+")
+    working_hours = models.JSONField(default=dict, blank=True)
+    public_holidays = models.BooleanField(_("public holidays are closed"), default=True)
+
+    class Meta:
+        verbose_name = _("inbound settings")
+        verbose_name_plural = _("inbound settings")
+
+    def __str__(self) -> str:
+        return f"{self.organization_id}"
 
 
 class RepAvailability(OrganizationScopedModel):

@@ -424,7 +424,26 @@ def timeline_log_sent(messages: list, *, now: dt.datetime) -> None:
         )
     lead_ids = [m.lead_id for m in messages if m.lead_id]
     contact_ids = [m.contact_id for m in messages if m.contact_id]
+    _first_touches(messages, now)
     if lead_ids:
         Lead.objects.filter(pk__in=lead_ids).update(last_activity_at=now)
     if contact_ids:
         Contact.objects.filter(pk__in=contact_ids).update(last_activity_at=now)
+
+
+def _first_touches(messages: list, now: dt.datetime) -> None:
+    """Emails a person wrote (not a sequence's automatic ones) answer inbound inquiries (speed to lead)."""
+    from insidesales.inbound.speed import first_touch_record
+
+    by_person: dict[int, list] = {}
+    for m in messages:
+        if m.created_by_id and not m.enrollment_id and (m.lead_id or m.contact_id):
+            by_person.setdefault(m.created_by_id, []).append(m)
+    for user_id, mine in by_person.items():
+        first_touch_record(
+            lead_ids=[m.lead_id for m in mine if m.lead_id],
+            contact_ids=[m.contact_id for m in mine if m.contact_id],
+            user_id=user_id,
+            kind="email",
+            at=min(m.sent_at or now for m in mine),
+        )

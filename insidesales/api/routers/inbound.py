@@ -2,11 +2,11 @@
 announced and timed exactly like a web form's."""
 
 import ipaddress
-from typing import Any
+from typing import Any, Literal
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Router, Schema, Status
+from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from insidesales.api.idempotency import HEADER
@@ -15,6 +15,7 @@ from insidesales.core.errors import PermissionDenied, ValidationError
 from insidesales.crm.models import LeadSource
 from insidesales.inbound.models import Channel, WebForm
 from insidesales.inbound.services.submissions import Visit, submission_accept
+from insidesales.inbound.speed import speed_report
 from insidesales.orgs.models import Role
 
 router = Router(tags=["inbound"])
@@ -128,3 +129,45 @@ def inbound_lead_create(request: HttpRequest, payload: InboundLeadIn):
         "replayed": not created,
     }
     return Status(201 if created else 200, body)
+
+
+reports_router = Router(tags=["reports"])
+
+
+class SpeedRow(Schema):
+    key: str | int | None = Field(description="The group: a user id, team id, lead source or hour (0–23).")
+    label: str
+    inquiries: int
+    answered: int
+    unanswered: int
+    answered_within_5_min: int
+    missed_deadline: int
+    median_seconds: int | None
+    p90_seconds: int | None
+
+
+class SpeedReport(Schema):
+    group_by: str
+    days: int
+    rows: list[SpeedRow]
+    total: SpeedRow
+
+
+@reports_router.get(
+    "/speed-to-lead",
+    response=SpeedReport,
+    operation_id="speed_to_lead_report",
+    summary="Speed to lead",
+    description=(
+        "Inbound inquiries of the last `days` days and the time to their first call or email by a person, "
+        "grouped by `rep` (who answered, else who has it), `team`, `source` or `hour` (of day, in your time "
+        "zone). Only inquiries you may see: admins all, managers their teams', others their own."
+    ),
+)
+def speed_to_lead_report(
+    request: HttpRequest,
+    group_by: Literal["rep", "team", "source", "hour"] = "rep",
+    days: int = Query(30, ge=1, le=366),
+):
+    rows, total = speed_report(membership=request.auth, group_by=group_by, days=days)
+    return {"group_by": group_by, "days": days, "rows": [r.as_dict() for r in rows], "total": total.as_dict()}

@@ -66,6 +66,16 @@ def call_timeline_sync(call: Call) -> Activity | None:
     )
     Call.objects.filter(pk=call.pk).update(activity=activity)
     call.activity_id = activity.pk
+    if call.agent_id and (call.lead_id or call.contact_id):
+        from insidesales.inbound.speed import first_touch_record
+
+        first_touch_record(
+            lead_ids=[call.lead_id] if call.lead_id else [],
+            contact_ids=[call.contact_id] if call.contact_id else [],
+            user_id=call.agent_id,
+            kind="call",
+            at=call.queued_at,
+        )
     record_model = Lead if call.lead_id else Contact if call.contact_id else Company
     record_id = call.lead_id or call.contact_id or call.company_id
     record_model.objects.filter(pk=record_id, last_activity_at__lt=call.queued_at).update(

@@ -230,6 +230,10 @@ def _accept(
 
         submission.sla_due_at = deadline(decision.rule, organization, now)
     submission.save()
+    if submission.sla_due_at is not None:
+        from insidesales.inbound.sla import schedule_check
+
+        schedule_check(submission)
     _announce(organization, submission, record, now)
     _emit_webhooks(organization, submission, record, decision)
     return submission
