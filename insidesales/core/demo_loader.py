@@ -139,6 +139,10 @@ def demo_load(*, leads: int = 3000, seed: int = DEMO_SEED, out=None) -> Organiza
 
     mail = demo_mail(people=people, now=now, seed=seed)
     say(f"{mail['sequences']} email sequences, {mail['enrollments']} enrollments, {mail['emails']} emails sent")
+    from insidesales.inbound.demo import demo_inbound
+
+    inbound = demo_inbound(people=people, now=now, seed=seed)
+    say(f"{inbound['forms']} web forms, {inbound['rules']} routing rules, {inbound['inquiries']} inbound inquiries")
     _settle_last_activity(organization, since=now)
     say(f"{stories} leads worked through the services; tasks set for every rep")
     from insidesales.imports.duplicates import scan_request
