@@ -3,7 +3,6 @@ track, the call, the disposition with hotkeys, callbacks due) and the supervisor
 
 from __future__ import annotations
 
-import asyncio
 import html
 import re
 import time
@@ -217,21 +216,20 @@ async def desktop_events(request: HttpRequest) -> HttpResponse:
         yield b"retry: 1000\n\n"
         await seen(membership=membership)
         last_seen = time.monotonic()
-        listener = live.listen([topic], after).__aiter__()
         idle = 0.0
-        while idle < 3600:
+        async for event in live.listen([topic], after, heartbeat=live.HEARTBEAT_SECONDS):
             if time.monotonic() - last_seen >= live.HEARTBEAT_SECONDS:
                 # An open desktop keeps its rep counted as present (see `agents.PRESENCE`).
                 await seen(membership=membership)
                 last_seen = time.monotonic()
-            try:
-                event_id, _topic, payload = await asyncio.wait_for(listener.__anext__(), timeout=live.HEARTBEAT_SECONDS)
-            except TimeoutError:
+            if event is None:
                 idle += live.HEARTBEAT_SECONDS
+                if idle >= 3600:
+                    return
                 yield b": keep-alive\n\n"
                 continue
             idle = 0.0
-            yield live.sse_frame(event_id, "desk", payload)
+            yield live.sse_frame(event[0], "desk", event[2])
 
     response = StreamingHttpResponse(stream(), content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"

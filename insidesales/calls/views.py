@@ -3,7 +3,6 @@ and the do-not-call list."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 
 from asgiref.sync import sync_to_async
@@ -157,19 +156,16 @@ async def call_events(request: HttpRequest, pk: int) -> HttpResponse:
 
     async def stream():
         yield live.sse_frame(after, "status", {"call": call.pk, "status": call.status})
-        listener = live.listen([topic], after).__aiter__()
         idle = 0.0
-        while True:
-            try:
-                event_id, _topic, payload = await asyncio.wait_for(listener.__anext__(), timeout=live.HEARTBEAT_SECONDS)
-            except TimeoutError:
+        async for event in live.listen([topic], after, heartbeat=live.HEARTBEAT_SECONDS):
+            if event is None:
                 idle += live.HEARTBEAT_SECONDS
                 yield b": keep-alive\n\n"
                 if idle > 3600:
                     return
                 continue
             idle = 0.0
-            yield live.sse_frame(event_id, "status", payload)
+            yield live.sse_frame(event[0], "status", event[2])
 
     response = StreamingHttpResponse(stream(), content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import time
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
@@ -47,13 +48,26 @@ def _poll(topics: list[str], after: int) -> list[tuple[int, str, dict]]:
         close_old_connections()
 
 
-async def listen(topics: list[str], after: int) -> AsyncIterator[tuple[int, str, dict]]:
-    """Yield (id, topic, payload) for every event on `topics` after id `after`, forever."""
+async def listen(
+    topics: list[str], after: int, heartbeat: float | None = None
+) -> AsyncIterator[tuple[int, str, dict] | None]:
+    """Yield (id, topic, payload) for every event on `topics` after id `after`, forever; with `heartbeat`,
+    also None after each `heartbeat` seconds without an event (time for a keep-alive).
+
+    Never wrap a step of this iterator in `asyncio.wait_for`: a timeout cancels the generator mid-await,
+    which ends it for good (the next step raises StopAsyncIteration) — hence the heartbeat ticks."""
     poll = sync_to_async(_poll, thread_sensitive=False)
+    quiet_since = time.monotonic()
     while True:
-        for event in await poll(topics, after):
+        events = await poll(topics, after)
+        for event in events:
             after = event[0]
             yield event
+        if events:
+            quiet_since = time.monotonic()
+        elif heartbeat is not None and time.monotonic() - quiet_since >= heartbeat:
+            quiet_since = time.monotonic()
+            yield None
         await asyncio.sleep(POLL_SECONDS)
 
 

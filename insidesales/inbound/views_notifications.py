@@ -3,7 +3,6 @@ list of recent alerts, and marking them read. An open stream also marks its rep 
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 from asgiref.sync import sync_to_async
@@ -44,19 +43,17 @@ async def notification_stream(request: HttpRequest) -> HttpResponse:
     async def stream():
         yield b"retry: 1000\n\n"
         await seen(organization_id=organization_id, user_id=user.pk)
-        last_seen = time.monotonic()
-        listener = live.listen([topic], after).__aiter__()
-        started = time.monotonic()
-        while time.monotonic() - started < STREAM_SECONDS:
+        last_seen = started = time.monotonic()
+        async for event in live.listen([topic], after, heartbeat=live.HEARTBEAT_SECONDS):
             if time.monotonic() - last_seen >= live.HEARTBEAT_SECONDS:
                 await seen(organization_id=organization_id, user_id=user.pk)
                 last_seen = time.monotonic()
-            try:
-                event_id, _topic, payload = await asyncio.wait_for(listener.__anext__(), timeout=live.HEARTBEAT_SECONDS)
-            except TimeoutError:
+            if event is None:
                 yield b": keep-alive\n\n"
-                continue
-            yield live.sse_frame(event_id, "notify", payload)
+            else:
+                yield live.sse_frame(event[0], "notify", event[2])
+            if time.monotonic() - started >= STREAM_SECONDS:
+                return  # the browser reconnects (with Last-Event-ID): no stream lives forever
 
     response = StreamingHttpResponse(stream(), content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"

@@ -110,3 +110,35 @@ def test_alerts_are_emailed_once_in_the_readers_language(people):
     assert mail.outbox[0].to == [people["rep"].user.email]
     assert "Открыть" in mail.outbox[0].body or "Open" in mail.outbox[0].body
     assert Notification.objects.get().emailed_at is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_stream_outlives_quiet_spells(people, monkeypatch):
+    """Keep-alives while nothing happens, and an alert after them still arrives (a timed-out wait must not
+    end the stream)."""
+    from insidesales.core import live
+
+    monkeypatch.setattr(live, "HEARTBEAT_SECONDS", 0.3)
+
+    async def read():
+        client = AsyncClient()
+        await client.aforce_login(people["rep"].user)
+        response = await client.get("/notifications/stream/")
+        chunks = []
+        async for chunk in response.streaming_content:
+            chunks.append(chunk)
+            if b"event: notify" in chunk:
+                break
+        return b"".join(chunks).decode()
+
+    async def scenario():
+        from asgiref.sync import sync_to_async
+
+        task = asyncio.create_task(read())
+        await asyncio.sleep(1.2)
+        await sync_to_async(lambda: alert(people, "rep", "after the quiet"))()
+        return await asyncio.wait_for(task, 5)
+
+    text = asyncio.run(scenario())
+    assert text.count(": keep-alive") >= 2
+    assert "after the quiet" in text
