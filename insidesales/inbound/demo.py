@@ -95,13 +95,18 @@ def demo_inbound(*, people: dict[str, Membership], now: dt.datetime, seed: int, 
     rng = random.Random(seed + 6)
     synthetic = Synthetic(seed + 6, "US")
     made = 0
-    for n in range(inquiries):
+    # Oldest first, as they arrived (alerts are listed in arrival order).
+    times = sorted(
+        (now - dt.timedelta(days=rng.uniform(0.2, 30))).replace(
+            hour=rng.choice((8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 20))
+        )
+        for _ in range(inquiries)
+    )
+    for n, received in enumerate(t for t in times if t < now):
         russian_lead = rng.random() < 0.35
         country = "RU" if russian_lead else rng.choice(("US", "US", "US", "GB", "DE"))
         company = synthetic.company(country)
         person = synthetic.person(country, domain=company.domain)
-        received = now - dt.timedelta(days=rng.uniform(0.2, 30), minutes=rng.uniform(0, 600))
-        received = received.replace(hour=rng.choice((8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 20)))
         campaign, source = rng.choice(CAMPAIGNS), rng.choice(SOURCES)
         submission, _new = submission_accept(
             organization=organization,

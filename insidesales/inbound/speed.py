@@ -17,7 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from insidesales.crm.models import LeadSource
+from insidesales.crm.models import LeadSource, Task
 from insidesales.inbound.models import Submission
 from insidesales.orgs.models import Membership, Role, Team, User
 from insidesales.orgs.visibility import managed_team_ids
@@ -45,16 +45,22 @@ def first_touch_record(
     if contact_ids:
         scope |= Q(contact_id__in=list(contact_ids))
     touched = 0
-    for pk, received in Submission.objects.filter(scope, first_touch_at__isnull=True, received_at__lte=at).values_list(
-        "pk", "received_at"
-    ):
-        touched += Submission.objects.filter(pk=pk, first_touch_at__isnull=True).update(
+    rows = Submission.objects.filter(scope, first_touch_at__isnull=True, received_at__lte=at).values_list(
+        "pk", "received_at", "lead_id", "contact_id"
+    )
+    for pk, received, lead_id, contact_id in rows:
+        done = Submission.objects.filter(pk=pk, first_touch_at__isnull=True).update(
             first_touch_at=at,
             first_touch_by_id=user_id,
             first_touch_kind=kind[:10],
             response_seconds=max(0, int((at - received).total_seconds())),
             sla_due_at=None,
         )
+        touched += done
+        if done and kind == "call":
+            # The inquiry's "call back" task (due when it came in) is what this call did.
+            record = {"lead_id": lead_id} if lead_id else {"contact_id": contact_id}
+            Task.objects.filter(**record, due_at=received, completed_at__isnull=True).update(completed_at=at)
     return touched
 
 

@@ -26,7 +26,7 @@ def alerts_bell(context: template.Context) -> str:
         'd="M12 22a2.5 2.5 0 0 0 2.45-2h-4.9A2.5 2.5 0 0 0 12 22Zm7-6V11a7 7 0 0 0-5.5-6.84V3.5a1.5 1.5 0 0 0-3 0v.66'
         'A7 7 0 0 0 5 11v5l-2 2v1h18v-1Z"/></svg><span class="bell-count"{}>{}</span></a>',
         reverse("notifications"),
-        reverse("notification_stream"),
+        reverse("notification_events"),
         count,
         _("Open"),
         _("Dismiss"),

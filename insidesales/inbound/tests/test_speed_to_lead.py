@@ -110,6 +110,7 @@ def test_a_call_or_email_by_a_person_stops_the_clock(w):
     )
     submission.refresh_from_db()
     assert submission.response_seconds == 125 and submission.first_touch_kind == "call"
+    assert Task.objects.get(lead_id=submission.lead_id).completed_at == touched_at  # the call-back was the call
     assert submission.sla_due_at is None
     assert sla.deadline_check(submission_id=submission.pk) == ""
     assert not Activity.objects.filter(kind=ActivityKind.DEADLINE).exists()
