@@ -81,10 +81,24 @@ class Decision:
 # --- facts -------------------------------------------------------------------------------------------------
 
 
+class Facts(dict):
+    """Facts about a lead; the costly one (the company's size, which may need the matching account) is
+    looked up only when a condition asks for it."""
+
+    def __init__(self, lead: Lead, email_domain: str, known: dict[str, Any]) -> None:
+        super().__init__(known)
+        self._lead, self._email_domain = lead, email_domain
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key == "company_size" and key not in self:
+            self[key] = _company_size(self._lead, self._email_domain)
+        return super().get(key, default)
+
+
 def lead_facts(lead: Lead, *, form_id: int | None = None, channel: str = "", utm: dict | None = None) -> dict:
     """What conditions can test about a lead (and the inquiry that brought it)."""
     email_domain = lead.email.rsplit("@", 1)[-1].lower() if "@" in (lead.email or "") else ""
-    facts: dict[str, Any] = {
+    known: dict[str, Any] = {
         "country": lead.country,
         "time_zone": lead.time_zone,
         "region": _region(lead),
@@ -92,16 +106,15 @@ def lead_facts(lead: Lead, *, form_id: int | None = None, channel: str = "", utm
         "form": str(form_id or ""),
         "channel": channel,
         "company_name": lead.company_name,
-        "company_size": _company_size(lead, email_domain),
         "email_domain": email_domain,
         "title": lead.title,
         "language": (lead.custom or {}).get("language", ""),
     }
     for key in ("source", "medium", "campaign"):
-        facts[f"utm_{key}"] = (utm or {}).get(key, "")
+        known[f"utm_{key}"] = (utm or {}).get(key, "")
     for key, value in (lead.custom or {}).items():
-        facts[f"custom:{key}"] = value
-    return facts
+        known[f"custom:{key}"] = value
+    return Facts(lead, email_domain, known)
 
 
 def _region(lead: Lead) -> str:
@@ -301,14 +314,15 @@ def _pick_least_open(rule: RoutingRule, eligible: list[Candidate]) -> Candidate:
     return min(eligible, key=lambda c: (by_user.get(c.user_id, 0), c.user_id))
 
 
-def account_owner(lead: Lead) -> tuple[Candidate | None, str]:
-    """The owner of the existing account this lead belongs to: a contact with the same email, or a company
-    with the lead's email domain or name — if that owner is still an active member."""
+def account_owner(lead: Lead, *, contacts_checked: bool = False) -> tuple[Candidate | None, str]:
+    """The owner of the existing account this lead belongs to: a contact with the same email (not looked
+    for again when the caller knows there is none), or a company with the lead's email domain or name — if
+    that owner is still an active member."""
     email_domain = lead.email.rsplit("@", 1)[-1].lower() if "@" in (lead.email or "") else ""
     owner_id, what = None, ""
-    if lead.email:
+    if lead.email and not contacts_checked:
         contact = (
-            Contact.objects.filter(organization_id=lead.organization_id, email__iexact=lead.email)
+            Contact.objects.filter(organization_id=lead.organization_id, email=lead.email.lower())
             .exclude(owner_id=None)
             .order_by("pk")
             .first()
@@ -350,6 +364,7 @@ def decide(
     now: dt.datetime | None = None,
     exclude_user_ids: frozenset[int] = frozenset(),
     rules: list[RoutingRule] | None = None,
+    contacts_checked: bool = False,
 ) -> Decision:
     """Which rule takes this lead and who gets it. With `commit`, a round robin's tallies advance."""
     now = now or timezone.now()
@@ -366,7 +381,7 @@ def decide(
             continue
         if rule.prefer_account_owner or rule.assign_to == AssignTo.ACCOUNT_OWNER:
             if owner_of_account is None:
-                owner_of_account = account_owner(lead)
+                owner_of_account = account_owner(lead, contacts_checked=contacts_checked)
             found, what = owner_of_account
             if found and found.user_id not in exclude_user_ids:
                 decision.rule, decision.owner = rule, found

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+import threading
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core import signing
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
@@ -74,22 +76,45 @@ def origin_allowed(form: WebForm, origin: str, own_host: str) -> bool:
     return host_allowed(form, parts.hostname)
 
 
+_local_counts: dict[str, tuple[int, float]] = {}
+_local_lock = threading.Lock()
+
+
+def _shared_cache() -> bool:
+    """Is the cache shared by processes and cheap to write (Redis)? The database cache is not cheap here:
+    every count would be a write competing with the submissions' own (SQLite has one writer)."""
+    return "DatabaseCache" not in settings.CACHES["default"]["BACKEND"]
+
+
 def _bump(key: str, ttl: int) -> int:
-    try:
-        return int(cache.incr(key))
-    except ValueError:
-        if cache.add(key, 1, ttl):
-            return 1
-        return int(cache.incr(key))
+    """Add one to a counter living `ttl` seconds: in Redis when configured (shared by every process), else
+    in this process (the one-process deployment the database cache goes with)."""
+    if _shared_cache():
+        try:
+            return int(cache.incr(key))
+        except ValueError:
+            if cache.add(key, 1, ttl):
+                return 1
+            return int(cache.incr(key))
+    now = time.monotonic()
+    with _local_lock:
+        count, expires = _local_counts.get(key, (0, 0.0))
+        if expires <= now:
+            count, expires = 0, now + ttl
+            if len(_local_counts) > 100_000:  # drop expired counters now and then
+                for stale in [k for k, (_c, e) in _local_counts.items() if e <= now]:
+                    del _local_counts[stale]
+        _local_counts[key] = (count + 1, expires)
+        return count + 1
 
 
 def over_limits(form: WebForm, ip: str | None, now: float | None = None) -> Refusal | None:
     """Count this submission against the form's per-minute and the address's per-hour budget."""
     now = now or time.time()
     minute, hour = int(now // 60), int(now // 3600)
-    if form.per_form_per_minute and _bump(f"inb:f:{form.pk}:{minute}", 90) > form.per_form_per_minute:
+    if form.per_form_per_minute and _bump(f"inb:f:{form.public_key}:{minute}", 90) > form.per_form_per_minute:
         return Refusal(RejectReason.FORM_RATE, retry_after=60 - int(now % 60))
-    if ip and form.per_ip_per_hour and _bump(f"inb:i:{form.pk}:{ip}:{hour}", 3700) > form.per_ip_per_hour:
+    if ip and form.per_ip_per_hour and _bump(f"inb:i:{form.public_key}:{ip}:{hour}", 3700) > form.per_ip_per_hour:
         return Refusal(RejectReason.IP_RATE, retry_after=3600 - int(now % 3600))
     return None
 

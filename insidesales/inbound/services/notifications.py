@@ -36,13 +36,15 @@ def notify(
     submission_id: int | None = None,
     step: int = 0,
     now: dt.datetime | None = None,
+    fresh: bool = False,
 ) -> list[Notification]:
-    """Alert each of `user_ids` (in the current transaction); already-alerted ones are skipped."""
+    """Alert each of `user_ids` (in the current transaction); already-alerted ones are skipped (`fresh`: the
+    submission was created in this transaction, so nobody was alerted about it yet)."""
     now = now or timezone.now()
     wanted = sorted(set(user_ids))
     if not wanted:
         return []
-    if submission_id is not None:
+    if submission_id is not None and not fresh:
         done = set(
             Notification.objects.filter(
                 submission_id=submission_id, kind=kind, step=step, user_id__in=wanted
@@ -66,7 +68,7 @@ def notify(
     ]
     if not rows:
         return []
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         Notification.objects.bulk_create(rows)
         if rows[0].pk is None:  # backends that do not return ids: read them back
             rows = list(

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import override
 
 from insidesales.core.errors import ValidationError
-from insidesales.crm.models import ActivityKind, Contact, Lead, LeadSource, LeadStatus, Task
+from insidesales.crm.models import Activity, ActivityKind, Contact, Lead, LeadSource, LeadStatus, Task
 from insidesales.crm.services.activities import activity_log
 from insidesales.crm.services.leads import lead_prepare
 from insidesales.inbound import routing
@@ -79,27 +79,33 @@ def _check_form(form: WebForm | None, values: dict[str, Any], consent_given: boo
 
 
 def _existing(lead: Lead) -> tuple[Lead | None, Contact | None]:
-    """The lead or contact this inquiry's sender already is (same email, else same phone), if any."""
-    organization_id = lead.organization_id
-    for field_name in ("email", "phone"):
-        value = getattr(lead, field_name)
-        if not value:
-            continue
-        found = (
-            Lead.objects.filter(organization_id=organization_id, **{field_name: value})
-            .order_by("-last_activity_at", "-id")
-            .first()
-        )
-        if found is not None:
-            if found.status == LeadStatus.CONVERTED and found.converted_contact_id:
+    """The lead or contact this inquiry's sender already is (same email, else same phone), if any: one
+    query for leads, one for contacts (only if no open lead matched)."""
+    keys = [(name, getattr(lead, name)) for name in ("email", "phone") if getattr(lead, name)]
+    if not keys:
+        return None, None
+    match = Q()
+    for name, value in keys:
+        match |= Q(**{name: value})
+    leads = list(
+        Lead.objects.filter(match, organization_id=lead.organization_id).order_by("-last_activity_at", "-id")[:20]
+    )
+    contacts: list[Contact] | None = None
+    for name, value in keys:  # an email match wins over a phone match
+        for found in leads:
+            if getattr(found, name) != value:
+                continue
+            if found.status != LeadStatus.CONVERTED:
+                return found, None
+            if found.converted_contact_id:
                 contact = Contact.objects.filter(pk=found.converted_contact_id).first()
                 if contact is not None:
                     return None, contact
-            elif found.status != LeadStatus.CONVERTED:
-                return found, None
-        contact = Contact.objects.filter(organization_id=organization_id, **{field_name: value}).order_by("-id").first()
-        if contact is not None:
-            return None, contact
+        if contacts is None:
+            contacts = list(Contact.objects.filter(match, organization_id=lead.organization_id).order_by("-id")[:20])
+        for contact in contacts:
+            if getattr(contact, name) == value:
+                return None, contact
     return None, None
 
 
@@ -198,17 +204,12 @@ def _accept(
             owner_id, team_id, agency_id = _assign(existing_lead, decision)
     else:
         lead.last_activity_at = now
+        decision = _route(lead, form, channel, submission.utm, now, contacts_checked=True)
+        owner_id, team_id, agency_id = _owner_of(decision)
+        lead.owner_id, lead.team_id, lead.agency_id = owner_id, team_id, agency_id
         lead.save()
         record = lead
         submission.lead = lead
-        activity_log(
-            record=lead,
-            kind=ActivityKind.CREATED,
-            actor=None,
-            subject=_("Lead created"),
-            data={"source": lead.source, "channel": channel},
-            occurred_at=now,
-        )
         audit_record(
             organization_id=organization.pk,
             actor=None,
@@ -216,9 +217,42 @@ def _accept(
             instance=lead,
             changes={"source": [None, lead.source], "channel": [None, channel]},
         )
-        decision = _route(lead, form, channel, submission.utm, now)
-        owner_id, team_id, agency_id = _assign(lead, decision)
-    activity_log(record=record, kind=ActivityKind.INQUIRY, actor=None, subject=subject, data=inquiry, occurred_at=now)
+        Activity.objects.bulk_create(
+            [
+                Activity(
+                    organization_id=organization.pk,
+                    kind=ActivityKind.CREATED,
+                    subject=_("Lead created"),
+                    data={"source": lead.source, "channel": channel},
+                    occurred_at=now,
+                    lead=lead,
+                ),
+                Activity(
+                    organization_id=organization.pk,
+                    kind=ActivityKind.INQUIRY,
+                    subject=subject[:255],
+                    data=inquiry,
+                    occurred_at=now,
+                    lead=lead,
+                ),
+                *(
+                    [
+                        _assignment_entry(
+                            lead,
+                            decision,
+                            {"owner_id": [None, owner_id], "team_id": [None, team_id], "agency_id": [None, agency_id]},
+                            now,
+                        )
+                    ]
+                    if owner_id or agency_id
+                    else []
+                ),
+            ]
+        )
+    if submission.outcome != Outcome.CREATED:
+        activity_log(
+            record=record, kind=ActivityKind.INQUIRY, actor=None, subject=subject, data=inquiry, occurred_at=now
+        )
     submission.owner_id, submission.team_id, submission.agency_id = owner_id, team_id, agency_id
     if decision is not None:
         submission.rule = decision.rule
@@ -239,32 +273,41 @@ def _accept(
     return submission
 
 
-def _route(lead: Lead, form: WebForm | None, channel: str, utm: dict, now: dt.datetime) -> routing.Decision:
+def _route(
+    lead: Lead, form: WebForm | None, channel: str, utm: dict, now: dt.datetime, *, contacts_checked: bool = False
+) -> routing.Decision:
     facts = routing.lead_facts(lead, form_id=form.pk if form else None, channel=channel, utm=utm)
-    return routing.decide(lead, facts, commit=True, now=now)
+    return routing.decide(lead, facts, commit=True, now=now, contacts_checked=contacts_checked)
+
+
+def _owner_of(decision: routing.Decision) -> tuple[int | None, int | None, int | None]:
+    if decision.owner is not None:
+        return decision.owner.user_id, decision.owner.team_id, decision.owner.agency_id
+    return None, None, decision.agency_id
+
+
+def _assignment_entry(lead: Lead, decision: routing.Decision, changes: dict, now: dt.datetime) -> Activity:
+    return Activity(
+        organization_id=lead.organization_id,
+        kind=ActivityKind.ASSIGNMENT,
+        subject=(decision.owner.name if decision.owner else _("Agency"))[:255],
+        body=decision.reason,
+        data={**changes, "rule": decision.rule.pk if decision.rule else None},
+        occurred_at=now,
+        lead=lead,
+    )
 
 
 def _assign(lead: Lead, decision: routing.Decision) -> tuple[int | None, int | None, int | None]:
-    """Give the lead to whom the decision names (nobody: it stays in the pool) and say so on its timeline."""
-    owner_id, team_id, agency_id = decision.owner_id, decision.team_id, None
-    if decision.owner is not None:
-        agency_id = decision.owner.agency_id
-    elif decision.agency_id is not None:
-        agency_id = decision.agency_id
+    """Give an existing lead to whom the decision names (nobody: it stays in the pool), on its timeline."""
+    owner_id, team_id, agency_id = _owner_of(decision)
     if (owner_id, team_id, agency_id) != (lead.owner_id, lead.team_id, lead.agency_id):
         before = {"owner_id": lead.owner_id, "team_id": lead.team_id, "agency_id": lead.agency_id}
         lead.owner_id, lead.team_id, lead.agency_id = owner_id, team_id, agency_id
         lead.save(update_fields=["owner", "team", "agency", "updated_at"])
         after = {"owner_id": owner_id, "team_id": team_id, "agency_id": agency_id}
         changes = {k: [before[k], after[k]] for k in before if before[k] != after[k]}
-        activity_log(
-            record=lead,
-            kind=ActivityKind.ASSIGNMENT,
-            actor=None,
-            subject=decision.owner.name if decision.owner else (_("Agency") if agency_id else _("Unassigned")),
-            body=decision.reason,
-            data={**changes, "rule": decision.rule.pk if decision.rule else None},
-        )
+        _assignment_entry(lead, decision, changes, timezone.now()).save()
     return owner_id, team_id, agency_id
 
 
@@ -305,6 +348,7 @@ def _announce(organization: Organization, submission: Submission, record: Lead |
                 contact_id=submission.contact_id,
                 submission_id=submission.pk,
                 now=now,
+                fresh=True,
             )
     if submission.owner_id:
         with override(languages.get(submission.owner_id) or "en"):
