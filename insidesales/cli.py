@@ -41,11 +41,15 @@ def _schedule_recurring() -> None:
     from insidesales.api.tasks import schedule_idempotency_purge
     from insidesales.imports.duplicates import schedule_all
     from insidesales.imports.tasks import schedule_expired_data_purge
+    from insidesales.inbound.tasks import schedule_inbound_sweep
+    from insidesales.inbound.tasks_webhooks import schedule_webhook_sweep
 
     try:
         schedule_all()
         schedule_idempotency_purge()
         schedule_expired_data_purge()
+        schedule_webhook_sweep()  # webhook deliveries that are due, every minute
+        schedule_inbound_sweep()  # missed response deadlines and unsent alert emails, every minute
     except DatabaseError as exc:  # not migrated yet: the worker still starts, the next start schedules
         print(f"recurring tasks not scheduled: {exc}", file=sys.stderr)
 

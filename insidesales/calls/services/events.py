@@ -18,6 +18,7 @@ from django.utils import timezone
 from insidesales.calls.models import FINAL_CALL_STATUSES, AgentSession, AgentState, Call, CallEvent, CallStatus
 from insidesales.calls.providers.base import EventKind, ProviderEvent
 from insidesales.core import live
+from insidesales.inbound.webhook_events import emit_call_completed
 
 # Our own events, recorded next to the provider's so the evidence is in one place.
 ABANDONED = "abandoned"  # a live answer no agent took within 2 s of the greeting (the abandonment notice played)
@@ -114,7 +115,9 @@ def _store_and_fold(call: Call, event_id: str, kind: str, occurred_at, sequence,
 
 
 def _after_final(call: Call) -> None:
-    """The rep on the call goes to wrap-up (the disposition is due); a campaign counts the attempt."""
+    """The rep on the call goes to wrap-up (the disposition is due); a campaign counts the attempt;
+    webhook subscribers hear that the call ended."""
+    emit_call_completed(call)
     if call.agent_id:
         AgentSession.objects.filter(
             organization_id=call.organization_id, user_id=call.agent_id, current_call=call, state=AgentState.ON_CALL

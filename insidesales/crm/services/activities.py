@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from insidesales.core.errors import NotFound, ValidationError
 from insidesales.crm.models import Activity, ActivityKind, Company, Contact, Deal, Lead, Task
+from insidesales.inbound.webhook_events import emit_meeting_booked
 from insidesales.orgs.models import Membership, Role, User
 from insidesales.orgs.services import audit_record, diff, snapshot
 from insidesales.orgs.visibility import visible_user_ids
@@ -46,6 +47,8 @@ def activity_log(
     if touch and (record.last_activity_at is None or when > record.last_activity_at):
         type(record).objects.filter(pk=record.pk).update(last_activity_at=when)
         record.last_activity_at = when
+    if kind == ActivityKind.MEETING:
+        emit_meeting_booked(activity)
     return activity
 
 

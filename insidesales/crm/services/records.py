@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from insidesales.core.errors import Conflict, PermissionDenied, ValidationError
 from insidesales.core.text import company_search_key, search_key
 from insidesales.crm.models import ActivityKind, Company, Contact, Deal, Pipeline, Stage, StageKind
+from insidesales.inbound.webhook_events import emit_deal_won
 from insidesales.orgs.models import Membership, Role
 from insidesales.orgs.services import audit_record, diff, snapshot
 from insidesales.orgs.visibility import can_delete_records, visible_records
@@ -274,6 +275,8 @@ def deal_move_stage(*, membership: Membership, deal_id: int, stage_id: int, lost
         instance=deal,
         changes={"stage_id": [old.pk, stage.pk]},
     )
+    if stage.kind == StageKind.WON:
+        emit_deal_won(deal)
     return deal
 
 

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from insidesales.core.errors import Conflict, NotFound, ValidationError
 from insidesales.crm.models import Contact, Lead, LeadStatus
+from insidesales.inbound.webhook_events import emit_email_replied
 from insidesales.mail.models import (
     EmailMessage,
     Enrollment,
@@ -297,3 +298,5 @@ def enrollments_react_to_inbound(*, message: EmailMessage) -> None:
         )
         return
     _close(qs, state=EnrollmentState.STOPPED, reason=StopReason.REPLIED, now=now)
+    if message.lead_id or message.contact_id:
+        emit_email_replied(message)
