@@ -37,9 +37,13 @@ from insidesales.api.routers import (
     mailboxes,
     me,
     record_duplicates,
+    routing,
     sequences,
     tasks,
+    web_forms,
+    webhooks,
 )
+from insidesales.api.routers import inbound as inbound_api
 
 DESCRIPTION = gettext_lazy(
     "The Inside Sales REST API. Authenticate with an API key (`Authorization: Bearer <key>` or "
@@ -152,4 +156,12 @@ api.add_router("/suppressions", mailboxes.suppressions_router)
 api.add_router("/email-templates", email_templates.router)
 api.add_router("/sequences", sequences.router)
 api.add_router("/enrollments", sequences.enrollments_router)
+api.add_router("/inbound", inbound_api.router)
+api.add_router("/reports", inbound_api.reports_router)
+api.add_router("/forms", web_forms.router)
+api.add_router("/routing-rules", routing.router)
+api.add_router("/me/availability", routing.me_router)
+api.add_router("/availability", routing.availability_router)
+api.add_router("/webhooks", webhooks.router)
+api.add_router("/webhook-deliveries", webhooks.deliveries_router)
 api.add_router("", me.router)

@@ -385,10 +385,13 @@ def decide(
             found, what = owner_of_account
             if found and found.user_id not in exclude_user_ids:
                 decision.rule, decision.owner = rule, found
-                decision.reason = _("Rule “%(rule)s”: owner of the existing account (%(what)s).") % {
-                    "rule": rule.name,
-                    "what": what,
-                }
+                if commit:
+                    decision.reason = _("Rule “%(rule)s”: owner of the existing account (%(what)s).") % {
+                        "rule": rule.name,
+                        "what": what,
+                    }
+                else:  # a trial ("test this lead") names no account its user may not be allowed to see
+                    decision.reason = _("Rule “%(rule)s”: owner of an existing account.") % {"rule": rule.name}
                 return decision
             if rule.assign_to == AssignTo.ACCOUNT_OWNER:
                 trace.matched = False

@@ -14,7 +14,7 @@ from insidesales.core.errors import NotFound
 from insidesales.crm.models import Contact, CustomField, Lead, RecordType
 from insidesales.inbound.models import RejectedSample, RejectionCount, RejectReason, Submission, WebForm
 from insidesales.orgs.models import Membership, Role
-from insidesales.orgs.visibility import visible_records
+from insidesales.orgs.visibility import managed_team_ids, visible_records
 
 VIEWERS = (Role.ADMIN, Role.MANAGER)
 RECENT_DAYS = 7
@@ -89,9 +89,13 @@ def web_form_get(*, membership: Membership, form_id: Any, for_update: bool = Fal
 
 
 def web_form_submissions(*, membership: Membership, form: WebForm) -> QuerySet[Submission]:
-    """The form's submissions (for keyset pages by `-received_at`)."""
+    """The form's submissions the member may see (for keyset pages by `-received_at`): an admin all, a manager
+    those routed to their teams or to themselves — what was sent names people whose records they may not see."""
     _require_viewer(membership)
-    return Submission.objects.filter(organization_id=membership.organization_id, form_id=form.pk)
+    queryset = Submission.objects.filter(organization_id=membership.organization_id, form_id=form.pk)
+    if membership.role != Role.ADMIN:
+        queryset = queryset.filter(Q(team_id__in=managed_team_ids(membership)) | Q(owner_id=membership.user_id))
+    return queryset
 
 
 def visible_record_ids(*, membership: Membership, submissions: list[Submission]) -> tuple[set[int], set[int]]:

@@ -5,6 +5,7 @@ limits per visitor address and per form. Every refusal is counted; a few per hou
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import secrets
 import threading
 import time
@@ -25,6 +26,8 @@ TOKEN_FIELD = "_t"
 TOKEN_SALT = "insidesales.inbound.form-start"
 TOKEN_MAX_AGE = 24 * 3600
 SAMPLES_PER_HOUR = 20
+TOKEN_USES = 5  # a retried post (a timeout, a double click) may come again; a bot replaying it may not
+LOCAL_COUNTERS_MAX = 200_000
 
 
 @dataclass(frozen=True)
@@ -101,21 +104,47 @@ def _bump(key: str, ttl: int) -> int:
         count, expires = _local_counts.get(key, (0, 0.0))
         if expires <= now:
             count, expires = 0, now + ttl
-            if len(_local_counts) > 100_000:  # drop expired counters now and then
+            if len(_local_counts) >= LOCAL_COUNTERS_MAX:
+                # Full (a flood from many addresses): drop the expired, and if that is not enough the
+                # oldest half (dicts keep insertion order) — limits loosen rather than memory growing.
                 for stale in [k for k, (_c, e) in _local_counts.items() if e <= now]:
                     del _local_counts[stale]
+                if len(_local_counts) >= LOCAL_COUNTERS_MAX:
+                    for old_key in list(_local_counts)[: LOCAL_COUNTERS_MAX // 2]:
+                        del _local_counts[old_key]
         _local_counts[key] = (count + 1, expires)
         return count + 1
 
 
-def over_limits(form: WebForm, ip: str | None, now: float | None = None) -> Refusal | None:
-    """Count this submission against the form's per-minute and the address's per-hour budget."""
+def address_key(ip: str | None) -> str:
+    """Whose budget a request spends: its IPv4 address, or its IPv6 /64 (one home or host gets a whole /64,
+    so counting single IPv6 addresses would let it rotate freely)."""
+    if not ip:
+        return ""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip[:64]
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False).network_address) + "/64"
+    return str(address)
+
+
+def over_limits(form: WebForm, ip: str | None, nonce: str = "", now: float | None = None) -> Refusal | None:
+    """Count this submission against the address's per-hour budget, then (only if within it) the form's
+    per-minute one — so one address over its limit cannot use up the form's budget for everyone. A start
+    token sent again and again counts against the address too."""
     now = now or time.time()
     minute, hour = int(now // 60), int(now // 3600)
+    who = address_key(ip)
+    if who and form.per_ip_per_hour and _bump(f"inb:i:{form.public_key}:{who}:{hour}", 3700) > form.per_ip_per_hour:
+        return Refusal(RejectReason.IP_RATE, retry_after=3600 - int(now % 3600))
+    if nonce and _bump(f"inb:n:{form.public_key}:{nonce}", TOKEN_MAX_AGE) > TOKEN_USES:
+        return Refusal(RejectReason.IP_RATE, detail="start token used too often", retry_after=60)
     if form.per_form_per_minute and _bump(f"inb:f:{form.public_key}:{minute}", 90) > form.per_form_per_minute:
         return Refusal(RejectReason.FORM_RATE, retry_after=60 - int(now % 60))
-    if ip and form.per_ip_per_hour and _bump(f"inb:i:{form.public_key}:{ip}:{hour}", 3700) > form.per_ip_per_hour:
-        return Refusal(RejectReason.IP_RATE, retry_after=3600 - int(now % 3600))
     return None
 
 

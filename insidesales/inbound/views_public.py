@@ -26,7 +26,8 @@ from django.views.decorators.http import require_GET
 from insidesales.core.errors import ValidationError
 from insidesales.inbound import spam
 from insidesales.inbound.models import Channel, RejectReason, WebForm
-from insidesales.inbound.services.submissions import UTM_KEYS, Visit, submission_accept
+from insidesales.inbound.services.forms import redirect_problem
+from insidesales.inbound.services.submissions import UTM_KEYS, KeyReused, Visit, submission_accept
 
 CORS_MAX_AGE = "600"
 
@@ -55,7 +56,7 @@ def _frame_ancestors(form: WebForm) -> str:
     for domain in form.allowed_domains or []:
         domain = str(domain).strip().lower()
         if domain:
-            sources += [f"https://{domain}", f"https://*.{domain}", f"http://{domain}", f"http://*.{domain}"]
+            sources += [f"https://{domain}", f"https://*.{domain}"]
     return "frame-ancestors " + " ".join(sources)
 
 
@@ -242,9 +243,10 @@ def _refused(request: HttpRequest, form: WebForm, refusal: spam.Refusal, values:
 
 
 def _thanks(request: HttpRequest, form: WebForm, as_json: bool) -> HttpResponse:
+    # Checked when saved, and again here: only http(s), only to the form's own sites.
     redirect = (
         form.redirect_url
-        if form.redirect_url and spam.host_allowed(form, urlsplit(form.redirect_url).hostname or "")
+        if form.redirect_url and redirect_problem(form.redirect_url, form.allowed_domains) is None
         else ""
     )
     with translation.override(form.language or "en"):
@@ -301,7 +303,7 @@ def _submit(request: HttpRequest, form: WebForm) -> HttpResponse:
         elif started is not None and started[0] < form.min_fill_seconds:
             refusal = spam.Refusal(RejectReason.TOO_FAST, detail=f"{started[0]:.1f} s")
         else:
-            refusal = spam.over_limits(form, ip)
+            refusal = spam.over_limits(form, ip, nonce=started[1] if started else "")
     if refusal is not None:
         spam.record_refusal(form, refusal, ip=ip, data=values)
         return _refused(request, form, refusal, values, visit, consent)
@@ -321,6 +323,11 @@ def _submit(request: HttpRequest, form: WebForm) -> HttpResponse:
             ),
             consent_given=consent,
             dedupe_key=f"form:{form.pk}:{started[1]}" if started and started[1] else "",
+        )
+    except KeyReused:
+        # Someone already sent this showing of the form with other details: a fresh showing, values kept.
+        return _refused(
+            request, form, spam.Refusal(RejectReason.TOO_FAST, detail="token reused"), values, visit, consent
         )
     except ValidationError as exc:
         with translation.override(form.language or "en"):

@@ -73,13 +73,14 @@ class InboundLeadOut(Schema):
         "Stores the inquiry, finds the lead or contact it belongs to (same email, else phone) or creates a lead, "
         "routes it by the organization's routing rules, alerts the rep and starts the response clock. Answered "
         "201 only after it is committed; send an `Idempotency-Key` header and retry on any error or timeout. "
-        "Admins and managers only."
+        "Admins only."
     ),
 )
 def inbound_lead_create(request: HttpRequest, payload: InboundLeadIn):
     membership = request.auth
-    if membership.role not in (Role.ADMIN, Role.MANAGER):
-        raise PermissionDenied(_("Only admins and managers may send inbound leads."))
+    if membership.role != Role.ADMIN:
+        # The answer names the lead or contact the sender already is, anywhere in the organization.
+        raise PermissionDenied(_("Only admins may send inbound leads (use an admin's API key for your website)."))
     if payload.ip:
         try:
             ipaddress.ip_address(payload.ip)

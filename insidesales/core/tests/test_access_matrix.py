@@ -59,6 +59,12 @@ OBJECT_TYPES: list[tuple[str, str]] = [
     (r"^settings/api-keys/|^api/v1/api-keys/", "api_key"),
     (r"^settings/telephony/caller-ids/", "caller_id"),
     (r"^settings/telephony/dispositions/", "disposition"),
+    (r"^settings/webhooks/deliveries/|^api/v1/webhook-deliveries/", "webhook_delivery"),
+    (r"^settings/webhooks/|^api/v1/webhooks/", "webhook"),
+    (r"^settings/forms/|^api/v1/forms/", "web_form"),
+    (r"^settings/routing/|^api/v1/routing-rules/", "routing_rule"),
+    (r"^settings/availability/|^api/v1/availability/", "availability"),
+    (r"^notifications/", "notification"),
     (r"^agencies/", "agency"),
     (r"^imports/", "import_job"),
     (r"^(api/v1/)?duplicates/", "duplicate_pair"),
@@ -66,11 +72,21 @@ OBJECT_TYPES: list[tuple[str, str]] = [
 ]
 # Objects of `others` (below) that members besides their owner may reach: an organization's admin sees
 # every import of the organization.
-SEEN_BY = {("import_job", "rep2"): {"admin"}, ("email_template", "rep2"): {"admin"}}
+SEEN_BY = {
+    ("import_job", "rep2"): {"admin"},
+    ("email_template", "rep2"): {"admin"},
+    ("web_form", "admin"): {"manager"},  # managers may look at their organization's web forms
+    ("routing_rule", "admin"): {"manager"},  # managers read their organization's routing rules
+    ("availability", "rep2"): {"admin"},  # an admin sets anyone's availability (rep2 is not the manager's)
+}
 # Routes whose kwargs are not object ids, and why they are safe.
 NOT_OBJECT_IDS = {
     "password-reset/<uidb64>/<token>/": "a signed one-time token that Django's own view checks",
     "unsubscribe/<str:token>/": "a signed token naming one sent email; it only ever unsubscribes that address",
+    "f/<str:key>/": "a web form's public key: the form is public by design (inactive or unknown: 404)",
+    "f/<str:key>/start/": "a web form's public key: hands out a start token for that public form",
+    "f/<str:key>/embed.js": "a web form's public key: the script that frames that public form",
+    "f/<str:key>/submit/": "a web form's public key: anyone may send the public form (spam checks apply)",
 }
 RECORD_MODELS = {"lead": Lead, "contact": Contact, "company": Company, "deal": Deal}
 # Duplicate pairs and merges of leads, contacts and companies: they follow their records' slot.
@@ -224,7 +240,17 @@ def access(db, settings, tmp_path) -> Access:
         "caller_id": {"admin": _caller_id(world.admin), "admin_b": _caller_id(world.admin_b)},
         "disposition": {"admin": _disposition(world.admin), "admin_b": _disposition(world.admin_b)},
         "campaign": {"admin_b": _campaign(world.admin_b)},
+        # Webhooks and their deliveries are the admins': each organization's admin is refused the other's.
+        **_webhook_objects(world),
+        # Web forms are the admins' (managers look): each organization's admin is refused the other's.
+        "web_form": {"admin": _web_form(world.admin), "admin_b": _web_form(world.admin_b)},
+        # Routing rules are the admins' (managers read); availability ids are user ids: rep2 (outside the
+        # manager's teams) and org B's admin.
+        "routing_rule": {"admin": _routing_rule(world.admin), "admin_b": _routing_rule(world.admin_b)},
+        "availability": {"rep2": world.rep2.user, "admin_b": world.admin_b.user},
         **_mail_objects(world),
+        # Alerts are their recipient's alone.
+        "notification": {"rep2": _notification(world.rep2), "admin_b": _notification(world.admin_b)},
     }
     return Access(world=world, ui=ui, api_keys=api_keys, others=others)
 
@@ -374,6 +400,50 @@ def _mail_objects(world: World) -> dict[str, dict[str, Any]]:
             )
         },
     }
+
+
+def _notification(membership) -> Any:
+    from insidesales.inbound.models import Notification
+
+    return Notification.objects.create(
+        organization_id=membership.organization_id, user=membership.user, kind="new_lead", title="Yours only"
+    )
+
+
+def _webhook_objects(world: World) -> dict[str, dict[str, Any]]:
+    from insidesales.inbound.models import WebhookDelivery, WebhookEndpoint
+
+    endpoints, deliveries = {}, {}
+    for member in ("admin", "admin_b"):
+        organization_id = world.members[member].organization_id
+        endpoints[member] = WebhookEndpoint.objects.create(
+            organization_id=organization_id, url="https://hooks.example.test/in", events=["lead.created"]
+        )
+        deliveries[member] = WebhookDelivery.objects.create(
+            organization_id=organization_id,
+            endpoint=endpoints[member],
+            event_id=f"evt_access{organization_id}",
+            event_type="lead.created",
+            payload={"id": f"evt_access{organization_id}", "type": "lead.created", "data": {}},
+            status="failed",
+        )
+    return {"webhook": endpoints, "webhook_delivery": deliveries}
+
+
+def _web_form(membership) -> Any:
+    from insidesales.inbound.models import WebForm
+
+    return WebForm.objects.create(
+        organization_id=membership.organization_id,
+        name="Contact us",
+        fields=[{"key": "email", "label": "Email", "required": True}],
+    )
+
+
+def _routing_rule(membership) -> Any:
+    from insidesales.inbound.models import RoutingRule
+
+    return RoutingRule.objects.create(organization_id=membership.organization_id, name="Germany", assign_to="pool")
 
 
 def _caller_id(membership) -> Any:

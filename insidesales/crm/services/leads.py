@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -56,6 +57,9 @@ LEAD_EDITABLE = (
     "source",
     "notes",
 )
+# Names and titles are one line: line breaks and other control characters (pasted, or sent by a web form)
+# would break the email headers and lists they are shown in.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 TEXT_LIMITS = {"first_name": 100, "last_name": 100, "title": 150, "company_name": 255}
 
 
@@ -63,7 +67,7 @@ def _apply_lead_fields(lead: Lead, data: dict[str, Any], membership: Membership,
     errors: dict[str, list[str]] = {}
     for name, limit in TEXT_LIMITS.items():
         if name in data and data[name] is not None:
-            value = str(data[name]).strip()
+            value = CONTROL_CHARACTERS.sub(" ", str(data[name])).strip()
             if len(value) > limit:
                 errors.setdefault(name, []).append(_("At most %(n)d characters.") % {"n": limit})
             setattr(lead, name, value[:limit])
@@ -461,6 +465,7 @@ def lead_convert(
     lead.converted_at = timezone.now()
     lead.converted_contact, lead.converted_company, lead.converted_deal = contact, company, deal
     lead.save()
+    emit_lead("lead.status_changed", lead, previous_status=old_status)
     # The lead's history follows the person: the contact's timeline shows it too.
     lead.activities.filter(contact__isnull=True).update(contact=contact)
     lead.tasks.filter(contact__isnull=True).update(contact=contact)

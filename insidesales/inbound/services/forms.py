@@ -4,6 +4,7 @@ refuse the same things with the same words."""
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Mapping
@@ -14,6 +15,7 @@ import idna
 from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
+from publicsuffixlist import PublicSuffixList
 
 from insidesales.core.errors import ValidationError
 from insidesales.crm.models import LeadSource
@@ -89,7 +91,17 @@ def clean_domain(value: str) -> str:
     labels = host.split(".")
     if len(host) > 253 or not all(_LABEL.match(label) for label in labels) or labels[-1].isdigit():
         raise ValueError(_("“%(value)s” is not a valid host name.") % {"value": raw})
+    if len(labels) < 2 or _public_suffixes().is_public(host):
+        # "com", "co.uk" or "github.io" would let every site under them post, frame and redirect.
+        raise ValueError(
+            _("“%(value)s” is shared by many sites' owners; enter your own domain, like example.com.") % {"value": raw}
+        )
     return host
+
+
+@functools.cache
+def _public_suffixes() -> PublicSuffixList:
+    return PublicSuffixList()
 
 
 def redirect_problem(url: str, domains: list[str]) -> str | None:

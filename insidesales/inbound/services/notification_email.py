@@ -74,8 +74,9 @@ def _send_one(pk: int) -> int:
         lines = [note.title, note.body] if note.body else [note.title]
         if note.link:
             lines += ["", _("Open: %(url)s") % {"url": f"{base}{note.link}"}]
+        subject = " ".join(note.title.split())  # what a visitor typed never breaks the header
         try:
-            send_mail(subject=note.title, message="\n".join(lines), from_email=None, recipient_list=[note.user.email])
-        except OSError:
+            send_mail(subject=subject, message="\n".join(lines), from_email=None, recipient_list=[note.user.email])
+        except (OSError, ValueError):
             return 0
     return 1

@@ -9,11 +9,11 @@ retry carrying the same key finds the first one instead of storing a second).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
@@ -84,12 +84,15 @@ def _existing(lead: Lead) -> tuple[Lead | None, Contact | None]:
     keys = [(name, getattr(lead, name)) for name in ("email", "phone") if getattr(lead, name)]
     if not keys:
         return None, None
-    match = Q()
-    for name, value in keys:
-        match |= Q(**{name: value})
-    leads = list(
-        Lead.objects.filter(match, organization_id=lead.organization_id).order_by("-last_activity_at", "-id")[:20]
-    )
+
+    def matching(model: type) -> list:
+        # One statement, each arm on its own index (an OR would let SQLite's planner, without statistics,
+        # walk the organization's whole activity index instead); newest activity first.
+        arms = [model.objects.filter(organization_id=lead.organization_id, **{name: value}) for name, value in keys]
+        found = arms[0].union(*arms[1:], all=True) if len(arms) > 1 else arms[0]
+        return sorted({r.pk: r for r in found}.values(), key=lambda r: (r.last_activity_at, r.pk), reverse=True)
+
+    leads = matching(Lead)
     contacts: list[Contact] | None = None
     for name, value in keys:  # an email match wins over a phone match
         for found in leads:
@@ -102,11 +105,30 @@ def _existing(lead: Lead) -> tuple[Lead | None, Contact | None]:
                 if contact is not None:
                     return None, contact
         if contacts is None:
-            contacts = list(Contact.objects.filter(match, organization_id=lead.organization_id).order_by("-id")[:20])
+            contacts = matching(Contact)
         for contact in contacts:
             if getattr(contact, name) == value:
                 return None, contact
     return None, None
+
+
+class KeyReused(ValidationError):
+    """The key (a form's start token, an Idempotency-Key) was already used for an inquiry with other
+    details: a retry must repeat the same request, and a new inquiry needs a new key."""
+
+
+def _short_key(key: str) -> str:
+    """Keys fit the column: a long one is replaced by its digest (two long keys never collide by prefix)."""
+    if len(key) <= 90:
+        return key
+    return "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+
+
+def _same_or_refused(earlier: Submission, values: dict[str, Any]) -> Submission:
+    sent = {k: ("" if v is None else v) for k, v in values.items()}
+    if earlier.data != sent:
+        raise KeyReused(_("This was already sent with other details. Please send it again."))
+    return earlier
 
 
 def submission_accept(
@@ -123,10 +145,11 @@ def submission_accept(
     now: dt.datetime | None = None,
 ) -> tuple[Submission, bool]:
     """Store one inquiry; returns it and whether it is new (False: this key was already stored)."""
+    dedupe_key = _short_key(dedupe_key)
     if dedupe_key:
         earlier = Submission.objects.filter(organization_id=organization.pk, dedupe_key=dedupe_key).first()
         if earlier is not None:
-            return earlier, False
+            return _same_or_refused(earlier, values), False
     try:
         stored = _accept(
             organization, form, channel, values, visit or Visit(), consent_given, consent_text, dedupe_key, source, now
@@ -138,7 +161,7 @@ def submission_accept(
         earlier = Submission.objects.filter(organization_id=organization.pk, dedupe_key=dedupe_key).first()
         if earlier is None:
             raise
-        return earlier, False
+        return _same_or_refused(earlier, values), False
 
 
 @transaction.atomic
@@ -375,15 +398,11 @@ def _channel_line(submission: Submission) -> str:
 
 
 def _emit_webhooks(organization: Organization, submission: Submission, record: Any, decision: Any) -> None:
-    try:
-        from insidesales.inbound.services.webhooks import webhook_emit
-    except ImportError:  # pragma: no cover - while the webhooks part is being built
-        return
+    """lead.created for a new lead, lead.assigned when routing gave it to someone (queued in this
+    transaction: a subscriber hears of exactly what was committed)."""
+    from insidesales.inbound.webhook_events import emit_lead
+
     if submission.outcome == Outcome.CREATED and submission.lead_id:
-        webhook_emit(organization_id=organization.pk, event_type="lead.created", data={"lead": record})
+        emit_lead("lead.created", record, channel=submission.channel)
     if decision is not None and (submission.owner_id or submission.agency_id) and submission.lead_id:
-        webhook_emit(organization_id=organization.pk, event_type="lead.assigned", data={"lead": record})
-
-
-def untouched_filter() -> Q:
-    return Q(first_touch_at__isnull=True)
+        emit_lead("lead.assigned", record, rule=decision.rule.name if decision.rule else None)

@@ -147,8 +147,10 @@ def test_submissions_are_listed_newest_first_in_pages(people):
             utm={"source": "ads"},
         )
     Submission.objects.create(organization_id=org, data={"email": "api@example.test"})  # no form
-    first = people["manager"].call("GET", f"/forms/{form['id']}/submissions?limit=2").json()
+    first = people["admin"].call("GET", f"/forms/{form['id']}/submissions?limit=2").json()
     assert [item["data"]["email"] for item in first["items"]] == ["v2@example.test", "v1@example.test"]
     assert first["items"][0]["received_at"] == "2026-03-01T14:00:00Z"
-    rest = people["manager"].call("GET", f"/forms/{form['id']}/submissions?limit=2&cursor={first['next_cursor']}")
+    rest = people["admin"].call("GET", f"/forms/{form['id']}/submissions?limit=2&cursor={first['next_cursor']}")
     assert [item["data"]["email"] for item in rest.json()["items"]] == ["v0@example.test"]
+    # A manager sees only what was routed to their teams or to them: none of these.
+    assert people["manager"].call("GET", f"/forms/{form['id']}/submissions").json()["items"] == []

@@ -129,11 +129,18 @@ def test_consent_text_is_stored_as_typed_and_required_consent_needs_text(admin):
         ("bücher.example", "xn--bcher-kva.example"),
         ("пример.рф", "xn--e1afmkfd.xn--p1ai"),
         ("*.example.org", "example.org"),
-        ("localhost", "localhost"),
+        ("shop.github.io", "shop.github.io"),
     ],
 )
 def test_allowed_domains_are_normalized_host_names(typed, stored):
     assert clean_domain(typed) == stored
+
+
+@pytest.mark.parametrize("typed", ["localhost", "com", "co.uk", "github.io", "рф", "*.com"])
+def test_a_domain_shared_by_everyone_is_refused(typed):
+    """A public suffix would make every site under it one of the form's sites (posts, frames, redirects)."""
+    with pytest.raises(ValueError, match="shared by many"):
+        clean_domain(typed)
 
 
 @pytest.mark.parametrize(

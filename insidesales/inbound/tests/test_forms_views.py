@@ -268,13 +268,16 @@ def test_submissions_are_shown_newest_first_in_pages_in_the_users_zone(people):
     assert client.get(url, {"cursor": "garbage!"}).status_code == 404
 
 
-def test_a_lead_outside_the_managers_view_is_not_named(people):
+def test_a_submission_outside_the_managers_teams_is_not_listed(people):
     admin, manager = people["admin"], people["manager"]
     form = make(admin)
     lead = f.LeadFactory(organization=admin.organization, first_name="Hidden", owner=people["rep"].user)
-    Submission.objects.create(organization_id=admin.organization_id, form=form, lead=lead)
+    Submission.objects.create(
+        organization_id=admin.organization_id, form=form, lead=lead, owner=people["rep"].user, data={"x": "Secret"}
+    )
     body = signed_in(manager).get(f"/settings/forms/{form.pk}/submissions/").content.decode()
-    assert "Hidden" not in body and "outside your view" in body
+    assert "Hidden" not in body and "Secret" not in body
+    assert "Hidden" in signed_in(admin).get(f"/settings/forms/{form.pk}/submissions/").content.decode()
 
 
 def test_spam_review_counts_by_reason_and_shows_samples_escaped(people):

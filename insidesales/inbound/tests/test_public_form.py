@@ -260,3 +260,49 @@ def test_nobody_online_leaves_the_lead_in_the_pool_and_tells_the_admins(setup):
     assert lead.owner_id is None
     assert list(Notification.objects.values_list("user_id", flat=True)) == [setup["admin"].user_id]
     assert not Task.objects.exists()
+
+
+def test_one_address_over_its_limit_cannot_use_up_the_forms_budget(setup):
+    form = setup["form"]
+    WebForm.objects.filter(pk=form.pk).update(per_ip_per_hour=2, per_form_per_minute=5)
+    form.refresh_from_db()
+    for n in range(12):
+        post(form, good(form, _t=aged_token(form, nonce=f"flood{n}"), email=f"f{n}@example.org"), ip="192.0.2.66")
+    other = post(form, good(form, _t=aged_token(form, nonce="real"), email="real@example.org"), ip="198.51.100.9")
+    assert other.status_code == 200
+
+
+def test_an_ipv6_64_shares_one_budget():
+    assert spam.address_key("2001:db8:1:2:aaaa::1") == spam.address_key("2001:db8:1:2:bbbb::9") == "2001:db8:1:2::/64"
+    assert spam.address_key("2001:db8:1:3::1") != spam.address_key("2001:db8:1:2::1")
+    assert spam.address_key("::ffff:203.0.113.7") == "203.0.113.7"
+
+
+def test_a_replayed_token_is_refused_after_a_few_uses(setup):
+    form = setup["form"]
+    token = aged_token(form, nonce="replayed")
+    answers = [post(form, good(form, _t=token), ip="192.0.2.77").status_code for _ in range(7)]
+    assert answers[:5] == [200] * 5 and answers[5:] == [429, 429]
+    assert Submission.objects.count() == 1
+
+
+def test_someone_elses_details_with_a_used_token_do_not_vanish(setup):
+    form = setup["form"]
+    token = aged_token(form, nonce="shared")
+    assert post(form, good(form, _t=token)).status_code == 200
+    again = post(form, good(form, _t=token, last_name="Other", email="other@example.org"))
+    assert again.status_code == 422
+    assert 'value="Other"' in again.content.decode()  # the form comes back with a fresh token, values kept
+    assert Submission.objects.count() == 1
+
+
+def test_line_breaks_in_names_are_flattened(setup):
+    form = setup["form"]
+    assert post(form, good(form, first_name="Eve\r\nBcc: x@evil.example")).status_code == 200
+    assert Lead.objects.get().first_name == "Eve  Bcc: x@evil.example"
+
+
+def test_frames_only_on_the_forms_https_sites(setup):
+    form = setup["form"]
+    csp = Client().get(reverse("inbound_form_page", args=[form.public_key]))["Content-Security-Policy"]
+    assert "https://acme.example" in csp and "http://acme.example" not in csp

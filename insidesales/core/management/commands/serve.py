@@ -68,6 +68,8 @@ class Command(BaseCommand):
                 log_level="info",
                 proxy_headers=True,
                 lifespan="off",
+                # Live streams stay open for long: a restart closes them after this long (browsers reconnect).
+                timeout_graceful_shutdown=5,
             )
         finally:
             for process in helpers:
