@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from insidesales.core.compiled import CompiledQuery
 from insidesales.crm.models import Company, Contact, Lead, LeadStatus
 from insidesales.inbound.models import AssignTo, RepAvailability, RoutingRule
 from insidesales.orgs.models import Agency, Membership, Role
@@ -50,6 +51,7 @@ class Candidate:
     name: str
     team_id: int | None
     agency_id: int | None
+    language: str = "en"
 
 
 @dataclass
@@ -214,9 +216,14 @@ def describe_condition(condition: dict, facts: dict) -> str:
     value = condition.get("value", "")
     shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
     holds = condition_holds(condition, facts)
+    from insidesales.inbound.views_routing import FIELD_LABELS, OP_LABELS  # the words the rule editor shows
+
+    field_name, op = condition.get("field", ""), condition.get("op", "eq")
     return _("%(field)s %(op)s %(value)s: lead has “%(actual)s” — %(verdict)s") % {
-        "field": condition.get("field", ""),
-        "op": condition.get("op", "eq"),
+        "field": str(FIELD_LABELS.get(field_name, field_name)).lower()
+        if not field_name.startswith("custom:")
+        else field_name,
+        "op": str(OP_LABELS.get(op, op)),
         "value": shown,
         "actual": facts.get(condition.get("field", ""), ""),
         "verdict": _("matches") if holds else _("does not match"),
@@ -226,18 +233,25 @@ def describe_condition(condition: dict, facts: dict) -> str:
 # --- reps --------------------------------------------------------------------------------------------------
 
 
-def _candidates(rule: RoutingRule) -> list[Candidate]:
-    members = (
+def _team_reps(organization_id: int, team_id: int) -> QuerySet:
+    return (
         Membership.objects.filter(
-            organization_id=rule.organization_id, team_id=rule.team_id, is_active=True, role=Role.INSIDE_REP
+            organization_id=organization_id, team_id=team_id, is_active=True, role=Role.INSIDE_REP, user__is_active=True
         )
         .select_related("user")
         .order_by("user_id")
     )
+
+
+# Every inbound lead asks this: compiled to SQL once (core/compiled.py).
+_TEAM_REPS = CompiledQuery(_team_reps, organization_id=-7_301_915_447, team_id=-7_301_915_448)
+
+
+def _candidates(rule: RoutingRule) -> list[Candidate]:
+    members = _TEAM_REPS.run(organization_id=rule.organization_id, team_id=rule.team_id)
     return [
-        Candidate(m.user_id, m.user.full_name or m.user.email, m.team_id, m.agency_id)
+        Candidate(m.user_id, m.user.full_name or m.user.email, m.team_id, m.agency_id, m.user.language or "en")
         for m in members
-        if m.user.is_active
     ]
 
 
@@ -342,18 +356,32 @@ def account_owner(lead: Lead, *, contacts_checked: bool = False) -> tuple[Candid
     )
     if member is None:
         return None, ""
-    return Candidate(member.user_id, member.user.full_name or member.user.email, member.team_id, member.agency_id), what
+    return (
+        Candidate(
+            member.user_id,
+            member.user.full_name or member.user.email,
+            member.team_id,
+            member.agency_id,
+            member.user.language or "en",
+        ),
+        what,
+    )
 
 
 # --- the decision ------------------------------------------------------------------------------------------
 
 
-def rules_for(organization_id: int) -> list[RoutingRule]:
-    return list(
-        RoutingRule.objects.filter(organization_id=organization_id, is_active=True).order_by(
-            "is_default", "position", "id"
-        )
+def _active_rules(organization_id: int) -> QuerySet:
+    return RoutingRule.objects.filter(organization_id=organization_id, is_active=True).order_by(
+        "is_default", "position", "id"
     )
+
+
+_ACTIVE_RULES = CompiledQuery(_active_rules, organization_id=-7_301_915_449)
+
+
+def rules_for(organization_id: int) -> list[RoutingRule]:
+    return _ACTIVE_RULES.run(organization_id=organization_id)
 
 
 def decide(
@@ -449,7 +477,15 @@ def _single(rule: RoutingRule) -> list[Candidate]:
     )
     if member is None:
         return []
-    return [Candidate(member.user_id, member.user.full_name or member.user.email, member.team_id, member.agency_id)]
+    return [
+        Candidate(
+            member.user_id,
+            member.user.full_name or member.user.email,
+            member.team_id,
+            member.agency_id,
+            member.user.language or "en",
+        )
+    ]
 
 
 def mark_seen(*, organization_id: int, user_id: int, now: dt.datetime | None = None) -> None:

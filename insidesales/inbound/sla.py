@@ -11,6 +11,7 @@ really passed untouched, and every alert is unique per step, so a crash or a sec
 from __future__ import annotations
 
 import datetime as dt
+import time as clock
 from datetime import UTC, time
 
 from django.db import transaction
@@ -29,7 +30,29 @@ DEFAULT_WORKING_HOURS = WindowRules(default=(CallingWindow(time(9), time(18), fr
 SEARCH = dt.timedelta(days=60)
 
 
+_rules_cache: dict[tuple, tuple[float, WindowRules]] = {}
+RULES_CACHE_SECONDS = 30.0
+
+
 def working_rules(organization: Organization) -> WindowRules:
+    """The organization's working hours (read at most every 30 s per process: every routed inquiry with a
+    deadline asks, and they change rarely)."""
+    now = clock.monotonic()
+    key = (organization.pk, organization.created_at)
+    cached = _rules_cache.get(key)
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    rules = _read_working_rules(organization)
+    _rules_cache[key] = (now + RULES_CACHE_SECONDS, rules)
+    return rules
+
+
+def forget_working_rules(organization_id: int) -> None:
+    for key in [k for k in _rules_cache if k[0] == organization_id]:
+        _rules_cache.pop(key, None)
+
+
+def _read_working_rules(organization: Organization) -> WindowRules:
     found = InboundSettings.objects.filter(organization_id=organization.pk).first()
     if found is None or not found.working_hours:
         rules = DEFAULT_WORKING_HOURS
@@ -121,7 +144,13 @@ def deadline_check(*, submission_id: int, now: dt.datetime | None = None) -> str
             actor=None,
             subject=_("No call or email within %(n)d minutes") % {"n": rule.sla_minutes},
             body=str(missed_owner) if missed_owner else "",
-            data={"submission": submission.pk, "step": step, "owner_id": lead.owner_id, "rule": rule.pk},
+            data={
+                "submission": submission.pk,
+                "step": step,
+                "owner_id": lead.owner_id,
+                "rule": rule.pk,
+                "minutes": rule.sla_minutes,
+            },
             touch=False,
         )
     done = []

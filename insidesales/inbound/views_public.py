@@ -13,6 +13,7 @@ import json
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -23,6 +24,7 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
+from insidesales.core.compiled import CompiledQuery
 from insidesales.core.errors import ValidationError
 from insidesales.inbound import spam
 from insidesales.inbound.models import Channel, RejectReason, WebForm
@@ -32,8 +34,17 @@ from insidesales.inbound.services.submissions import UTM_KEYS, KeyReused, Visit,
 CORS_MAX_AGE = "600"
 
 
+def _active_form(public_key: str) -> QuerySet:
+    return WebForm.objects.select_related("organization").filter(public_key=public_key, is_active=True)[:1]
+
+
+_ACTIVE_FORM = CompiledQuery(_active_form, public_key="\x01sentinel-form-key")
+
+
 def _form(key: str) -> WebForm:
-    form = WebForm.objects.select_related("organization").filter(public_key=key, is_active=True).first()
+    if len(key) > 32:
+        raise Http404
+    form = next(iter(_ACTIVE_FORM.run(public_key=key)), None)
     if form is None:
         raise Http404
     return form

@@ -137,6 +137,17 @@ def activity_summary(event: Any, record_type: str = "") -> str:
         if not subject or subject in _unassigned_words():
             return _("Returned to the pool")
         return _("Assigned to %(name)s") % {"name": subject}
+    if kind == ActivityKind.INQUIRY:
+        if data.get("form_name"):
+            line = _("Inquiry via %(form)s") % {"form": data["form_name"]}
+        else:
+            line = _("Inquiry via the API")
+        campaign = (data.get("utm") or {}).get("campaign")
+        return f"{line} · {campaign}" if campaign else line
+    if kind == ActivityKind.DEADLINE:
+        if data.get("minutes"):
+            return _("No call or email within %(n)d minutes") % {"n": int(data["minutes"])}
+        return subject
     if kind == ActivityKind.STAGE_CHANGE:
         # The subject holds the stage names ("Old → New"): the organization's own words, except the
         # default stages' names, which are ours and read in the reader's language.

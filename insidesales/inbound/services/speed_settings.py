@@ -36,6 +36,9 @@ def working_hours_update(
     settings.working_hours = rules.to_json()
     settings.public_holidays = public_holidays
     settings.save()
+    from insidesales.inbound.sla import forget_working_rules
+
+    transaction.on_commit(lambda: forget_working_rules(membership.organization_id))
     audit_record(
         organization_id=membership.organization_id,
         actor=membership.user,

@@ -8,22 +8,26 @@ retry carrying the same key finds the first one instead of storing a second).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
+from insidesales.core.compiled import CompiledQuery
 from insidesales.core.errors import ValidationError
 from insidesales.crm.models import Activity, ActivityKind, Contact, Lead, LeadSource, LeadStatus, Task
 from insidesales.crm.services.activities import activity_log
 from insidesales.crm.services.leads import lead_prepare
 from insidesales.inbound import routing
-from insidesales.inbound.models import Channel, NotificationKind, Outcome, Submission, WebForm
+from insidesales.inbound.models import Channel, NotificationKind, Outcome, Submission, WebForm, WebhookEndpoint
 from insidesales.inbound.services.notifications import notify
 from insidesales.orgs.models import Membership, Organization, Role, User
 from insidesales.orgs.services import audit_record
@@ -112,6 +116,13 @@ def _existing(lead: Lead) -> tuple[Lead | None, Contact | None]:
     return None, None
 
 
+def _by_key(organization_id: int, dedupe_key: str) -> QuerySet:
+    return Submission.objects.filter(organization_id=organization_id, dedupe_key=dedupe_key)[:1]
+
+
+_BY_KEY = CompiledQuery(_by_key, organization_id=-7_301_915_451, dedupe_key="\x01sentinel-key")
+
+
 class KeyReused(ValidationError):
     """The key (a form's start token, an Idempotency-Key) was already used for an inquiry with other
     details: a retry must repeat the same request, and a new inquiry needs a new key."""
@@ -122,6 +133,21 @@ def _short_key(key: str) -> str:
     if len(key) <= 90:
         return key
     return "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+
+
+_writer = threading.Lock()
+
+
+@contextlib.contextmanager
+def _one_writer():
+    """On SQLite, one inquiry at a time per process. SQLite has one writer anyway; a thread that finds the
+    database locked sleeps in growing steps (1, 2, 5, 10... ms) before it tries again, so with several web
+    threads the lock sat free while they slept. Waiting here instead wakes the next one at once."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with _writer:
+        yield
 
 
 def _same_or_refused(earlier: Submission, values: dict[str, Any]) -> Submission:
@@ -147,13 +173,23 @@ def submission_accept(
     """Store one inquiry; returns it and whether it is new (False: this key was already stored)."""
     dedupe_key = _short_key(dedupe_key)
     if dedupe_key:
-        earlier = Submission.objects.filter(organization_id=organization.pk, dedupe_key=dedupe_key).first()
+        earlier = next(iter(_BY_KEY.run(organization_id=organization.pk, dedupe_key=dedupe_key)), None)
         if earlier is not None:
             return _same_or_refused(earlier, values), False
     try:
-        stored = _accept(
-            organization, form, channel, values, visit or Visit(), consent_given, consent_text, dedupe_key, source, now
-        )
+        with _one_writer():
+            stored = _accept(
+                organization,
+                form,
+                channel,
+                values,
+                visit or Visit(),
+                consent_given,
+                consent_text,
+                dedupe_key,
+                source,
+                now,
+            )
         return stored, True
     except IntegrityError:
         if not dedupe_key:
@@ -291,7 +327,7 @@ def _accept(
         from insidesales.inbound.sla import schedule_check
 
         schedule_check(submission)
-    _announce(organization, submission, record, now)
+    _announce(organization, submission, record, now, decision)
     _emit_webhooks(organization, submission, record, decision)
     return submission
 
@@ -349,12 +385,22 @@ def _recipients(organization: Organization, submission: Submission) -> list[int]
     return list(members.filter(role=Role.ADMIN).values_list("user_id", flat=True))
 
 
-def _announce(organization: Organization, submission: Submission, record: Lead | Contact, now: dt.datetime) -> None:
+def _announce(
+    organization: Organization,
+    submission: Submission,
+    record: Lead | Contact,
+    now: dt.datetime,
+    decision: routing.Decision | None = None,
+) -> None:
     """Alert whoever got the inquiry (live and by email, each in their language) and put a call at the top of
     the rep's tasks."""
     recipients = _recipients(organization, submission)
     name = str(record)
-    languages = dict(User.objects.filter(pk__in=recipients).values_list("pk", "language"))
+    owner = decision.owner if decision is not None else None
+    if owner is not None and recipients == [owner.user_id]:
+        languages = {owner.user_id: owner.language}  # routing read it already
+    else:
+        languages = dict(User.objects.filter(pk__in=recipients).values_list("pk", "language"))
     for language in sorted(set(languages.values())):
         with override(language or "en"):
             if submission.outcome == Outcome.CREATED:
@@ -399,10 +445,26 @@ def _channel_line(submission: Submission) -> str:
 
 def _emit_webhooks(organization: Organization, submission: Submission, record: Any, decision: Any) -> None:
     """lead.created for a new lead, lead.assigned when routing gave it to someone (queued in this
-    transaction: a subscriber hears of exactly what was committed)."""
+    transaction: a subscriber hears of exactly what was committed). One look at the subscriptions first:
+    most organizations have none for these events."""
     from insidesales.inbound.webhook_events import emit_lead
 
-    if submission.outcome == Outcome.CREATED and submission.lead_id:
+    wanted = {
+        event
+        for events in _SUBSCRIBED.run(organization_id=organization.pk)
+        for event in (events.events or [])
+        if event in ("lead.created", "lead.assigned")
+    }
+    if not wanted or not submission.lead_id:
+        return
+    if "lead.created" in wanted and submission.outcome == Outcome.CREATED:
         emit_lead("lead.created", record, channel=submission.channel)
-    if decision is not None and (submission.owner_id or submission.agency_id) and submission.lead_id:
+    if "lead.assigned" in wanted and decision is not None and (submission.owner_id or submission.agency_id):
         emit_lead("lead.assigned", record, rule=decision.rule.name if decision.rule else None)
+
+
+def _subscriptions(organization_id: int) -> QuerySet:
+    return WebhookEndpoint.objects.filter(organization_id=organization_id, is_active=True).only("id", "events")
+
+
+_SUBSCRIBED = CompiledQuery(_subscriptions, organization_id=-7_301_915_450)
