@@ -2,8 +2,8 @@
 
 `publish` writes after the surrounding transaction commits (a screen never shows what was rolled
 back); `listen` is an async iterator a streaming view reads. Events go through the database, which
-every deployment has; a listener polls its topics' newest ids every `POLL_SECONDS` with one indexed
-query, which keeps delivery well under half a second.
+every deployment has: one poll per process every `POLL_SECONDS` finds which topics have news (`_Hub`)
+and wakes their listeners, which keeps delivery well under half a second.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import time
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
@@ -48,27 +47,104 @@ def _poll(topics: list[str], after: int) -> list[tuple[int, str, dict]]:
         close_old_connections()
 
 
+def _news(after: int) -> list[tuple[int, str]]:
+    """(id, topic) of every event after `after`, whatever its topic (the hub's one query)."""
+    try:
+        return list(LiveEvent.objects.filter(id__gt=after).order_by("id").values_list("id", "topic")[:1000])
+    finally:
+        close_old_connections()
+
+
+def _newest_id() -> int:
+    try:
+        return LiveEvent.objects.aggregate(m=Max("id"))["m"] or 0
+    finally:
+        close_old_connections()
+
+
+class _Hub:
+    """One poll per process for every open stream: every `POLL_SECONDS` it asks which topics have new
+    events and wakes the streams listening to them (each then reads its own events, in order, from its own
+    last id). Fifty reps with the app open cost one small query ten times a second, not fifty."""
+
+    def __init__(self) -> None:
+        self.waiting: dict[str, set[asyncio.Event]] = {}
+        self.task: asyncio.Task | None = None
+
+    async def join(self, topics: list[str], wake: asyncio.Event) -> None:
+        """Wake `wake` for news on `topics` from now on. Returns once the hub's position is read, so a
+        listener's own first read (after this) covers everything older."""
+        for topic in topics:
+            self.waiting.setdefault(topic, set()).add(wake)
+        if self.task is None or self.task.done():
+            position = await sync_to_async(_newest_id, thread_sensitive=False)()
+            if self.task is None or self.task.done():
+                self.task = asyncio.get_running_loop().create_task(self._run(position))
+
+    def leave(self, topics: list[str], wake: asyncio.Event) -> None:
+        for topic in topics:
+            listeners = self.waiting.get(topic)
+            if listeners is not None:
+                listeners.discard(wake)
+                if not listeners:
+                    del self.waiting[topic]
+
+    async def _run(self, position: int) -> None:
+        news = sync_to_async(_news, thread_sensitive=False)
+        while self.waiting:
+            await asyncio.sleep(POLL_SECONDS)
+            try:
+                rows = await news(position)
+            except Exception:  # noqa: BLE001 - a failed poll (database restarting) is tried again next time
+                continue
+            if rows:
+                position = rows[-1][0]
+            for topic in {topic for _id, topic in rows}:
+                for wake in self.waiting.get(topic, ()):
+                    wake.set()
+        self.task = None
+
+
+_hubs: dict[asyncio.AbstractEventLoop, _Hub] = {}
+
+
+def _hub() -> _Hub:
+    loop = asyncio.get_running_loop()
+    hub = _hubs.get(loop)
+    if hub is None:
+        for closed in [other for other in _hubs if other.is_closed()]:
+            del _hubs[closed]
+        hub = _hubs[loop] = _Hub()
+    return hub
+
+
 async def listen(
     topics: list[str], after: int, heartbeat: float | None = None
 ) -> AsyncIterator[tuple[int, str, dict] | None]:
     """Yield (id, topic, payload) for every event on `topics` after id `after`, forever; with `heartbeat`,
     also None after each `heartbeat` seconds without an event (time for a keep-alive).
 
-    Never wrap a step of this iterator in `asyncio.wait_for`: a timeout cancels the generator mid-await,
-    which ends it for good (the next step raises StopAsyncIteration) — hence the heartbeat ticks."""
+    The process's hub tells when to look (see `_Hub`); the events themselves are read by id, so none is
+    missed or repeated whatever the timing."""
     poll = sync_to_async(_poll, thread_sensitive=False)
-    quiet_since = time.monotonic()
-    while True:
-        events = await poll(topics, after)
-        for event in events:
-            after = event[0]
-            yield event
-        if events:
-            quiet_since = time.monotonic()
-        elif heartbeat is not None and time.monotonic() - quiet_since >= heartbeat:
-            quiet_since = time.monotonic()
-            yield None
-        await asyncio.sleep(POLL_SECONDS)
+    wake = asyncio.Event()
+    hub = _hub()
+    await hub.join(topics, wake)
+    try:
+        while True:
+            wake.clear()
+            events = await poll(topics, after)
+            for event in events:
+                after = event[0]
+                yield event
+            if len(events) >= 100:
+                continue  # more waiting
+            try:
+                await asyncio.wait_for(wake.wait(), timeout=heartbeat)
+            except TimeoutError:
+                yield None
+    finally:
+        hub.leave(topics, wake)
 
 
 def sse_frame(event_id: int, name: str, payload: dict[str, Any]) -> bytes:
