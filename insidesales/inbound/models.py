@@ -102,7 +102,8 @@ class Submission(OrganizationScopedModel):
     # Reps who had it and let the deadline pass (a reassignment skips them).
     tried_user_ids = models.JSONField(default=list, blank=True)
     # The API's Idempotency-Key or the form's one-time token: a retried send is stored once.
-    dedupe_key = models.CharField(max_length=100, blank=True)
+    # NULL when there is none (a unique index ignores NULLs, and a plain index serves the lookup by key).
+    dedupe_key = models.CharField(max_length=100, null=True, blank=True)
 
     class Meta:
         verbose_name = _("inbound inquiry")
@@ -117,9 +118,7 @@ class Submission(OrganizationScopedModel):
             ),
         ]
         constraints = [
-            models.UniqueConstraint(
-                fields=["organization", "dedupe_key"], condition=~Q(dedupe_key=""), name="submission_dedupe_key"
-            )
+            models.UniqueConstraint(fields=["organization", "dedupe_key"], name="submission_dedupe_key")
         ]
 
     def __str__(self) -> str:

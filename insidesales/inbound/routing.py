@@ -137,7 +137,7 @@ def _company_size(lead: Lead, email_domain: str) -> Any:
 def _matching_company(lead: Lead, email_domain: str) -> Company | None:
     companies = Company.objects.filter(organization_id=lead.organization_id)
     if email_domain and email_domain not in FREEMAIL:
-        found = companies.filter(domain__iexact=email_domain).order_by("pk").first()
+        found = companies.filter(domain=email_domain).order_by("pk").first()  # stored lower-case: the index
         if found:
             return found
     if lead.company_key:

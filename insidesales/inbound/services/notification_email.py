@@ -1,9 +1,10 @@
 """The email copy of each alert: sent by the worker soon after the alert was committed.
 
-An alert is claimed (its `emailed_at` set) before its email is handed to the mail server, so two workers
-never send the same one; a worker killed in between loses that one email, never the alert itself (which
-the rep sees in the app). Enqueued at most twice a second per process (`schedule_soon`): each run sends
-everything waiting, and the worker's start and a once-a-minute sweep pick up whatever a crash left.
+Alerts are claimed in batches (their `emailed_at` set) before their emails are handed to the mail server,
+so two workers never send the same one; a worker killed in between loses those emails, never the alerts
+themselves (which the reps see in the app). Enqueued at most twice a second per process (`schedule_soon`):
+each run sends everything waiting, and the worker's start and a once-a-minute sweep pick up whatever a
+crash left.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import time
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
@@ -51,23 +52,29 @@ def schedule_soon() -> None:
 def notification_emails_send(*, limit: int = 2000) -> int:
     sent = 0
     while sent < limit:
-        ids = list(
-            Notification.objects.filter(emailed_at__isnull=True).order_by("id").values_list("id", flat=True)[:BATCH]
-        )
-        if not ids:
+        batch = _claim(BATCH)
+        if not batch:
             break
-        for pk in ids:
-            sent += _send_one(pk)
+        sent += sum(_send(note) for note in batch)
     return sent
 
 
-def _send_one(pk: int) -> int:
+def _claim(size: int) -> list[Notification]:
+    """Take up to `size` alerts not emailed yet, in one short write (the web server writes the alerts
+    themselves: a write per alert from here would keep taking the database's one write lock from it)."""
     with transaction.atomic():
-        claimed = Notification.objects.filter(pk=pk, emailed_at__isnull=True).update(emailed_at=timezone.now())
-    if not claimed:
-        return 0
-    note = Notification.objects.select_related("user").filter(pk=pk).first()
-    if note is None or not note.user.is_active or not note.user.email:
+        waiting = Notification.objects.filter(emailed_at__isnull=True).order_by("id")
+        if connection.vendor == "postgresql":
+            waiting = waiting.select_for_update(skip_locked=True)
+        ids = list(waiting.values_list("id", flat=True)[:size])
+        if not ids:
+            return []
+        Notification.objects.filter(pk__in=ids, emailed_at__isnull=True).update(emailed_at=timezone.now())
+    return list(Notification.objects.select_related("user").filter(pk__in=ids).order_by("id"))
+
+
+def _send(note: Notification) -> int:
+    if not note.user.is_active or not note.user.email:
         return 0
     base = (getattr(settings, "PUBLIC_URL", "") or "").rstrip("/")
     with override(note.user.language or "en"):

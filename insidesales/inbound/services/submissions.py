@@ -235,7 +235,7 @@ def _accept(
         landing_page=visit.landing_page[:1000],
         utm={k: str(v)[:200] for k, v in visit.utm.items() if k in UTM_KEYS and v},
         source=lead.source,
-        dedupe_key=dedupe_key[:100],
+        dedupe_key=dedupe_key[:100] or None,
     )
     inquiry = {
         "channel": channel,
