@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.utils.translation import gettext as _
 
+from insidesales.core.compiled import CompiledQuery
 from insidesales.core.errors import NotFound, ValidationError
 from insidesales.core.phones import country_time_zone, parse_phone
 from insidesales.core.text import normalize_email, search_key
@@ -76,6 +77,14 @@ def clean_time_zone(value: str, errors: dict[str, list[str]]) -> str:
     return value
 
 
+def _custom_fields(organization_id: int, record_type: str):
+    return CustomField.objects.filter(organization_id=organization_id, record_type=record_type)
+
+
+# Every record written asks for its type's custom fields: compiled to SQL once (core/compiled.py).
+_CUSTOM_FIELDS = CompiledQuery(_custom_fields, organization_id=-7_301_915_453, record_type="\x01sentinel-type")
+
+
 def clean_custom(
     *,
     organization_id: int,
@@ -87,9 +96,7 @@ def clean_custom(
 ) -> dict[str, Any]:
     """Validate typed custom-field values; unknown keys are refused, required ones enforced."""
     result = dict(current or {})
-    definitions = {
-        f.key: f for f in CustomField.objects.filter(organization_id=organization_id, record_type=record_type)
-    }
+    definitions = {f.key: f for f in _CUSTOM_FIELDS.run(organization_id=organization_id, record_type=record_type)}
     for key, raw in (values or {}).items():
         definition = definitions.get(key)
         if definition is None:

@@ -82,6 +82,31 @@ def _check_form(form: WebForm | None, values: dict[str, Any], consent_given: boo
         raise ValidationError(_("Please correct the errors below."), fields=errors)
 
 
+def _matching_query(model: type, names: tuple[str, ...]) -> CompiledQuery:
+    """Records of an organization with this email and/or phone: one statement, each arm on its own index
+    (an OR would let SQLite's planner, without statistics, walk the organization's whole activity index
+    instead); compiled once per shape, as every inquiry asks. Each arm binds the organization anew."""
+
+    def build(**values: int | str) -> QuerySet:
+        arms = [
+            model.objects.filter(organization_id=values[f"organization_{n}"], **{name: values[name]})
+            for n, name in enumerate(names)
+        ]
+        return arms[0].union(*arms[1:], all=True) if len(arms) > 1 else arms[0]
+
+    sentinels: dict[str, int | str] = {name: f"\x01sentinel-{name}" for name in names}
+    for n in range(len(names)):
+        sentinels[f"organization_{n}"] = -7_301_915_452 - n
+    return CompiledQuery(build, **sentinels)
+
+
+_MATCHING = {
+    (model, names): _matching_query(model, names)
+    for model in (Lead, Contact)
+    for names in (("email",), ("phone",), ("email", "phone"))
+}
+
+
 def _existing(lead: Lead) -> tuple[Lead | None, Contact | None]:
     """The lead or contact this inquiry's sender already is (same email, else same phone), if any: one
     query for leads, one for contacts (only if no open lead matched)."""
@@ -90,10 +115,8 @@ def _existing(lead: Lead) -> tuple[Lead | None, Contact | None]:
         return None, None
 
     def matching(model: type) -> list:
-        # One statement, each arm on its own index (an OR would let SQLite's planner, without statistics,
-        # walk the organization's whole activity index instead); newest activity first.
-        arms = [model.objects.filter(organization_id=lead.organization_id, **{name: value}) for name, value in keys]
-        found = arms[0].union(*arms[1:], all=True) if len(arms) > 1 else arms[0]
+        query = _MATCHING[(model, tuple(name for name, _value in keys))]
+        found = query.run(**dict(keys), **{f"organization_{n}": lead.organization_id for n in range(len(keys))})
         return sorted({r.pk: r for r in found}.values(), key=lambda r: (r.last_activity_at, r.pk), reverse=True)
 
     leads = matching(Lead)

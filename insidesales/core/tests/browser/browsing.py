@@ -70,3 +70,11 @@ def sign_in(page: Page, membership: Membership, *, password: str = PASSWORD) -> 
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(lambda url: urlsplit(url).path == "/")
+
+
+def sign_in_at(page: Page, base: str, email: str) -> None:
+    page.goto(base + "/login/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(lambda url: urlsplit(url).path == "/")

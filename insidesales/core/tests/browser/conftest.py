@@ -18,6 +18,11 @@ from __future__ import annotations
 
 import os
 import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +30,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Playwright, sync_playwright
 
+from insidesales.core.testing.databases import url_of_test_database
 from insidesales.core.tests.browser.browsing import BrowserWorld, build_browser_world
 
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
@@ -196,3 +202,41 @@ def page(open_page: Callable[..., Page]) -> Page:
 def browser_world(transactional_db) -> BrowserWorld:
     """A Russian-region organization with one member of every role (see browsing.py)."""
     return build_browser_world()
+
+
+@pytest.fixture
+def asgi_server(transactional_db, tmp_path):
+    """`insidesales serve` (uvicorn, ASGI) on a free port, on the test database."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        **os.environ,
+        "DATABASE_URL": url_of_test_database(),
+        "INSIDESALES_DATA_DIR": str(tmp_path),
+        "DATABASE_POOL": "0",
+    }
+    # INSIDESALES_TESTING stays: the same settings as the tests (fast password hashing, no collections).
+    process = subprocess.Popen(
+        [sys.executable, "-m", "insidesales.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(url + "/login/", timeout=1)
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise AssertionError(f"the server did not start: {process.stderr.read().decode()[-2000:]}") from None
+            time.sleep(0.2)
+    yield url
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()

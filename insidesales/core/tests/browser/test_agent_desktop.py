@@ -7,14 +7,6 @@ one on the test database, beside the dialer worker (in a thread, the simulated c
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from urllib.parse import urlsplit
-
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -23,8 +15,7 @@ from insidesales.calls.services import campaigns
 from insidesales.calls.services.config import dispositions_ensure, telephony_settings
 from insidesales.calls.simulated import CarrierProfile, TalkTime, Triangular
 from insidesales.calls.tests.dialer_thread import running_dialer
-from insidesales.core.testing.databases import url_of_test_database
-from insidesales.core.tests.browser.browsing import PASSWORD, BrowserWorld
+from insidesales.core.tests.browser.browsing import BrowserWorld, sign_in_at
 from insidesales.crm import services
 
 pytestmark = pytest.mark.browser
@@ -32,52 +23,6 @@ pytestmark = pytest.mark.browser
 EVERYONE_ANSWERS = CarrierProfile(
     live_rate=1.0, machine_rate=0.0, busy_rate=0.0, live_ring=Triangular(2, 3, 4), talk=TalkTime(3600, minimum=3600)
 )
-
-
-@pytest.fixture
-def asgi_server(transactional_db, tmp_path):
-    """`insidesales serve` (uvicorn, ASGI) on a free port, on the test database."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = {
-        **os.environ,
-        "DATABASE_URL": url_of_test_database(),
-        "INSIDESALES_DATA_DIR": str(tmp_path),
-        "DATABASE_POOL": "0",
-    }
-    # INSIDESALES_TESTING stays: the same settings as the tests (fast password hashing, no collections).
-    process = subprocess.Popen(
-        [sys.executable, "-m", "insidesales.cli", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(url + "/login/", timeout=1)
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                raise AssertionError(f"the server did not start: {process.stderr.read().decode()[-2000:]}") from None
-            time.sleep(0.2)
-    yield url
-    process.terminate()
-    try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-
-
-def sign_in_at(page: Page, base: str, email: str) -> None:
-    page.goto(base + "/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(lambda url: urlsplit(url).path == "/")
 
 
 def test_rep_takes_connected_calls_at_the_agent_desktop(
