@@ -117,9 +117,7 @@ class Submission(OrganizationScopedModel):
                 condition=Q(first_touch_at__isnull=True),
             ),
         ]
-        constraints = [
-            models.UniqueConstraint(fields=["organization", "dedupe_key"], name="submission_dedupe_key")
-        ]
+        constraints = [models.UniqueConstraint(fields=["organization", "dedupe_key"], name="submission_dedupe_key")]
 
     def __str__(self) -> str:
         return f"#{self.pk}"
