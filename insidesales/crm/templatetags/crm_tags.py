@@ -237,3 +237,32 @@ def callback_summary_line(data: dict) -> str:
     if not data.get("personal", True):
         line += " · " + _("anyone on the team may take it")
     return line
+
+
+@register.simple_tag
+def inquiry_details(event: Any) -> list[tuple[str, str]]:
+    """An inbound inquiry's particulars for its timeline entry, labelled in the reader's language: what was
+    sent (each field), the consent text agreed to, where the sender came from (referrer, landing page, UTM)."""
+    from insidesales.crm.models import Lead
+
+    data = event.data or {}
+    rows: list[tuple[str, str]] = []
+    for key, value in (data.get("values") or {}).items():
+        if value in (None, ""):
+            continue
+        if str(key).startswith("custom:"):
+            label = str(key).removeprefix("custom:")
+        else:
+            try:
+                label = str(Lead._meta.get_field(key).verbose_name).capitalize()
+            except Exception:  # noqa: BLE001 - a field that no longer exists shows its key
+                label = str(key)
+        rows.append((label, str(value)))
+    if data.get("consent_text"):
+        rows.append((_("Consent given to"), data["consent_text"]))
+    for key, label in (("referrer", _("Came from")), ("landing_page", _("Landing page"))):
+        if data.get(key):
+            rows.append((label, data[key]))
+    for key, value in (data.get("utm") or {}).items():
+        rows.append((f"utm_{key}", str(value)))
+    return rows

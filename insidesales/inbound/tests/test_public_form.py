@@ -306,3 +306,15 @@ def test_frames_only_on_the_forms_https_sites(setup):
     form = setup["form"]
     csp = Client().get(reverse("inbound_form_page", args=[form.public_key]))["Content-Security-Policy"]
     assert "https://acme.example" in csp and "http://acme.example" not in csp
+
+
+def test_the_leads_timeline_shows_what_was_sent_escaped(setup):
+    form = setup["form"]
+    assert post(form, good(form, company_name="<b>Acme</b>")).status_code == 200
+    lead = Lead.objects.get()
+    client = Client()
+    client.force_login(setup["admin"].user)
+    page = client.get(f"/leads/{lead.pk}/").content.decode()
+    assert "Inquiry via Contact us" in page and "What was sent" in page
+    assert "&lt;b&gt;Acme&lt;/b&gt;" in page and "<b>Acme</b>" not in page
+    assert form.consent_text in page and "https://www.google.com/" in page and "spring" in page
