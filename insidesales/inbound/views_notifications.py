@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -26,6 +27,25 @@ def _after(request: HttpRequest) -> int | None:
     return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 19 else None
 
 
+def _still_signed_in(organization_id: int, user_id: int, session_key: str | None) -> bool:
+    """Is this stream's person still signed in and a member? If so they count as online for routing."""
+    from django.contrib.sessions.backends.base import SessionBase
+    from django.utils.module_loading import import_string
+
+    from insidesales.orgs.models import Membership
+
+    engine = import_string(f"{settings.SESSION_ENGINE}.SessionStore")
+    session: SessionBase = engine()
+    if session_key is None or not session.exists(session_key):
+        return False
+    if not Membership.objects.filter(
+        organization_id=organization_id, user_id=user_id, is_active=True, user__is_active=True
+    ).exists():
+        return False
+    routing.mark_seen(organization_id=organization_id, user_id=user_id)
+    return True
+
+
 @require_GET
 async def notification_stream(request: HttpRequest) -> HttpResponse:
     """Server-sent events: one `notify` event per alert for the signed-in person, as it is committed."""
@@ -37,16 +57,17 @@ async def notification_stream(request: HttpRequest) -> HttpResponse:
     after = _after(request)
     if after is None:
         after = await sync_to_async(live.latest_id)([topic])
-    seen = sync_to_async(routing.mark_seen, thread_sensitive=False)
-    organization_id = membership.organization_id
+    seen = sync_to_async(_still_signed_in, thread_sensitive=False)
+    organization_id, session_key = membership.organization_id, request.session.session_key
 
     async def stream():
         yield b"retry: 1000\n\n"
-        await seen(organization_id=organization_id, user_id=user.pk)
+        await seen(organization_id, user.pk, session_key)
         last_seen = started = time.monotonic()
         async for event in live.listen([topic], after, heartbeat=live.HEARTBEAT_SECONDS):
             if time.monotonic() - last_seen >= live.HEARTBEAT_SECONDS:
-                await seen(organization_id=organization_id, user_id=user.pk)
+                if not await seen(organization_id, user.pk, session_key):
+                    return  # signed out or switched off since the stream opened: no more alerts here
                 last_seen = time.monotonic()
             if event is None:
                 yield b": keep-alive\n\n"

@@ -142,3 +142,32 @@ def test_the_stream_outlives_quiet_spells(people, monkeypatch):
     text = asyncio.run(scenario())
     assert text.count(": keep-alive") >= 2
     assert "after the quiet" in text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_stream_ends_once_its_person_signs_out(people, monkeypatch):
+    from django.contrib.sessions.models import Session
+
+    from insidesales.core import live
+
+    monkeypatch.setattr(live, "HEARTBEAT_SECONDS", 0.3)
+
+    async def read_to_the_end():
+        client = AsyncClient()
+        await client.aforce_login(people["rep"].user)
+        response = await client.get("/notifications/stream/")
+        chunks = 0
+        async for _chunk in response.streaming_content:
+            chunks += 1
+        return chunks
+
+    async def scenario():
+        from asgiref.sync import sync_to_async
+
+        task = asyncio.create_task(read_to_the_end())
+        await asyncio.sleep(0.5)
+        assert not task.done()
+        await sync_to_async(lambda: Session.objects.all().delete())()  # signed out (everywhere)
+        return await asyncio.wait_for(task, 5)
+
+    assert asyncio.run(scenario()) >= 1
