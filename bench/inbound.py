@@ -29,7 +29,7 @@ Phases (60 s each; 20 s with `--quick`):
    first sent (both on this process's monotonic clock); p50/p99 over every acknowledged post.
 2. chaos: the same load while the worker is killed with SIGKILL and started again (at 1/3) and the server
    is stopped with SIGTERM (SIGKILL if it has not exited within 10 s) and started again (at 2/3).
-3. ramp: steps of 10 s (5 s with `--quick`) at 10, 20, 30, 40, 50, 60, 80, 100, 150, 200, 300, 400, 600,
+3. ramp: steps of 10 s (5 s with `--quick`) at 10, 20, 40, 60, 80, 90, 100, 110, 120, 140, 160, 200, 300, 400, 600,
    800 posts/s until a step misses p99 ≤ 1 s, falls below 90% of its rate, or has an error, a loss or a
    duplicate; `max_sustained_per_s` is the last step that met all of it.
 Between phases the bench waits until the server is idle (what it still had queued is done).
@@ -68,7 +68,7 @@ from bench.inbound_client import Connections, Frame, LoopThread, NotificationStr
 
 REPS = 8
 RATE = 100
-RAMP_STEPS = (10, 20, 30, 40, 50, 60, 80, 100, 150, 200, 300, 400, 600, 800)
+RAMP_STEPS = (10, 20, 40, 60, 80, 90, 100, 110, 120, 140, 160, 200, 300, 400, 600, 800)
 P99_GOAL_MS = 1000.0
 EMAIL_DOMAIN = "load.bench.example"
 PHONES = itertools.count()
