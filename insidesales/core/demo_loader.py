@@ -124,8 +124,9 @@ def demo_load(*, leads: int = 3000, seed: int = DEMO_SEED, out=None) -> Organiza
         now=now,
     )
     stories = max(12, leads // 30)
+    inquiries = max(8, leads // 40)  # leads that arrive through the web forms (inbound.demo)
     records.build_accounts(max(10, leads // 12))
-    records.build_leads(max(0, leads - stories))
+    records.build_leads(max(0, leads - stories - inquiries))
     counts = records.insert()
     reset_sequences(Company, Contact, Deal, Lead, Activity, Lead.tags.through)
     say(f"{counts['leads']:,} leads, {counts['companies']:,} companies, {counts['activities']:,} activities inserted")
@@ -141,7 +142,7 @@ def demo_load(*, leads: int = 3000, seed: int = DEMO_SEED, out=None) -> Organiza
     say(f"{mail['sequences']} email sequences, {mail['enrollments']} enrollments, {mail['emails']} emails sent")
     from insidesales.inbound.demo import demo_inbound
 
-    inbound = demo_inbound(people=people, now=now, seed=seed)
+    inbound = demo_inbound(people=people, now=now, seed=seed, inquiries=inquiries)
     say(f"{inbound['forms']} web forms, {inbound['rules']} routing rules, {inbound['inquiries']} inbound inquiries")
     _settle_last_activity(organization, since=now)
     say(f"{stories} leads worked through the services; tasks set for every rep")

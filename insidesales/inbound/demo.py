@@ -10,6 +10,7 @@ import random
 from django.utils import timezone
 
 from insidesales.core.synthetic import Synthetic
+from insidesales.crm.models import Contact, Lead
 from insidesales.inbound.models import AssignTo, Notification, RoutingRule, SlaAction, Submission, WebForm
 from insidesales.inbound.services.submissions import Visit, submission_accept
 from insidesales.inbound.speed import first_touch_record
@@ -97,16 +98,29 @@ def demo_inbound(*, people: dict[str, Membership], now: dt.datetime, seed: int, 
     made = 0
     # Oldest first, as they arrived (alerts are listed in arrival order).
     times = sorted(
-        (now - dt.timedelta(days=rng.uniform(0.2, 30))).replace(
-            hour=rng.choice((8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 20))
+        min(
+            (now - dt.timedelta(days=rng.uniform(0.2, 30))).replace(
+                hour=rng.choice((8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 20))
+            ),
+            now - dt.timedelta(minutes=rng.uniform(10, 120)),  # a business hour later today: earlier instead
         )
         for _ in range(inquiries)
     )
-    for n, received in enumerate(t for t in times if t < now):
+    for n, received in enumerate(times):
         russian_lead = rng.random() < 0.35
         country = "RU" if russian_lead else rng.choice(("US", "US", "US", "GB", "DE"))
         company = synthetic.company(country)
         person = synthetic.person(country, domain=company.domain)
+        phone = person.phone.e164
+        for _attempt in range(5):  # a new person: a number no lead or contact of the demo has yet
+            if not (
+                Lead.objects.filter(organization=organization, phone=phone).exists()
+                or Contact.objects.filter(organization=organization, phone=phone).exists()
+            ):
+                break
+            phone = synthetic.person(country).phone.e164
+        else:
+            phone = ""
         campaign, source = rng.choice(CAMPAIGNS), rng.choice(SOURCES)
         submission, _new = submission_accept(
             organization=organization,
@@ -115,7 +129,7 @@ def demo_inbound(*, people: dict[str, Membership], now: dt.datetime, seed: int, 
                 "first_name": person.first_name,
                 "last_name": person.last_name,
                 "email": f"inq{n}.{person.email}",
-                "phone": person.phone.e164,
+                "phone": phone,
                 "company_name": company.name,
             },
             visit=Visit(
