@@ -9,6 +9,7 @@ import time
 
 from asgiref.sync import sync_to_async
 from django.contrib import messages
+from django.db import close_old_connections
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -210,7 +211,13 @@ async def desktop_events(request: HttpRequest) -> HttpResponse:
     topic = f"agent:{user.pk}"
     after = _after(request) if _after(request) is not None else await sync_to_async(live.latest_id)([topic])
 
-    seen = sync_to_async(agents.agent_seen, thread_sensitive=False)
+    def seen_and_release(**kwargs):
+        try:
+            return agents.agent_seen(**kwargs)
+        finally:
+            close_old_connections()  # a pool thread: give its database connection back
+
+    seen = sync_to_async(seen_and_release, thread_sensitive=False)
 
     async def stream():
         yield b"retry: 1000\n\n"

@@ -7,6 +7,8 @@ import time
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.core.handlers.asgi import ASGIRequest
+from django.db import close_old_connections
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -34,21 +36,28 @@ def _still_signed_in(organization_id: int, user_id: int, session_key: str | None
 
     from insidesales.orgs.models import Membership
 
-    engine = import_string(f"{settings.SESSION_ENGINE}.SessionStore")
-    session: SessionBase = engine()
-    if session_key is None or not session.exists(session_key):
-        return False
-    if not Membership.objects.filter(
-        organization_id=organization_id, user_id=user_id, is_active=True, user__is_active=True
-    ).exists():
-        return False
-    routing.mark_seen(organization_id=organization_id, user_id=user_id)
-    return True
+    try:
+        engine = import_string(f"{settings.SESSION_ENGINE}.SessionStore")
+        session: SessionBase = engine()
+        if session_key is None or not session.exists(session_key):
+            return False
+        if not Membership.objects.filter(
+            organization_id=organization_id, user_id=user_id, is_active=True, user__is_active=True
+        ).exists():
+            return False
+        routing.mark_seen(organization_id=organization_id, user_id=user_id)
+        return True
+    finally:
+        close_old_connections()  # this runs on a pool thread: give its connection back
 
 
 @require_GET
 async def notification_stream(request: HttpRequest) -> HttpResponse:
     """Server-sent events: one `notify` event per alert for the signed-in person, as it is committed."""
+    if not isinstance(request, ASGIRequest):
+        # Served by a WSGI server (Django's test server, say): a stream would hold one of its threads for
+        # an hour. 204 tells the browser's EventSource not to come back; pages work, without live alerts.
+        return HttpResponse(status=204)
     user = await request.auser()
     membership = getattr(request, "membership", None)
     if not user.is_authenticated or membership is None:

@@ -65,8 +65,19 @@ def test_the_stream_carries_only_my_alerts_and_marks_me_online(people):
     assert seen is not None and timezone.now() - seen < timezone.timedelta(minutes=1)
 
 
+@pytest.mark.django_db(transaction=True)
 def test_stream_needs_a_signed_in_member(people):
-    assert Client().get("/notifications/stream/").status_code == 404
+    async def anonymous():
+        return (await AsyncClient().get("/notifications/stream/")).status_code
+
+    assert asyncio.run(anonymous()) == 404
+
+
+def test_a_wsgi_server_answers_no_stream_instead_of_holding_a_thread(people):
+    """Django's own (WSGI) servers cannot stream events for long: 204 tells EventSource not to retry."""
+    client = Client()
+    client.force_login(people["rep"].user)
+    assert client.get("/notifications/stream/").status_code == 204
 
 
 def test_bell_counts_unread_and_the_list_escapes_and_marks_read(people):
