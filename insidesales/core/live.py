@@ -11,17 +11,22 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import logging
+import time
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.db import close_old_connections, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from insidesales.core.models import LiveEvent
 
+logger = logging.getLogger(__name__)
 POLL_SECONDS = 0.1
+GAP_SECONDS = 10.0
+MAX_GAPS = 1000
 KEEP = dt.timedelta(minutes=10)
 HEARTBEAT_SECONDS = 15.0
 
@@ -47,10 +52,14 @@ def _poll(topics: list[str], after: int) -> list[tuple[int, str, dict]]:
         close_old_connections()
 
 
-def _news(after: int) -> list[tuple[int, str]]:
-    """(id, topic) of every event after `after`, whatever its topic (the hub's one query)."""
+def _news(after: int, gaps: Iterable[int] = ()) -> list[tuple[int, str]]:
+    """(id, topic) of every event after `after` or with one of the ids in `gaps`, whatever its topic (the
+    hub's one query)."""
     try:
-        return list(LiveEvent.objects.filter(id__gt=after).order_by("id").values_list("id", "topic")[:1000])
+        wanted = Q(id__gt=after)
+        if gaps:
+            wanted |= Q(id__in=list(gaps))
+        return list(LiveEvent.objects.filter(wanted).order_by("id").values_list("id", "topic")[:1000])
     finally:
         close_old_connections()
 
@@ -91,14 +100,31 @@ class _Hub:
 
     async def _run(self, position: int) -> None:
         news = sync_to_async(_news, thread_sensitive=False)
+        # Ids below the newest seen that were not there yet: on PostgreSQL a transaction that took a lower id
+        # may commit after one with a higher id. They are asked for again until they show up (or, rolled
+        # back, for GAP_SECONDS).
+        gaps: dict[int, float] = {}
         while self.waiting:
             await asyncio.sleep(POLL_SECONDS)
             try:
-                rows = await news(position)
+                rows = await news(position, list(gaps))
             except Exception:  # noqa: BLE001 - a failed poll (database restarting) is tried again next time
+                logger.warning("live events: poll failed, trying again", exc_info=True)
+                await asyncio.sleep(1.0)
                 continue
-            if rows:
-                position = rows[-1][0]
+            now = time.monotonic()
+            seen = {event_id for event_id, _topic in rows}
+            for event_id in seen:
+                gaps.pop(event_id, None)
+            if rows and rows[-1][0] > position:
+                newest = rows[-1][0]
+                if newest - position < MAX_GAPS:
+                    for missing in range(position + 1, newest):
+                        if missing not in seen:
+                            gaps[missing] = now
+                position = newest
+            for stale in [event_id for event_id, since in gaps.items() if now - since > GAP_SECONDS]:
+                del gaps[stale]
             for topic in {topic for _id, topic in rows}:
                 for wake in self.waiting.get(topic, ()):
                     wake.set()

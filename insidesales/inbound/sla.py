@@ -119,7 +119,10 @@ def deadline_check(*, submission_id: int, now: dt.datetime | None = None) -> str
 
     now = now or timezone.now()
     submission = (
-        Submission.objects.select_for_update().select_related("rule", "organization").filter(pk=submission_id).first()
+        Submission.objects.select_for_update(of=("self",))
+        .select_related("rule", "organization")
+        .filter(pk=submission_id)
+        .first()
     )
     if (
         submission is None

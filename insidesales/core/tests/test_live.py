@@ -22,9 +22,9 @@ def test_streams_share_one_poll_and_get_only_their_topics_in_order(monkeypatch):
     calls = {"news": 0}
     original = live._news
 
-    def counted(after):
+    def counted(after, gaps=()):
         calls["news"] += 1
-        return original(after)
+        return original(after, gaps)
 
     monkeypatch.setattr(live, "_news", counted)
     publish_now("a", 0)  # before anyone listens: read by the stream that asks from id 0
@@ -69,3 +69,28 @@ def test_a_quiet_stream_yields_heartbeats_and_then_the_next_event():
 
     got = asyncio.run(asyncio.wait_for(scenario(), 5))
     assert got[:2] == [None, None] and got[-1][2] == {"n": 7}
+
+
+def test_an_event_committed_after_a_newer_one_still_wakes_its_stream():
+    """On PostgreSQL a transaction that took a lower id may commit after one with a higher id: the hub asks
+    for the missing ids again, so that event is not left until the next heartbeat."""
+
+    async def scenario():
+        base = await sync_to_async(live._newest_id)() + 10
+        got = []
+
+        async def read():
+            async for event in live.listen(["late"], 0, heartbeat=30):
+                if event is not None:
+                    got.append(event[2]["n"])
+                    return
+
+        task = asyncio.create_task(read())
+        await asyncio.sleep(0.3)
+        await sync_to_async(lambda: LiveEvent.objects.create(id=base + 2, topic="other", payload={"n": 2}))()
+        await asyncio.sleep(0.3)  # the hub has seen id base+2: base+1 is a gap now
+        await sync_to_async(lambda: LiveEvent.objects.create(id=base + 1, topic="late", payload={"n": 1}))()
+        await asyncio.wait_for(task, 3)  # well before the 30 s heartbeat
+        return got
+
+    assert asyncio.run(scenario()) == [1]
