@@ -303,12 +303,12 @@ def _submit(request: HttpRequest, form: WebForm) -> HttpResponse:
     ip = request.META.get("REMOTE_ADDR") or None
     origin = request.headers.get("Origin", "")
     refusal: spam.Refusal | None = None
+    started = spam.read_token(form, post.get(spam.TOKEN_FIELD, ""))  # (seconds since shown, nonce) or None
     if origin and not spam.origin_allowed(form, origin, request.get_host()):
         refusal = spam.Refusal(RejectReason.ORIGIN, detail=origin[:200])
     elif post.get(spam.HONEYPOT):
         refusal = spam.Refusal(RejectReason.HONEYPOT)
     else:
-        started = spam.read_token(form, post.get(spam.TOKEN_FIELD, ""))
         if started is None and form.min_fill_seconds:
             refusal = spam.Refusal(RejectReason.TOO_FAST, detail="no start token")
         elif started is not None and started[0] < form.min_fill_seconds:
@@ -318,7 +318,6 @@ def _submit(request: HttpRequest, form: WebForm) -> HttpResponse:
     if refusal is not None:
         spam.record_refusal(form, refusal, ip=ip, data=values)
         return _refused(request, form, refusal, values, visit, consent)
-    started = spam.read_token(form, post.get(spam.TOKEN_FIELD, ""))
     try:
         submission_accept(
             organization=form.organization,
