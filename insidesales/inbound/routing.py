@@ -15,6 +15,7 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from insidesales.core.compiled import CompiledQuery
 from insidesales.crm.models import Company, Contact, Lead, LeadStatus
@@ -43,6 +44,36 @@ FACT_FIELDS = (
     "utm_campaign",
 )
 OPERATORS = ("eq", "ne", "in", "not_in", "contains", "starts_with", "gte", "lte", "empty", "not_empty")
+# How the rule editor and the trace name them.
+FIELD_LABELS = {
+    "country": gettext_lazy("Country"),
+    "time_zone": gettext_lazy("Time zone"),
+    "region": gettext_lazy("Region"),
+    "source": gettext_lazy("Source"),
+    "form": gettext_lazy("Web form"),
+    "channel": gettext_lazy("Channel"),
+    "company_name": gettext_lazy("Company"),
+    "company_size": gettext_lazy("Company size (employees)"),
+    "email_domain": gettext_lazy("Email domain"),
+    "title": gettext_lazy("Job title"),
+    "language": gettext_lazy("Language"),
+    "utm_source": gettext_lazy("UTM source"),
+    "utm_medium": gettext_lazy("UTM medium"),
+    "utm_campaign": gettext_lazy("UTM campaign"),
+}
+OP_LABELS = {
+    "eq": gettext_lazy("is"),
+    "ne": gettext_lazy("is not"),
+    "in": gettext_lazy("is one of"),
+    "not_in": gettext_lazy("is none of"),
+    "contains": gettext_lazy("contains"),
+    "starts_with": gettext_lazy("starts with"),
+    "gte": gettext_lazy("is at least"),
+    "lte": gettext_lazy("is at most"),
+    "empty": gettext_lazy("is empty"),
+    "not_empty": gettext_lazy("is not empty"),
+}
+assert set(FIELD_LABELS) == set(FACT_FIELDS) and set(OP_LABELS) == set(OPERATORS)
 
 
 @dataclass
@@ -216,8 +247,6 @@ def describe_condition(condition: dict, facts: dict) -> str:
     value = condition.get("value", "")
     shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
     holds = condition_holds(condition, facts)
-    from insidesales.inbound.views_routing import FIELD_LABELS, OP_LABELS  # the words the rule editor shows
-
     field_name, op = condition.get("field", ""), condition.get("op", "eq")
     return _("%(field)s %(op)s %(value)s: lead has “%(actual)s” — %(verdict)s") % {
         "field": str(FIELD_LABELS.get(field_name, field_name)).lower()

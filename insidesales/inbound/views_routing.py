@@ -19,42 +19,12 @@ from insidesales.core.errors import Conflict, NotFound, ValidationError
 from insidesales.core.http import member_view
 from insidesales.crm.models import LeadSource
 from insidesales.inbound.models import AssignTo, Channel, SlaAction, WebForm
-from insidesales.inbound.routing import FACT_FIELDS, OPERATORS
+from insidesales.inbound.routing import FIELD_LABELS, OP_LABELS
 from insidesales.inbound.services import routing_rules as service
 from insidesales.orgs.models import Agency, Membership, Team
 
 BLANK_ROWS = 3
 MORE_ROWS = 3
-
-FIELD_LABELS = {
-    "country": gettext_lazy("Country"),
-    "time_zone": gettext_lazy("Time zone"),
-    "region": gettext_lazy("Region"),
-    "source": gettext_lazy("Source"),
-    "form": gettext_lazy("Web form"),
-    "channel": gettext_lazy("Channel"),
-    "company_name": gettext_lazy("Company"),
-    "company_size": gettext_lazy("Company size (employees)"),
-    "email_domain": gettext_lazy("Email domain"),
-    "title": gettext_lazy("Job title"),
-    "language": gettext_lazy("Language"),
-    "utm_source": gettext_lazy("UTM source"),
-    "utm_medium": gettext_lazy("UTM medium"),
-    "utm_campaign": gettext_lazy("UTM campaign"),
-}
-OP_LABELS = {
-    "eq": gettext_lazy("is"),
-    "ne": gettext_lazy("is not"),
-    "in": gettext_lazy("is one of"),
-    "not_in": gettext_lazy("is none of"),
-    "contains": gettext_lazy("contains"),
-    "starts_with": gettext_lazy("starts with"),
-    "gte": gettext_lazy("is at least"),
-    "lte": gettext_lazy("is at most"),
-    "empty": gettext_lazy("is empty"),
-    "not_empty": gettext_lazy("is not empty"),
-}
-assert set(FIELD_LABELS) == set(FACT_FIELDS) and set(OP_LABELS) == set(OPERATORS)
 
 
 def _admin(request: HttpRequest) -> Membership:
